@@ -1,0 +1,26 @@
+// The citizen's phone: who is on stage, and a ballot during 测评.
+
+import { codeFromPath, connect, el, fatalView, fill, statusBanner } from "./client.js";
+import { ballotView } from "./ballot.js";
+import { agendaView, stageView } from "./stage.js";
+
+const code = codeFromPath("/j/");
+const conn = connect(code, "audience");
+const app = document.getElementById("app");
+const title = document.getElementById("title");
+
+statusBanner(conn);
+const ballot = el("div", { class: "card" }, ballotView(conn, { source: "public" }));
+fill(app, stageView(conn), ballot, agendaView(conn));
+
+conn.on("state", (state) => {
+  title.textContent = state.meeting.title;
+  document.title = `${state.meeting.title} · 群众测评`;
+});
+
+conn.on("fatal", (fatal) => {
+  // Usually a missing or stale device cookie: reloading /j/CODE issues a fresh one.
+  fatalView(app, fatal, fatal.closeCode === 4404
+    ? el("a", { class: "btn btn-primary", href: "/" }, "重新输入会议码")
+    : el("a", { class: "btn btn-primary", href: location.pathname }, "重新加入"));
+});

@@ -1,0 +1,182 @@
+// The voting widget shared by the phone and the panel tablet. It draws the
+// current item's ballot from the scheme and reports only what the server acked.
+
+import { choiceText, el, fill, groupFor, resultFacts, sameChoice } from "./client.js";
+
+// source: "public" (phone) or "panel" (tablet); category narrows panel groups.
+export function ballotView(conn, { source, category = null }) {
+  const root = el("section", { class: "ballot", "aria-label": "测评投票" });
+  let built = null;  // {itemId, node parts} for the item whose ballot is on screen
+
+  function update() {
+    const state = conn.state;
+    const item = state && state.items.find((i) => i.id === state.meeting.current_item_id);
+    if (!state || !item) {
+      built = null;
+      fill(root);
+      return;
+    }
+    const live = state.meeting.status === "live";
+    if (item.phase === "voting" && live) {
+      if (!built || built.itemId !== item.id) built = build(state, item);
+      refresh(built);
+    } else {
+      built = null;
+      fill(root, afterOrBefore(item));
+    }
+  }
+
+  function afterOrBefore(item) {
+    const mine = conn.ballot(item.id).confirmed;
+    if (item.phase === "done") {
+      const facts = resultFacts(item.result);
+      return el("div", { class: "ballot-closed" },
+        el("h2", { text: `「${item.presenter.name}」测评已结束` }),
+        mine ? el("p", { class: "my-choice", text: `您的选择：${choiceText(mine.choice)}` }) : null,
+        facts.length ? el("dl", { class: "facts" }, facts.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }))))
+          : el("p", { class: "muted", text: "测评结果将由会务人员公布" }));
+    }
+    if (item.phase === "pending") return null;
+    return el("p", { class: "ballot-wait muted", text: "进入「测评」环节后，可在此投票。" });
+  }
+
+  function build(state, item) {
+    const scheme = state.meeting.scheme;
+    if (!groupFor(scheme, source, category)) {
+      fill(root, el("p", { class: "ballot-wait", text: "您不在本次测评的投票范围内，感谢关注。" }));
+      return { itemId: item.id, ineligible: true };
+    }
+    const parts = { itemId: item.id, buttons: [], rubric: null };
+    const choices = el("div", { class: "choices" });
+    if (scheme.kind === "rubric") {
+      parts.rubric = rubricForm(scheme, (choice) => cast(item.id, choice), () => refresh(parts));
+      choices.append(parts.rubric.node);
+    } else {
+      for (const opt of scheme.options) {
+        const btn = el("button", { type: "button", class: "btn btn-vote", onclick: () => cast(item.id, { option: opt.key }) },
+          opt.key);
+        parts.buttons.push({ btn, choice: { option: opt.key } });
+        choices.append(btn);
+      }
+    }
+    if (scheme.allow_abstain) {
+      const btn = el("button", { type: "button", class: "btn btn-vote btn-abstain", onclick: () => cast(item.id, { abstain: true }) },
+        "弃权");
+      parts.buttons.push({ btn, choice: { abstain: true } });
+      choices.append(btn);
+    }
+    parts.status = el("p", { class: "ballot-status", role: "status", "aria-live": "polite" });
+    // The status sits above the buttons so a phone sees "已提交" without scrolling.
+    fill(root,
+      el("h2", { class: "ballot-title", text: `请对「${item.presenter.name}」的述法进行测评` }),
+      parts.status, choices,
+      el("p", { class: "muted", text: "测评结束前可以修改选择，以最后一次提交为准。" }));
+    return parts;
+  }
+
+  function refresh(parts) {
+    if (parts.ineligible) return;
+    const b = conn.ballot(parts.itemId);
+    const shown = b.pending || (b.confirmed && b.confirmed.choice);
+    for (const { btn, choice } of parts.buttons) {
+      const isConfirmed = !b.pending && b.confirmed && sameChoice(choice, b.confirmed.choice);
+      const isPending = b.pending && sameChoice(choice, b.pending);
+      btn.classList.toggle("selected", !!isConfirmed);
+      btn.classList.toggle("sending", !!isPending);
+      btn.setAttribute("aria-pressed", String(!!(isConfirmed || isPending)));
+    }
+    if (parts.rubric && shown && shown.scores && !parts.rubric.touched) parts.rubric.setScores(shown.scores);
+    let text = "尚未投票，请选择";
+    let cls = "ballot-status";
+    if (b.pending) {
+      const before = b.confirmed ? `（此前已提交：${choiceText(b.confirmed.choice)}）` : "";
+      text = conn.online ? `正在提交「${choiceText(b.pending)}」…`
+        : `网络已断开：「${choiceText(b.pending)}」尚未提交，恢复连接后自动重新提交${before}`;
+      cls += " is-pending";
+    } else if (b.confirmed) {
+      text = `✓ 已提交：${choiceText(b.confirmed.choice)}`;
+      cls += " is-done";
+    }
+    if (parts.rubric && parts.rubric.touched && !b.pending) {
+      text = b.confirmed ? "评分已修改，点击「提交评分」后生效" : "填写各项评分后，点击「提交评分」";
+      cls = "ballot-status is-pending";
+    }
+    if (b.error) {
+      text = b.error.message;
+      cls = "ballot-status is-error";
+    }
+    parts.status.className = cls;
+    parts.status.textContent = text;
+  }
+
+  // The outcome (ack or refusal) reaches the status line through "ballot" events.
+  function cast(itemId, choice) {
+    conn.vote(itemId, choice).catch(() => null);
+  }
+
+  conn.on("state", update);
+  conn.on("ballot", update);
+  conn.on("status", update);
+  conn.on("welcome", update);
+  update();
+  return root;
+}
+
+// 百分制: one input per criterion, each 0..max, summing to at most 100.
+function rubricForm(scheme, onSubmit, onEdit) {
+  const inputs = [];
+  const total = el("span", { class: "rubric-total-value", text: "0" });
+  const submit = el("button", { type: "button", class: "btn btn-primary btn-vote" }, "提交评分");
+  const form = { touched: false, node: null, setScores };
+  const rows = scheme.criteria.map((c) => {
+    const max = Number(c.max);
+    const number = el("input", { type: "number", min: 0, max, step: "0.1", inputmode: "decimal", value: "",
+      "aria-label": `${c.key}（满分 ${c.max}）` });
+    const slider = el("input", { type: "range", min: 0, max, step: "0.5", value: 0, "aria-hidden": "true", tabindex: -1 });
+    number.addEventListener("input", () => { slider.value = number.value || 0; edited(); });
+    slider.addEventListener("input", () => { number.value = slider.value; edited(); });
+    inputs.push({ key: c.key, max, number, slider });
+    return el("div", { class: "rubric-row" },
+      el("label", { class: "rubric-label" }, c.key, el("small", { text: `满分 ${c.max}` })),
+      slider, number);
+  });
+
+  function values() {
+    const scores = {};
+    for (const i of inputs) {
+      const v = Number(i.number.value);
+      if (i.number.value === "" || !Number.isFinite(v) || v < 0 || v > i.max) return null;
+      scores[i.key] = Math.round(v * 10) / 10;
+    }
+    return scores;
+  }
+
+  function edited() {
+    form.touched = true;
+    sum();
+    onEdit();
+  }
+
+  function sum() {
+    const s = inputs.reduce((acc, i) => acc + (Number(i.number.value) || 0), 0);
+    total.textContent = String(Math.round(s * 10) / 10);
+    submit.disabled = values() === null;
+  }
+
+  function setScores(scores) {
+    for (const i of inputs) {
+      if (scores[i.key] !== undefined) i.number.value = i.slider.value = String(Number(scores[i.key]));
+    }
+    sum();
+  }
+
+  submit.addEventListener("click", () => {
+    const scores = values();
+    if (scores) onSubmit({ scores });
+    form.touched = false;
+  });
+  form.node = el("div", { class: "rubric" }, rows,
+    el("p", { class: "rubric-total" }, "合计 ", total, " / 100 分"), submit);
+  sum();
+  return form;
+}

@@ -1,0 +1,430 @@
+// The one connection module every page uses (see docs/protocol.md).
+// It owns the socket, the applied public state, the seq, reconnects, and the
+// ballot outbox. Pages only render what it hands them.
+
+import { sameChoice } from "./ui.js";
+
+// Pages import everything from here; the DOM and formatting helpers live in ui.js.
+export * from "./ui.js";
+
+const SEQUENCED = new Set(["meeting.updated", "item.updated", "panel.updated"]);
+const FATAL_CLOSE = new Set([4401, 4404]);
+const BACKOFF_BASE_MS = 500;
+const BACKOFF_CAP_MS = 10000;
+const COMMAND_TIMEOUT_MS = 15000;
+const PING_EVERY_MS = 20000;
+const PING_TIMEOUT_MS = 8000;
+
+function randomId(prefix) {
+  // getRandomValues works on plain http (a venue LAN); randomUUID does not.
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function store(key, value) {
+  try {
+    if (value === undefined) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(value));
+  } catch { /* private mode or full: the in-memory copy still works */ }
+}
+
+function load(key, fallback) {
+  try {
+    const raw = localStorage.getItem(key);
+    return raw ? JSON.parse(raw) : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
+// ---- the connection ----------------------------------------------------
+
+export function connect(code, role, opts = {}) {
+  return new Connection(code, role, opts);
+}
+
+class Connection {
+  constructor(code, role, { token = null, onStatus = null } = {}) {
+    this.code = code.toUpperCase();
+    this.role = role;
+    this.token = token;
+    this.state = null;
+    this.seq = null;
+    this.you = null;
+    this.online = false;
+    this.tallies = {};
+    this.presence = null;
+    this.clockOffsetMs = 0;
+    this.fatal = null;
+    this._handlers = new Map();
+    this._pending = new Map();
+    this._counter = 0;
+    this._session = randomId("").slice(0, 6);
+    this._attempt = 0;
+    this._ws = null;
+    this._timer = null;
+    this._lastError = null;
+    this._expectSnapshot = false;
+    // Ballots: ids per item, the server-confirmed choice, and the unacked outbox.
+    this._voterKey = null;
+    this._ballotIds = {};
+    this._confirmed = {};
+    this._outbox = {};
+    this._ballotErrors = {};
+    if (onStatus) this.on("status", onStatus);
+    addEventListener("online", () => this._reconnectNow());
+    addEventListener("offline", () => this._drop("offline"));
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") this._reconnectNow();
+    });
+    setInterval(() => this._heartbeat(), PING_EVERY_MS);
+    this._open();
+  }
+
+  on(type, fn) {
+    if (!this._handlers.has(type)) this._handlers.set(type, new Set());
+    this._handlers.get(type).add(fn);
+    return () => this._handlers.get(type).delete(fn);
+  }
+
+  _emit(type, ...args) {
+    for (const fn of this._handlers.get(type) || []) {
+      try {
+        fn(...args);
+      } catch (err) {
+        console.error(`handler for ${type} failed`, err);
+      }
+    }
+  }
+
+  // Server time now, for countdowns drawn from ends_at_ms.
+  now() {
+    return Date.now() + this.clockOffsetMs;
+  }
+
+  close() {
+    this.fatal = this.fatal || { code: "closed", message: "已断开" };
+    clearTimeout(this._timer);
+    if (this._ws) this._ws.close(1000);
+  }
+
+  // ---- socket lifecycle ----
+
+  _url() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    const q = new URLSearchParams({ role: this.role });
+    if (this.token) q.set("token", this.token);
+    if (this.seq !== null && this.state) q.set("since", String(this.seq));
+    return `${proto}//${location.host}/ws/${encodeURIComponent(this.code)}?${q}`;
+  }
+
+  _open() {
+    if (this.fatal || this._ws) return;
+    clearTimeout(this._timer);
+    this._timer = null;
+    const ws = new WebSocket(this._url());
+    this._ws = ws;
+    this._lastError = null;
+    ws.onmessage = (ev) => this._receive(ev.data);
+    ws.onclose = (ev) => this._closed(ws, ev.code);
+    ws.onerror = () => { /* onclose follows and decides */ };
+  }
+
+  // Forget a socket at once: a dead network may not deliver onclose for a long time.
+  _drop(reason) {
+    const ws = this._ws;
+    if (!ws) return;
+    ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close(4000, reason);
+    } catch { /* already closing */ }
+    this._closed(ws, 1006);
+  }
+
+  _closed(ws, closeCode) {
+    if (ws !== this._ws) return;
+    this._ws = null;
+    this._setOnline(false);
+    this._failPending();
+    if (FATAL_CLOSE.has(closeCode)) {
+      const err = this._lastError || {};
+      this.fatal = {
+        closeCode,
+        code: err.code || (closeCode === 4404 ? "not_found" : "bad_token"),
+        message: err.message || (closeCode === 4404 ? "会议码不存在" : "身份凭证无效"),
+      };
+      this._emit("fatal", this.fatal);
+      return;
+    }
+    if (this.fatal) return;
+    this._schedule();
+  }
+
+  _schedule() {
+    if (this._timer || this.fatal) return;
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this._attempt);
+    // Full jitter keeps a hall of phones from reconnecting in lockstep after a blip.
+    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    this._attempt += 1;
+    this._timer = setTimeout(() => {
+      this._timer = null;
+      this._open();
+    }, delay);
+    this._emit("reconnecting", { delayMs: delay, attempt: this._attempt });
+  }
+
+  _reconnectNow() {
+    if (this.fatal || this._ws) return;
+    clearTimeout(this._timer);
+    this._timer = null;
+    this._attempt = 0;
+    this._open();
+  }
+
+  _setOnline(online) {
+    if (this.online === online) return;
+    this.online = online;
+    this._emit("status", online);
+  }
+
+  _heartbeat() {
+    if (!this.online) return;
+    const ws = this._ws;
+    const timer = setTimeout(() => {
+      if (this._ws === ws) this._drop("heartbeat");
+    }, PING_TIMEOUT_MS);
+    this.send("ping").then(() => clearTimeout(timer), () => clearTimeout(timer));
+  }
+
+  // ---- incoming ----
+
+  _receive(text) {
+    let msg;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return;
+    }
+    const type = msg.type;
+    if (type === "welcome") this._welcome(msg);
+    else if (type === "snapshot") this._snapshot(msg);
+    else if (type === "resync") this._expectSnapshot = true;
+    else if (SEQUENCED.has(type)) {
+      if (!this._applyEvent(msg)) return;
+    } else if (type === "tally") this.tallies[msg.item_id] = msg.tally;
+    else if (type === "presence") this.presence = msg;
+    else if (type === "ack") this._reply(msg, true);
+    else if (type === "error") {
+      if (msg.id == null) this._lastError = msg;
+      this._reply(msg, false);
+    }
+    this._emit(type, msg);
+  }
+
+  _welcome(msg) {
+    this.you = msg.you;
+    this.clockOffsetMs = msg.server_time_ms ? msg.server_time_ms - Date.now() : 0;
+    this._attempt = 0;
+    if (msg.you && msg.you.can_vote) this._loadBallots(msg);
+    this._setOnline(true);
+    this._flushOutbox();
+  }
+
+  _snapshot(msg) {
+    this.state = msg.state;
+    this.seq = msg.seq;
+    this._expectSnapshot = false;
+    this._emit("state", this.state, msg);
+  }
+
+  // Apply one sequenced event: replace the entity it carries, by id.
+  _applyEvent(msg) {
+    if (!this.state || this._expectSnapshot || msg.seq <= this.seq) return false;
+    if (msg.seq !== this.seq + 1) {
+      // A hole in the log: let the server replay from what we have.
+      this._drop("gap");
+      return false;
+    }
+    if (msg.type === "meeting.updated") this.state.meeting = msg.meeting;
+    else if (msg.type === "item.updated") replaceById(this.state.items, msg.item);
+    else if (msg.type === "panel.updated") replaceById(this.state.panel, msg.member);
+    this.seq = msg.seq;
+    this._emit("state", this.state, msg);
+    return true;
+  }
+
+  // ---- commands ----
+
+  send(type, fields = {}) {
+    const id = `c-${this._session}-${++this._counter}`;
+    return new Promise((resolve, reject) => {
+      if (!this._ws || this._ws.readyState !== WebSocket.OPEN || !this.online) {
+        reject({ code: "offline", message: "未连接到服务器，请稍候重试" });
+        return;
+      }
+      const timer = setTimeout(() => {
+        this._pending.delete(id);
+        reject({ code: "timeout", message: "服务器未响应，请查看当前状态后重试" });
+      }, COMMAND_TIMEOUT_MS);
+      this._pending.set(id, { resolve, reject, timer, type, fields });
+      this._ws.send(JSON.stringify({ id, type, ...fields }));
+    });
+  }
+
+  _reply(msg, ok) {
+    const p = msg.id != null && this._pending.get(msg.id);
+    if (!p) {
+      if (ok && msg.ballot_id && msg.item_id != null) this._voteAcked(msg);
+      return;
+    }
+    this._pending.delete(msg.id);
+    clearTimeout(p.timer);
+    if (ok) p.resolve(msg);
+    else p.reject(msg);
+  }
+
+  _failPending() {
+    for (const [id, p] of this._pending) {
+      clearTimeout(p.timer);
+      p.reject({ code: "offline", message: "连接中断，操作结果未知，请查看当前状态" });
+      this._pending.delete(id);
+    }
+  }
+
+  // ---- ballots ----
+  // A vote stays in the outbox (memory and localStorage) until its ack, and is
+  // re-sent with the SAME ballot_id after a reconnect, so a retry is a no-op.
+
+  _key(kind) {
+    return `live:${this.code}:${this._voterKey}:${kind}`;
+  }
+
+  _loadBallots(welcome) {
+    const you = welcome.you;
+    this._voterKey = you.member_id != null ? `p${you.member_id}` : "d";
+    this._ballotIds = load(this._key("ids"), {});
+    const stored = load(this._key("outbox"), {});
+    for (const [item, entry] of Object.entries(stored)) {
+      if (!this._outbox[item]) this._outbox[item] = entry;
+    }
+    this._confirmed = {};
+    for (const [item, b] of Object.entries(welcome.my_ballots || {})) {
+      this._ballotIds[item] = b.ballot_id;
+      this._confirmed[item] = { ballot_id: b.ballot_id, choice: b.choice };
+      const entry = this._outbox[item];
+      if (entry) {
+        entry.ballot_id = b.ballot_id;
+        if (sameChoice(entry.choice, b.choice)) this._settle(item, null);
+      }
+    }
+    this._save();
+    for (const item of Object.keys(this._outbox)) this._emit("ballot", Number(item), this.ballot(item));
+  }
+
+  _save() {
+    store(this._key("ids"), this._ballotIds);
+    const plain = {};
+    for (const [item, e] of Object.entries(this._outbox)) plain[item] = { ballot_id: e.ballot_id, choice: e.choice };
+    store(this._key("outbox"), plain);
+  }
+
+  // What the page should show for an item: the acked choice, the one still in
+  // flight, and the last refusal.
+  ballot(itemId) {
+    const k = String(itemId);
+    return {
+      confirmed: this._confirmed[k] || null,
+      pending: this._outbox[k] ? this._outbox[k].choice : null,
+      error: this._ballotErrors[k] || null,
+    };
+  }
+
+  vote(itemId, choice) {
+    const k = String(itemId);
+    if (!this._voterKey) return Promise.reject({ code: "offline", message: "尚未连接，请稍候" });
+    if (!this._ballotIds[k]) this._ballotIds[k] = randomId("b-");
+    const prev = this._outbox[k];
+    const entry = { ballot_id: this._ballotIds[k], choice, waiters: (prev && prev.waiters) || [] };
+    this._outbox[k] = entry;
+    delete this._ballotErrors[k];
+    this._save();
+    const done = new Promise((resolve, reject) => entry.waiters.push({ resolve, reject }));
+    this._emit("ballot", Number(k), this.ballot(k));
+    this._sendBallot(k);
+    return done;
+  }
+
+  _flushOutbox() {
+    for (const k of Object.keys(this._outbox)) this._sendBallot(k);
+  }
+
+  _sendBallot(k, retried = false) {
+    const entry = this._outbox[k];
+    if (!entry || !this.online) return;
+    const sent = entry;
+    this.send("vote", { item_id: Number(k), ballot_id: entry.ballot_id, choice: entry.choice }).then(
+      (ack) => this._voteAcked(ack),
+      (err) => this._ballotRefused(k, sent, err, retried),
+    );
+  }
+
+  // Also reached by an ack that arrives after its command timed out.
+  _voteAcked(ack) {
+    const k = String(ack.item_id);
+    this._confirmed[k] = { ballot_id: ack.ballot_id, choice: ack.choice, status: ack.status };
+    // A newer choice may be in flight; only an ack carrying it settles the outbox.
+    const entry = this._outbox[k];
+    if (entry && entry.ballot_id === ack.ballot_id && sameChoice(entry.choice, ack.choice)) this._settle(k, ack);
+    this._emit("ballot", Number(k), this.ballot(k));
+  }
+
+  _ballotRefused(k, sent, err, retried) {
+    if (this._outbox[k] !== sent) return;
+    if (err.code === "offline" || err.code === "timeout" || err.code === "rate_limited") {
+      // Kept in the outbox: a reconnect sends it again; a slow or throttled
+      // server gets the same ballot id again shortly (a retry is a no-op).
+      if (err.code !== "offline") setTimeout(() => this._sendBallot(k), 1500 + Math.random() * 1500);
+      return;
+    }
+    if (err.code === "already_voted" && err.ballot_id && !retried) {
+      // The server holds our earlier ballot (another tab, a lost localStorage): adopt it.
+      this._ballotIds[k] = err.ballot_id;
+      this._confirmed[k] = { ballot_id: err.ballot_id, choice: err.choice };
+      sent.ballot_id = err.ballot_id;
+      this._save();
+      if (sameChoice(sent.choice, err.choice)) this._settle(k, { choice: err.choice });
+      else this._sendBallot(k, true);
+      this._emit("ballot", Number(k), this.ballot(k));
+      return;
+    }
+    if (err.code === "ballot_id_taken" && !retried) {
+      // A stale id from an earlier device identity: start afresh, once.
+      this._ballotIds[k] = sent.ballot_id = randomId("b-");
+      this._save();
+      this._sendBallot(k, true);
+      return;
+    }
+    this._ballotErrors[k] = { code: err.code, message: err.message };
+    delete this._outbox[k];
+    this._save();
+    for (const w of sent.waiters || []) w.reject(err);
+    this._emit("ballot", Number(k), this.ballot(k));
+  }
+
+  _settle(k, ack) {
+    const entry = this._outbox[k];
+    if (!entry) return;
+    delete this._outbox[k];
+    this._save();
+    for (const w of entry.waiters || []) w.resolve(ack);
+  }
+}
+
+function replaceById(rows, entity) {
+  const idx = rows.findIndex((r) => r.id === entity.id);
+  if (idx >= 0) rows[idx] = entity;
+  else {
+    rows.push(entity);
+    rows.sort((a, b) => (a.position || 0) - (b.position || 0) || a.id - b.id);
+  }
+}

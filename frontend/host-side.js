@@ -1,0 +1,167 @@
+// The console's side cards: live figures, tally, durations, links, panel links.
+
+import { ACTIVE_PHASES, confirmDialog, currentItem, el, fill, resultFacts, run, toast } from "./client.js";
+import { tallyView } from "./tally.js";
+
+const DURATION_FIELDS = [["report", "述法"], ["inquiry", "质询"], ["comment", "点评"], ["voting", "测评"]];
+
+export function figuresCard(conn) {
+  const body = el("div");
+  const root = el("section", { class: "card figures", "aria-label": "在线情况" }, el("h2", { text: "在线情况" }), body);
+
+  function render() {
+    const p = conn.presence;
+    const state = conn.state;
+    if (!p || !state) return;
+    const online = new Set(p.panel_online || []);
+    const members = state.panel.filter((m) => !m.revoked);
+    fill(body,
+      el("div", { class: "figure-row" },
+        figure("群众在线", p.audience), figure("评议团在线", `${online.size} / ${p.panel_total}`), figure("大屏", p.screens)),
+      el("ul", { class: "member-list" }, members.map((m) =>
+        el("li", { class: online.has(m.id) ? "on" : "off", title: online.has(m.id) ? "在线" : "离线" },
+          el("span", { class: "dot", "aria-hidden": "true" }),
+          `${m.name}（${m.category}）`, el("span", { class: "sr-only", text: online.has(m.id) ? " 在线" : " 离线" })))));
+  }
+
+  conn.on("presence", render);
+  conn.on("state", render);
+  return root;
+}
+
+function figure(label, value) {
+  return el("div", { class: "figure" }, el("span", { class: "figure-value num", text: String(value) }),
+    el("span", { class: "figure-label", text: label }));
+}
+
+// The tally of the item on stage (or the one just closed).
+export function tallyCard(conn) {
+  const view = tallyView();
+  const title = el("h2", { text: "实时票数" });
+  const note = el("p", { class: "muted" });
+  const live = el("dl", { class: "facts" });
+  const root = el("section", { class: "card" }, title, note, view.node, live);
+
+  function render() {
+    const state = conn.state;
+    if (!state) return;
+    const item = state.items.find((i) => ACTIVE_PHASES.has(i.phase)) || currentItem(state);
+    root.hidden = !item;
+    if (!item) return;
+    const tally = conn.tallies[item.id] || null;
+    title.textContent = `实时票数 · ${item.presenter.name}`;
+    note.textContent = item.phase === "voting" ? "测评进行中" : item.phase === "done" ? "测评已结束，结果已冻结" : "尚未进入测评";
+    view.update(state.meeting.scheme, tally);
+    const result = item.phase === "done" ? item.result : tally && tally.result;
+    fill(live, resultFacts(result).map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }))));
+  }
+
+  conn.on("tally", render);
+  conn.on("state", render);
+  return root;
+}
+
+export function durationsCard(conn) {
+  const inputs = {};
+  let dirty = false;
+  const rows = DURATION_FIELDS.map(([key, label]) => {
+    inputs[key] = el("input", { type: "number", min: "0", max: "240", step: "0.5", inputmode: "decimal" });
+    inputs[key].addEventListener("input", () => { dirty = true; });
+    return el("label", { class: "duration" }, `${label}（分钟）`, inputs[key]);
+  });
+  const save = el("button", { type: "submit", class: "btn btn-secondary" }, "保存默认时长");
+  const form = el("form", { class: "card durations" },
+    el("h2", { text: "环节默认时长" }),
+    el("p", { class: "muted", text: "进入某环节时按此时长开始倒计时；已在进行的计时请用上方按钮调整。" }),
+    el("div", { class: "duration-grid" }, rows), save);
+
+  form.addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const durations = {};
+    for (const [key] of DURATION_FIELDS) {
+      const minutes = Number(inputs[key].value);
+      if (!Number.isFinite(minutes) || minutes < 0) return toast("时长须为不小于 0 的分钟数");
+      durations[key] = Math.round(minutes * 60);
+    }
+    run(save, async () => {
+      await conn.send("meeting.durations", { durations });
+      dirty = false;
+      toast("默认时长已保存", "ok", 2500);
+    });
+  });
+
+  conn.on("state", (state) => {
+    if (dirty) return;  // do not overwrite what the host is typing
+    for (const [key] of DURATION_FIELDS) {
+      const s = (state.meeting.durations || {})[key];
+      inputs[key].value = s === undefined ? "" : String(s / 60);
+    }
+  });
+  return form;
+}
+
+export function linksCard(code) {
+  const origin = location.origin;
+  const join = `${origin}/j/${code}`;
+  return el("section", { class: "card links" }, el("h2", { text: "会场链接" }),
+    el("p", {}, el("a", { href: `/screen/${code}`, target: "_blank", rel: "noopener" }, "打开大屏"), "　",
+      el("a", { href: `/presenter/${code}`, target: "_blank", rel: "noopener" }, "打开述法人视图")),
+    el("div", { class: "join-line" },
+      el("img", { src: `/qr/join/${code}.png`, alt: "群众加入二维码", width: 96, height: 96 }),
+      el("div", {}, el("p", { class: "muted", text: "群众加入" }), el("p", { class: "code-text num", text: code }),
+        el("a", { href: join, target: "_blank", rel: "noopener", text: join }))));
+}
+
+// Personal links for the 评议团: show, copy, revoke (a lost tablet, a leaked link).
+export function panelLinksCard(conn, api) {
+  const list = el("div", { class: "panel-links" });
+  const load = el("button", { type: "button", class: "btn btn-secondary" }, "显示评议团个人链接");
+  const root = el("section", { class: "card" }, el("h2", { text: "评议团个人链接" }), load, list);
+
+  async function fetchLinks() {
+    const resp = await fetch(`${api}/panel`, { credentials: "same-origin" });
+    const body = await resp.json().catch(() => ({}));
+    if (!resp.ok) throw body.error || { message: `加载失败（${resp.status}）` };
+    return body.members || [];
+  }
+
+  function row(m) {
+    const link = el("input", { type: "text", readonly: true, value: m.url || "", "aria-label": `${m.name}的个人链接` });
+    const copy = el("button", { type: "button", class: "btn btn-small btn-secondary", disabled: !m.url }, "复制");
+    copy.addEventListener("click", () => copyText(link));
+    const revoke = el("button", { type: "button", class: "btn btn-small" }, "收回并重发");
+    const node = el("div", { class: "panel-link" },
+      m.qr ? el("a", { href: m.qr, target: "_blank", rel: "noopener", title: "放大二维码" },
+        el("img", { src: m.qr, alt: `${m.name}的二维码`, width: 88, height: 88 })) : el("span", { class: "qr-none", text: "已收回" }),
+      el("div", { class: "panel-link-body" },
+        el("b", { text: m.name }), el("span", { class: "muted", text: `（${m.category}）` }),
+        el("div", { class: "link-line" }, link, copy, revoke)));
+    revoke.addEventListener("click", async () => {
+      const ok = await confirmDialog("收回个人链接",
+        `收回后「${m.name}」的原链接和二维码立即失效，并生成新链接。请把新链接交给本人。确定收回吗？`, "收回并重发");
+      if (!ok) return;
+      run(revoke, async () => {
+        const resp = await fetch(`${api}/panel/${m.id}/revoke`, { method: "POST", credentials: "same-origin" });
+        const body = await resp.json().catch(() => ({}));
+        if (!resp.ok) throw body.error || { message: `操作失败（${resp.status}）` };
+        node.replaceWith(row({ ...m, url: body.url, qr: body.qr, revoked: false }));
+        toast(`已为「${m.name}」生成新链接`, "ok", 3000);
+      });
+    });
+    return node;
+  }
+
+  load.addEventListener("click", () => run(load, async () => {
+    fill(list, (await fetchLinks()).map(row));
+    load.textContent = "刷新";
+  }));
+  return root;
+}
+
+function copyText(input) {
+  input.select();
+  const done = () => toast("已复制", "ok", 1500);
+  // navigator.clipboard needs a secure context, which a venue LAN on http is not.
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(input.value).then(done, () => null);
+  else if (document.execCommand("copy")) done();
+}

@@ -1,0 +1,235 @@
+// The host console: log in, then take each presenter through the phases.
+
+import {
+  ACTIVE_PHASES, codeFromPath, confirmDialog, connect, countdown, el, everyTick, fill, phaseBadge,
+  run, statusBanner, toast,
+} from "./client.js";
+import { durationsCard, figuresCard, linksCard, panelLinksCard, tallyCard } from "./host-side.js";
+
+const code = codeFromPath("/host/");
+const app = document.getElementById("app");
+const api = `/api/meetings/${encodeURIComponent(code)}`;
+
+boot();
+
+async function boot() {
+  let session = { host: false };
+  try {
+    const resp = await fetch(`${api}/session`, { credentials: "same-origin" });
+    session = await resp.json();
+  } catch {
+    toast("无法连接服务器，请检查网络后刷新页面");
+  }
+  if (session.host) openConsole();
+  else loginForm();
+}
+
+// ---- login ----------------------------------------------------------------
+
+function loginForm(message) {
+  const password = el("input", { type: "password", name: "password", required: true, autocomplete: "current-password", autofocus: true });
+  const error = el("p", { class: "form-error", role: "alert", text: message || "" });
+  const submit = el("button", { type: "submit", class: "btn btn-primary" }, "登录");
+  const form = el("form", { class: "card login-box" },
+    el("h2", { text: "主持人登录" }),
+    el("p", { class: "muted", text: `会议码 ${code}` }),
+    el("label", { class: "field" }, "主持人密码", password),
+    error, submit);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    submit.disabled = true;
+    error.textContent = "";
+    try {
+      const resp = await fetch(`${api}/login`, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ password: password.value }),
+      });
+      const body = await resp.json().catch(() => ({}));
+      if (resp.ok) return openConsole();
+      error.textContent = (body.error && body.error.message) || `登录失败（${resp.status}）`;
+    } catch {
+      error.textContent = "无法连接服务器，请检查网络";
+    }
+    submit.disabled = false;
+    password.select();
+  });
+  fill(app, form);
+  password.focus();
+}
+
+// ---- console ----------------------------------------------------------------
+
+function openConsole() {
+  document.getElementById("nav").hidden = false;
+  document.getElementById("open-screen").href = `/screen/${code}`;
+  document.getElementById("open-presenter").href = `/presenter/${code}`;
+  document.getElementById("logout").onclick = async () => {
+    await fetch(`${api}/logout`, { method: "POST", credentials: "same-origin" }).catch(() => null);
+    location.reload();
+  };
+
+  const conn = connect(code, "host");
+  statusBanner(conn);
+  const control = controlCard(conn);
+  fill(app,
+    el("div", { class: "host-main" }, control, agendaCard(conn), durationsCard(conn)),
+    el("div", { class: "host-side" }, figuresCard(conn), tallyCard(conn), linksCard(code), panelLinksCard(conn, api)));
+
+  conn.on("state", (state) => {
+    document.getElementById("title").textContent = `主持人控制台 · ${state.meeting.title}`;
+  });
+  // Host refusals (illegal step, stale view) come back as errors: show each one.
+  conn.on("error", (msg) => { if (msg.id == null) toast(msg.message); });
+  conn.on("fatal", (fatal) => {
+    document.getElementById("nav").hidden = true;
+    loginForm(fatal.message);
+  });
+}
+
+const NEXT_LABEL = { report: "进入质询", inquiry: "进入点评", comment: "开始测评", voting: "结束测评" };
+
+// The one obvious next step, from the state the console shows.
+function nextStep(conn, state) {
+  const m = state.meeting;
+  if (m.status === "draft") return { label: "开始会议", run: () => conn.send("meeting.start") };
+  if (m.status === "ended") return { label: "会议已结束", disabled: true };
+  const active = state.items.find((i) => ACTIVE_PHASES.has(i.phase));
+  if (active) {
+    const step = {
+      label: NEXT_LABEL[active.phase],
+      run: () => conn.send("item.advance", { item_id: active.id, from: active.phase }),
+    };
+    if (active.phase === "voting") {
+      // Read the count when asked: tallies move after this render.
+      step.confirm = () => {
+        const votes = (conn.tallies[active.id] && conn.tallies[active.id].total) || 0;
+        return ["结束测评", `结束后「${active.presenter.name}」的测评结果将被冻结（当前已收到 ${votes} 张选票），不能再投票，也不能回退。确定结束测评吗？`];
+      };
+    }
+    return step;
+  }
+  const next = state.items.find((i) => i.phase === "pending");
+  if (next) return { label: `开始述法：${next.presenter.name}`, run: () => conn.send("item.open", { item_id: next.id }) };
+  return {
+    label: "结束会议", run: () => conn.send("meeting.end"),
+    confirm: () => ["结束会议", "全部述法人已完成。结束会议后不能再开始新的议程，大屏将显示排名。确定结束会议吗？"],
+  };
+}
+
+function controlCard(conn) {
+  const root = el("section", { class: "card control", "aria-label": "当前环节" });
+  const clock = el("span", { class: "countdown num", role: "timer" });
+  const minutes = el("input", { type: "number", min: "0.5", max: "240", step: "0.5", value: "10", class: "minutes", "aria-label": "设定分钟数" });
+  let active = null;
+  let lastLabel = null;
+  let changedAt = 0;
+
+  function render() {
+    const state = conn.state;
+    if (!state) return;
+    active = state.items.find((i) => ACTIVE_PHASES.has(i.phase)) || null;
+    const step = nextStep(conn, state);
+    const primary = el("button", { type: "button", class: "btn btn-primary btn-next", disabled: !!step.disabled }, step.label);
+    if (lastLabel !== null && step.label !== lastLabel) changedAt = Date.now();
+    lastLabel = step.label;
+    // The button changes meaning as soon as the phase moves: keep it disabled
+    // for a moment so the second half of a double click cannot skip a phase.
+    const wait = changedAt + 700 - Date.now();
+    if (wait > 0 && !step.disabled) {
+      primary.disabled = true;
+      setTimeout(() => { primary.disabled = false; }, wait);
+    }
+    primary.addEventListener("click", async () => {
+      if (step.confirm) {
+        const [title, body] = step.confirm();
+        if (!(await confirmDialog(title, body, title))) return;
+      }
+      run(primary, step.run);
+    });
+    const canBack = active && active.phase !== "report";
+    const back = el("button", { type: "button", class: "btn btn-secondary", disabled: !canBack, title: "退回上一环节" }, "回退");
+    back.addEventListener("click", () => run(back, () => conn.send("item.back", { item_id: active.id })));
+
+    const m = state.meeting;
+    const head = active
+      ? [el("p", { class: "presenter-name", text: active.presenter.name }),
+        el("p", { class: "presenter-post", text: [active.presenter.post, active.presenter.unit].filter(Boolean).join(" · ") }),
+        el("div", { class: "stage-row" }, phaseBadge(active.phase, active.phase_label), clock)]
+      : [el("p", { class: "presenter-name", text: m.status === "draft" ? "会议未开始" : m.status === "ended" ? "会议已结束" : "暂无进行中的述法人" })];
+    fill(root, el("h2", { text: `当前环节（会议${m.status_label}）` }), head,
+      el("div", { class: "actions" }, primary, back),
+      active ? timerControls(active) : null);
+    tick();
+  }
+
+  function timerControls(item) {
+    const t = item.timer;
+    const hasTimer = t && t.duration_s > 0;
+    const btn = (label, action, fields = {}, disabled = false) => {
+      const b = el("button", { type: "button", class: "btn btn-secondary btn-small", disabled: disabled || !hasTimer }, label);
+      b.addEventListener("click", () => run(b, () => conn.send("item.timer", { item_id: item.id, action, ...fields })));
+      return b;
+    };
+    const set = el("button", { type: "button", class: "btn btn-secondary btn-small" }, "设定");
+    set.addEventListener("click", () => {
+      const seconds = Math.round(Number(minutes.value) * 60);
+      if (!(seconds > 0)) return toast("请输入大于 0 的分钟数");
+      run(set, () => conn.send("item.timer", { item_id: item.id, action: "set", seconds }));
+    });
+    if (document.activeElement !== minutes) minutes.value = String(((conn.state.meeting.durations || {})[item.phase] || 600) / 60);
+    return el("div", { class: "timer-controls", role: "group", "aria-label": "计时" },
+      t.running ? btn("暂停", "pause") : btn("继续", "resume", {}, !(t.remaining_ms > 0)),
+      btn("+1分钟", "extend", { seconds: 60 }),
+      btn("结束计时", "skip", {}, !(t.running || t.remaining_ms > 0)),
+      el("span", { class: "set-timer" }, minutes, "分钟", set));
+  }
+
+  function tick() {
+    if (!active) return;
+    const c = countdown(active.timer, conn.now());
+    clock.textContent = c.text;
+    clock.classList.toggle("overtime", c.overtime);
+    clock.classList.toggle("paused", !c.running && c.leftMs > 0);
+  }
+
+  conn.on("state", render);
+  everyTick(tick);
+  render();
+  return root;
+}
+
+function agendaCard(conn) {
+  const body = el("tbody");
+  const root = el("section", { class: "card" }, el("h2", { text: "议程" }),
+    el("table", { class: "agenda-table" },
+      el("thead", {}, el("tr", {}, ["序号", "述法人", "职务 · 单位", "环节", "结果", ""].map((h) => el("th", { scope: "col", text: h })))),
+      body));
+
+  function render() {
+    const state = conn.state;
+    if (!state) return;
+    const live = state.meeting.status === "live";
+    const busy = state.items.some((i) => ACTIVE_PHASES.has(i.phase));
+    fill(body, state.items.map((item) => {
+      const r = item.result;
+      let action = null;
+      if (live && !busy && item.phase === "pending") {
+        action = el("button", { type: "button", class: "btn btn-small" }, "开始述法");
+        action.addEventListener("click", () => run(action, () => conn.send("item.open", { item_id: item.id })));
+      }
+      return el("tr", { class: item.id === state.meeting.current_item_id ? "current" : null },
+        el("td", { class: "num", text: String(item.position) }),
+        el("td", {}, el("b", { text: item.presenter.name })),
+        el("td", { class: "muted", text: [item.presenter.post, item.presenter.unit].filter(Boolean).join(" · ") }),
+        el("td", {}, phaseBadge(item.phase, item.phase_label)),
+        el("td", { class: "num" }, r ? [r.total_display ? `${r.total_display} 分` : "", r.grade ? ` ${r.grade}` : "",
+          r.satisfaction_rate_display ? ` 满意率 ${r.satisfaction_rate_display}` : ""].join("").trim() || "—" : "—"),
+        el("td", {}, action));
+    }));
+  }
+
+  conn.on("state", render);
+  render();
+  return root;
+}

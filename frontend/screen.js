@@ -1,0 +1,117 @@
+// The big screen in the hall (1920×1080, read from the back row): it follows
+// the phase. Public data only; no login.
+
+import {
+  codeFromPath, connect, countdown, currentItem, el, everyTick, fill, phaseBadge, ranking, resultFacts,
+  shortDigest,
+} from "./client.js";
+import { tallyView } from "./tally.js";
+
+const code = codeFromPath("/screen/");
+const conn = connect(code, "screen");
+const stage = document.getElementById("stage");
+const status = document.getElementById("status");
+const online = document.getElementById("online");
+const tally = tallyView();  // one instance, moved between views, so bars animate
+const clock = el("div", { class: "screen-clock num", role: "timer" });
+let timer = null;
+
+document.getElementById("qr").src = `/qr/join/${encodeURIComponent(code)}.png`;
+document.getElementById("code").textContent = code;
+showJoinAddress();
+
+conn.on("state", render);
+conn.on("tally", (msg) => {
+  const item = currentItem(conn.state);
+  if (item && msg.item_id === item.id && item.phase === "voting") tally.update(conn.state.meeting.scheme, msg.tally);
+});
+conn.on("presence", showOnline);
+conn.on("status", (up) => { status.textContent = up ? "" : "连接中断，正在重连…"; });
+conn.on("fatal", (f) => fill(stage, el("p", { class: "screen-wait", text: f.message })));
+everyTick(tick);
+
+function render(state) {
+  document.getElementById("title").textContent = state.meeting.title;
+  const m = state.meeting;
+  const item = currentItem(state);
+  timer = null;
+  document.body.dataset.mode = m.status === "ended" ? "ranking" : item ? item.phase : m.status;
+  if (m.status === "draft") return fill(stage, waiting(state));
+  if (m.status === "ended") return fill(stage, rankingView(state));
+  if (!item) return fill(stage, el("p", { class: "screen-wait", text: "请稍候，述法即将开始" }));
+  const p = item.presenter;
+  const who = el("div", { class: "screen-who" },
+    el("p", { class: "screen-label", text: `第 ${item.position} 位述法人` }),
+    el("p", { class: "screen-name", text: p.name }),
+    el("p", { class: "screen-post", text: [p.post, p.unit].filter(Boolean).join("　") }));
+  const phaseRow = el("div", { class: "screen-phase" }, phaseBadge(item.phase, item.phase_label), clock);
+  if (item.phase === "voting") {
+    timer = item.timer;
+    tally.update(m.scheme, conn.tallies[item.id] || null);
+    fill(stage, who, phaseRow, tally.node);
+  } else if (item.phase === "done") {
+    fill(stage, who, resultView(item, m.scheme));
+  } else {
+    timer = item.timer;
+    fill(stage, who, phaseRow);
+  }
+  tick();
+}
+
+function tick() {
+  if (!timer) return;
+  const c = countdown(timer, conn.now());
+  clock.textContent = c.text;
+  clock.classList.toggle("overtime", c.overtime);
+  clock.classList.toggle("paused", !c.running && c.leftMs > 0);
+}
+
+function waiting(state) {
+  return [el("p", { class: "screen-wait", text: "会议即将开始" }),
+    state.meeting.held_on ? el("p", { class: "screen-date", text: state.meeting.held_on }) : null,
+    el("ol", { class: "screen-agenda" }, state.items.map((i) =>
+      el("li", {}, el("b", { text: i.presenter.name }), el("span", { text: i.presenter.post }))))];
+}
+
+function resultView(item, scheme) {
+  const facts = resultFacts(item.result).filter(([k]) => k !== "票数");
+  const frozen = item.result && item.result.tally;
+  if (frozen) tally.update(scheme, frozen);
+  return [el("p", { class: "screen-label", text: "测评结果" }),
+    facts.length
+      ? el("dl", { class: "screen-facts" }, facts.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { class: "num", text: v }))))
+      : el("p", { class: "screen-wait", text: "测评已结束" }),
+    frozen ? tally.node : null,
+    item.digest ? el("p", { class: "screen-digest num", text: `结果校验码 ${shortDigest(item.digest)}` }) : null];
+}
+
+function rankingView(state) {
+  const rows = ranking(state.items);
+  if (!rows.length) return el("p", { class: "screen-wait", text: "会议已结束，感谢参与" });
+  return [el("p", { class: "screen-label", text: "测评结果排名" }),
+    el("table", { class: "screen-ranking" },
+      el("thead", {}, el("tr", {}, ["名次", "述法人", "职务", "总分", "等次", "满意率"].map((h) => el("th", { scope: "col", text: h })))),
+      el("tbody", {}, rows.map(({ item, rank }) => el("tr", {},
+        el("td", { class: "num rank", text: String(rank) }),
+        el("td", { text: item.presenter.name }),
+        el("td", { class: "post", text: item.presenter.post }),
+        el("td", { class: "num", text: item.result.total_display || "" }),
+        el("td", { text: item.result.grade || "" }),
+        el("td", { class: "num", text: item.result.satisfaction_rate_display || "" })))))];
+}
+
+function showOnline(p) {
+  const panel = (p.panel_online || []).length;
+  online.textContent = `群众在线 ${p.audience} 人　评议团 ${panel}/${p.panel_total}`;
+}
+
+// The address people can type, from the server's idea of its public URL.
+async function showJoinAddress() {
+  try {
+    const resp = await fetch(`/api/meetings/${encodeURIComponent(code)}`);
+    if (!resp.ok) return;
+    const info = await resp.json();
+    const url = new URL(info.join_url);
+    document.querySelector(".join-hint").textContent = `扫码参与测评，或访问 ${url.host} 输入会议码`;
+  } catch { /* the QR alone is enough */ }
+}

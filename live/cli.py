@@ -1,0 +1,204 @@
+"""The ``live`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlmodel import Session
+
+from live.config import Settings
+from live.store.db import make_engine
+from live.store.migrate import upgrade
+from live.store.seed import SpecError, create_meeting, first_meeting, panel_members, set_host_password
+from live.web.auth import Signer, new_password
+from live.web.qr import qr_text
+
+DEMO_SPEC = Path(__file__).resolve().parents[1] / "assets" / "demo_meeting.json"
+
+
+def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    import uvicorn
+
+    from live.web.app import create_app
+
+    if workers > 1:
+        # Each worker builds its own app from the environment (factory mode).
+        import os
+
+        os.environ["LIVE_DATABASE_URL"] = settings.database_url
+        os.environ["LIVE_SECRET_KEY"] = settings.secret_key
+        if settings.redis_url:
+            os.environ["LIVE_REDIS_URL"] = settings.redis_url
+        if settings.public_url:
+            os.environ["LIVE_PUBLIC_URL"] = settings.public_url
+        uvicorn.run("live.web.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
+                    ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=65536,
+                    log_level="warning", proxy_headers=True)
+        return
+    uvicorn.run(create_app(settings), host=host, port=port, ws="websockets-sansio",
+                ws_per_message_deflate=False, ws_max_size=65536, log_level="warning", proxy_headers=True)
+
+
+def _base_url(host: str, port: int, public_url: str | None) -> str:
+    if public_url:
+        return public_url.rstrip("/")
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 (just for display)
+    return f"http://{shown}:{port}"
+
+
+def print_meeting(settings: Settings, meeting_id: int, password: str, base: str, out: Any = sys.stdout) -> None:
+    engine = make_engine(settings.database_url)
+    signer = Signer(settings.secret_key)
+    with Session(engine) as s:
+        from live.store.models import Meeting
+
+        m = s.get(Meeting, meeting_id)
+        assert m is not None
+        members = panel_members(s, meeting_id)
+        code, title = m.code, m.title
+        links = [(p.name, p.category, f"{base}/p/{signer.panel_token(meeting_id, p.id or 0, p.token_version)}")
+                 for p in members if not p.revoked]
+    engine.dispose()
+    join = f"{base}/j/{code}"
+    print(f"\n  {title}\n", file=out)
+    print(f"  主持人控制台  {base}/host/{code}", file=out)
+    print(f"  主持人密码    {password}   （仅显示这一次，请妥善保管）", file=out)
+    print(f"  大屏          {base}/screen/{code}", file=out)
+    print(f"  述法人翻页    {base}/presenter/{code}", file=out)
+    print(f"  群众加入      {join}   会议码 {code}", file=out)
+    print(qr_text(join), file=out)
+    print("  评议团个人链接：", file=out)
+    for name, category, url in links:
+        print(f"    {name}（{category}）  {url}", file=out)
+    print("", file=out, flush=True)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    if args.reset and data_dir.exists():
+        for p in data_dir.glob("live.db*"):
+            p.unlink()
+        shutil.rmtree(data_dir / "uploads", ignore_errors=True)
+    settings = Settings.from_env(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'live.db'}")
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    password = new_password()
+    with Session(engine) as s:
+        m = first_meeting(s)
+        if m is None:
+            spec = json.loads(DEMO_SPEC.read_text(encoding="utf-8"))
+            created = create_meeting(s, spec, password)
+            meeting_id = created.meeting_id
+        else:
+            assert m.id is not None
+            meeting_id = m.id
+            # The old password was shown once and is not kept: issue a fresh one.
+            set_host_password(s, meeting_id, password)
+        s.commit()
+    engine.dispose()
+    print_meeting(settings, meeting_id, password, _base_url(args.host, args.port, settings.public_url))
+    if args.no_serve:
+        return 0
+    _serve(settings, args.host, args.port)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(database_url=args.database_url, secret_key=args.secret_key,
+                                 data_dir=args.data_dir, redis_url=args.redis_url, public_url=args.public_url)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    settings.migrate = False  # done once here, not by every worker
+    print(f"述法评议 Live 正在 http://{args.host}:{args.port} 上运行（数据库：{settings.database_url.split('@')[-1]}）",
+          flush=True)
+    _serve(settings, args.host, args.port, args.workers)
+    return 0
+
+
+def cmd_meeting_create(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(database_url=args.database_url, data_dir=args.data_dir)
+    spec = orjson.loads(Path(args.spec).read_bytes())
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    try:
+        with Session(engine) as s:
+            created = create_meeting(s, spec)
+            s.commit()
+    except SpecError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    engine.dispose()
+    print_meeting(settings, created.meeting_id, created.password, _base_url("127.0.0.1", 8000, args.public_url))
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(database_url=args.database_url, data_dir=args.data_dir)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    engine.dispose()
+    print("数据库已升级到最新版本")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="live", description="述法评议 Live：述法评议会直播互动服务器")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def common(sp: argparse.ArgumentParser, default_port: int = 8000) -> None:
+        sp.add_argument("--host", default="127.0.0.1", help="监听地址（默认 127.0.0.1）")
+        sp.add_argument("--port", type=int, default=default_port, help="监听端口（默认 8000）")
+        sp.add_argument("--data-dir", default="data", help="数据目录：SQLite 数据库与密钥（默认 ./data）")
+
+    d = sub.add_parser("demo", help="创建示范会议（嵌入式 SQLite、进程内消息）并启动服务器",
+                       description="在数据目录中建立示范会议：3 位述法人、9 位评议团成员，并启动服务器。"
+                                   "再次运行沿用已有数据，--reset 重新开始。")
+    common(d)
+    d.add_argument("--reset", action="store_true", help="删除已有的示范数据，重新开始")
+    d.add_argument("--no-serve", action="store_true", help="只建立数据并打印链接，不启动服务器")
+    d.set_defaults(func=cmd_demo)
+
+    s = sub.add_parser("serve", help="正式运行服务器",
+                       description="正式部署：参数或环境变量 LIVE_DATABASE_URL、LIVE_SECRET_KEY、LIVE_REDIS_URL、"
+                                   "LIVE_PUBLIC_URL 配置。")
+    common(s)
+    s.add_argument("--database-url", help="数据库 URL，如 postgresql://user@host/db（环境变量 LIVE_DATABASE_URL）")
+    s.add_argument("--secret-key", help="签名密钥（环境变量 LIVE_SECRET_KEY；缺省时在数据目录中生成）")
+    s.add_argument("--redis-url", help="Redis URL，多进程共享一场会议时必需（环境变量 LIVE_REDIS_URL）")
+    s.add_argument("--public-url", help="二维码指向的外部地址（环境变量 LIVE_PUBLIC_URL）")
+    s.add_argument("--workers", type=int, default=1, help="工作进程数；大于 1 时需要 PostgreSQL 与 Redis")
+    s.set_defaults(func=cmd_serve)
+
+    m = sub.add_parser("meeting", help="会议管理")
+    msub = m.add_subparsers(dest="meeting_command", required=True)
+    mc = msub.add_parser("create", help="按 JSON 文件创建会议，打印主持人密码与各类链接",
+                         description="JSON 格式见 assets/demo_meeting.json。")
+    mc.add_argument("spec", help="会议 JSON 文件")
+    mc.add_argument("--database-url")
+    mc.add_argument("--data-dir", default="data")
+    mc.add_argument("--public-url")
+    mc.set_defaults(func=cmd_meeting_create)
+
+    db = sub.add_parser("db", help="数据库维护")
+    dbsub = db.add_subparsers(dest="db_command", required=True)
+    up = dbsub.add_parser("upgrade", help="执行 Alembic 迁移到最新版本")
+    up.add_argument("--database-url")
+    up.add_argument("--data-dir", default="data")
+    up.set_defaults(func=cmd_db_upgrade)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

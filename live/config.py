@@ -1,0 +1,54 @@
+"""Settings from flags or LIVE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Settings:
+    database_url: str
+    secret_key: str
+    redis_url: str | None = None
+    public_url: str | None = None  # what QR codes point at, e.g. https://live.example.gov.cn
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    sqlite_synchronous: str = "FULL"
+    migrate: bool = True
+    client_queue: int = 256
+    max_message_bytes: int = 4096
+    socket_rate: float = 10.0  # messages a second per socket, with bursts of socket_burst
+    socket_burst: float = 30.0
+    cookie_secure: bool = False
+    tick_s: float = 0.25
+
+    @staticmethod
+    def from_env(**overrides: object) -> Settings:
+        env = os.environ
+        data_dir = Path(str(overrides.pop("data_dir", None) or env.get("LIVE_DATA_DIR", "data")))
+        url = str(overrides.pop("database_url", None) or env.get("LIVE_DATABASE_URL", "")) or \
+            f"sqlite:///{data_dir / 'live.db'}"
+        secret = str(overrides.pop("secret_key", None) or env.get("LIVE_SECRET_KEY", "")) or \
+            load_or_create_secret(data_dir)
+        s = Settings(database_url=url, secret_key=secret, data_dir=data_dir,
+                     redis_url=env.get("LIVE_REDIS_URL") or None,
+                     public_url=env.get("LIVE_PUBLIC_URL") or None,
+                     cookie_secure=env.get("LIVE_COOKIE_SECURE", "") in ("1", "true", "yes"))
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(s, key, value)
+        return s
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """A per-installation key kept beside the database, so cookies survive restarts."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

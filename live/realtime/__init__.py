@@ -1,0 +1,1 @@
+"""Fan-out: the connection hub, per-meeting runtimes and the broker between workers."""

@@ -1,0 +1,219 @@
+"""The connection hub of one worker: loads meeting runtimes, takes committed
+changes from the writer to the broker, applies what the broker delivers in seq
+order, and coalesces tallies and presence to a few updates a second."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from live.realtime.broker import Broker
+from live.realtime.client import Client
+from live.realtime.runtime import MeetingRuntime
+from live.store import events as event_log
+from live.store.ballots import TallyChange, item_ballots
+from live.store.events import SeqEvent, encode
+from live.store.models import Meeting
+from live.store.state import load_state
+
+log = logging.getLogger(__name__)
+
+REPLAY_LIMIT = 1000  # beyond this a reconnecting client is cheaper to resync
+
+
+class Hub:
+    def __init__(self, engine: Engine, broker: Broker, tick_s: float = 0.25) -> None:
+        self.engine = engine
+        self.broker = broker
+        self.tick_s = tick_s
+        self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.runtimes: dict[int, MeetingRuntime] = {}
+        self._codes: dict[str, int] = {}
+        self._load_locks: dict[int, asyncio.Lock] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self.events_fanned = 0
+        self.messages_sent_estimate = 0
+        self.drops = 0
+
+    async def start(self) -> None:
+        await self.broker.start(self.deliver)
+        if hasattr(self.broker, "on_recover"):
+            self.broker.on_recover = self.resync_all
+        self._tasks = [asyncio.create_task(self._ticker(), name="hub-ticker")]
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await t
+        await self.broker.stop()
+
+    # --- loading ----------------------------------------------------------
+
+    async def meeting_id_for(self, code: str) -> int | None:
+        code = code.upper()
+        if code in self._codes:
+            return self._codes[code]
+
+        def find() -> int | None:
+            with Session(self.engine) as s:
+                m = s.exec(select(Meeting).where(Meeting.code == code)).first()
+                return m.id if m else None
+
+        mid = await asyncio.to_thread(find)
+        if mid is not None:
+            self._codes[code] = mid
+        return mid
+
+    async def runtime(self, meeting_id: int) -> MeetingRuntime:
+        rt = self.runtimes.get(meeting_id)
+        if rt is not None:
+            return rt
+        lock = self._load_locks.setdefault(meeting_id, asyncio.Lock())
+        async with lock:
+            rt = self.runtimes.get(meeting_id)
+            if rt is None:
+                rt = await asyncio.to_thread(self._load, meeting_id)
+                self.runtimes[meeting_id] = rt
+        return rt
+
+    def _load(self, meeting_id: int) -> MeetingRuntime:
+        with Session(self.engine) as s:
+            seq, state = load_state(s, meeting_id)
+            ballots = item_ballots(s, meeting_id)
+        return MeetingRuntime(meeting_id, seq, state, ballots)
+
+    # --- from the writer ---------------------------------------------------
+
+    def on_commit(self, events: list[SeqEvent], changes: list[TallyChange]) -> None:
+        by_meeting: dict[int, list[str]] = {}
+        for ev in events:
+            by_meeting.setdefault(ev.meeting_id, []).append(ev.wire)
+        for mid, wires in by_meeting.items():
+            self.broker.publish({"k": "events", "m": mid, "events": wires})
+        per_meeting: dict[int, list[list[Any]]] = {}
+        for c in changes:
+            per_meeting.setdefault(c.meeting_id, []).append([c.item_id, c.ballot_id, c.group, c.choice])
+        for mid, rows in per_meeting.items():
+            self.broker.publish({"k": "ballots", "m": mid, "changes": rows})
+
+    # --- from the broker ---------------------------------------------------
+
+    async def deliver(self, msg: dict[str, Any]) -> None:
+        kind = msg.get("k")
+        mid = int(msg.get("m", 0))
+        rt = self.runtimes.get(mid)
+        if rt is None:
+            return  # nobody here watches that meeting; it loads fresh from the DB when someone does
+        if kind == "events":
+            for wire in msg["events"]:
+                message = orjson.loads(wire)
+                self._fan(rt, rt.accept(SeqEvent(mid, int(message["seq"]), message, wire)))
+            if rt.has_gap:
+                asyncio.get_running_loop().call_later(0.2, self._schedule_gap_fill, mid)
+        elif kind == "ballots":
+            rt.apply_ballots(msg["changes"])
+        elif kind == "presence" and msg.get("w") != self.worker_id:
+            rt.remote_presence[str(msg["w"])] = (time.monotonic(), msg["counts"])
+
+    def _fan(self, rt: MeetingRuntime, ready: list[SeqEvent]) -> None:
+        for ev in ready:
+            self.events_fanned += 1
+            self.messages_sent_estimate += rt.fan_out(ev.wire)
+
+    def _schedule_gap_fill(self, meeting_id: int) -> None:
+        asyncio.get_running_loop().create_task(self.fill_gap(meeting_id))
+
+    async def fill_gap(self, meeting_id: int) -> None:
+        """An event went missing on the bus (or arrived late): read it from the log."""
+        rt = self.runtimes.get(meeting_id)
+        if rt is None or not rt.has_gap:
+            return
+        missing = await asyncio.to_thread(self._events_since, meeting_id, rt.seq, REPLAY_LIMIT)
+        for ev in missing:
+            self._fan(rt, rt.accept(ev))
+
+    def _events_since(self, meeting_id: int, since: int, limit: int) -> list[SeqEvent]:
+        with Session(self.engine) as s:
+            return event_log.since(s, meeting_id, since, limit)
+
+    async def resync_all(self) -> None:
+        """After a bus outage: catch up every runtime from the log, and rebuild tallies."""
+        for mid, rt in list(self.runtimes.items()):
+            missing = await asyncio.to_thread(self._events_since, mid, rt.seq, 100_000)
+            for ev in missing:
+                self._fan(rt, rt.accept(ev))
+            fresh = await asyncio.to_thread(self._ballots, mid)
+            rt.ballots = fresh
+            rt.dirty_items.update(fresh)
+
+    def _ballots(self, meeting_id: int) -> dict[int, dict[str, tuple[str, dict[str, Any]]]]:
+        with Session(self.engine) as s:
+            return item_ballots(s, meeting_id)
+
+    # --- clients -----------------------------------------------------------
+
+    async def join(self, rt: MeetingRuntime, client: Client, welcome: dict[str, Any], since: int | None) -> None:
+        """Welcome, then replay or snapshot, then register: nothing awaits between
+        reading ``rt.seq`` and registering, so no event can fall in between."""
+        client.push(encode({**welcome, "server_time_ms": int(time.time() * 1000)}))
+        replay: list[SeqEvent] | None = None
+        if since is not None:
+            replay = rt.replay_from_ring(since)
+            if replay is None and 0 <= since < rt.seq and rt.seq - since <= REPLAY_LIMIT:
+                replay = await asyncio.to_thread(self._events_since, rt.meeting_id, since, REPLAY_LIMIT)
+                # Events that came in while we read the log are in the ring now.
+                tail = rt.replay_from_ring(replay[-1].seq if replay else since) or []
+                replay = [*replay, *[e for e in tail if not replay or e.seq > replay[-1].seq]]
+                if not replay or replay[0].seq != since + 1 or replay[-1].seq != rt.seq:
+                    replay = None
+        if replay is None:
+            if since is not None:
+                client.push(encode({"type": "resync", "reason": "gap_too_old" if since < rt.seq else "ahead",
+                                    "seq": rt.seq}))
+            client.push(rt.snapshot_wire())
+        else:
+            client.push(encode({"type": "replay", "from_seq": since, "to_seq": rt.seq, "count": len(replay)}))
+            for ev in replay:
+                client.push(ev.wire)
+        for wire in rt.tallies_for_join():
+            client.push(wire)
+        client.push(encode(rt.presence()))
+        client.on_drop = self._on_drop
+        rt.clients.add(client)
+
+    def _on_drop(self, client: Client) -> None:
+        self.drops += 1
+
+    def leave(self, rt: MeetingRuntime, client: Client) -> None:
+        rt.clients.discard(client)
+
+    # --- coalesced volatile updates ------------------------------------------
+
+    async def _ticker(self) -> None:
+        beat = 0
+        while True:
+            await asyncio.sleep(self.tick_s)
+            beat += 1
+            for rt in list(self.runtimes.values()):
+                try:
+                    for wire in rt.take_dirty_tallies():
+                        self.messages_sent_estimate += rt.fan_out(wire)
+                    if beat % 4 == 0:
+                        self.broker.publish({"k": "presence", "w": self.worker_id, "m": rt.meeting_id,
+                                             "counts": rt.local_presence()})
+                        wire = rt.presence_wire_if_changed()
+                        if wire:
+                            rt.fan_out(wire)
+                except Exception:
+                    log.exception("ticker failed for meeting %s", rt.meeting_id)

@@ -1,0 +1,1 @@
+"""Exports: the ballots file and its verifier, the results workbook, the 法治体检单."""

@@ -1,0 +1,1 @@
+"""Persistence: sqlmodel tables, Alembic migrations, queries and the single writer."""

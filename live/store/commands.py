@@ -1,0 +1,215 @@
+"""Host commands: each runs inside one transaction, checks the phase machine,
+changes the rows and returns the events that describe the change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from live.domain import phases, timer
+from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
+from live.domain.scheme import BallotValue, Scheme
+from live.store.models import AgendaItem, Ballot, Meeting
+from live.store.results import freeze_result
+from live.store.state import item_public, meeting_public
+
+Events = list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    events: Events
+    reply: dict[str, Any]
+
+
+def _meeting(s: Session, meeting_id: int) -> Meeting:
+    # FOR UPDATE: two workers taking host commands for one meeting queue up here.
+    m = s.exec(select(Meeting).where(Meeting.id == meeting_id).with_for_update()).first()
+    if m is None:
+        raise PhaseError("会议不存在", code="not_found")
+    return m
+
+
+def _items(s: Session, meeting_id: int) -> list[AgendaItem]:
+    return list(s.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+                       .order_by(col(AgendaItem.position)).with_for_update()).all())
+
+
+def _item(items: list[AgendaItem], item_id: object) -> AgendaItem:
+    for i in items:
+        if i.id == item_id:
+            return i
+    raise PhaseError("议程中没有该述法人", code="not_found")
+
+
+def _item_event(i: AgendaItem, cause: str) -> dict[str, Any]:
+    return {"type": "item.updated", "cause": cause, "item": item_public(i)}
+
+
+def _meeting_event(m: Meeting, cause: str) -> dict[str, Any]:
+    return {"type": "meeting.updated", "cause": cause, "meeting": meeting_public(m)}
+
+
+def _set_timer(i: AgendaItem, t: timer.Timer) -> None:
+    i.timer_duration_s = t.duration_s
+    i.timer_running = t.running
+    i.timer_ends_at_ms = t.ends_at_ms
+    i.timer_remaining_ms = t.remaining_ms
+
+
+def _get_timer(i: AgendaItem) -> timer.Timer:
+    return timer.Timer(i.timer_duration_s, i.timer_running, i.timer_ends_at_ms, i.timer_remaining_ms)
+
+
+def _enter_phase(m: Meeting, i: AgendaItem, phase: ItemPhase, now_ms: int) -> None:
+    i.phase = phase.value
+    durations: dict[str, int] = orjson.loads(m.durations_json)
+    seconds = durations.get(phase.value)
+    _set_timer(i, timer.start(seconds, now_ms) if seconds else timer.stopped())
+
+
+def start_meeting(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    m = _meeting(s, meeting_id)
+    m.status = phases.start_meeting(MeetingStatus(m.status)).value
+    m.started_at_ms = now_ms
+    s.add(m)
+    return CommandOutcome([_meeting_event(m, "started")], {})
+
+
+def end_meeting(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    m = _meeting(s, meeting_id)
+    items = _items(s, meeting_id)
+    m.status = phases.end_meeting(MeetingStatus(m.status), [ItemPhase(i.phase) for i in items]).value
+    m.ended_at_ms = now_ms
+    events: Events = []
+    for i in items:
+        if i.timer_running:
+            _set_timer(i, timer.skip(_get_timer(i), now_ms))
+            s.add(i)
+            events.append(_item_event(i, "timer"))
+    s.add(m)
+    return CommandOutcome([*events, _meeting_event(m, "ended")], {})
+
+
+def open_item(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    m = _meeting(s, meeting_id)
+    items = _items(s, meeting_id)
+    item = _item(items, args["item_id"])
+    others = [ItemPhase(i.phase) for i in items if i.id != item.id]
+    new = phases.open_item(MeetingStatus(m.status), ItemPhase(item.phase), others)
+    _enter_phase(m, item, new, now_ms)
+    m.current_item_id = item.id
+    s.add(item)
+    s.add(m)
+    return CommandOutcome([_item_event(item, "phase"), _meeting_event(m, "current_item")], {"phase": new.value})
+
+
+def _ballot_count(s: Session, item_id: int) -> int:
+    return int(s.exec(select(func.count()).select_from(Ballot).where(Ballot.item_id == item_id)).one())
+
+
+def advance(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    m = _meeting(s, meeting_id)
+    items = _items(s, meeting_id)
+    item = _item(items, args["item_id"])
+    current = ItemPhase(item.phase)
+    expected = args.get("from")
+    if expected is not None and expected != current.value:
+        # The console acted on a stale view (another host tab moved on): refuse, change nothing.
+        raise PhaseError(f"当前环节已是「{phases.PHASE_LABEL[current]}」，请刷新后再操作", code="stale")
+    new = phases.next_phase(MeetingStatus(m.status), current)
+    _enter_phase(m, item, new, now_ms)
+    if new is ItemPhase.VOTING:
+        item.voting_opened_at_ms = now_ms
+    if new is ItemPhase.DONE:
+        item.closed_at_ms = now_ms
+        _close_voting(s, m, item)
+    s.add(item)
+    return CommandOutcome([_item_event(item, "phase")], {"phase": new.value})
+
+
+def _close_voting(s: Session, m: Meeting, item: AgendaItem) -> None:
+    """Freeze the result from the stored ballots, not from any live counter."""
+    assert item.id is not None
+    scheme = Scheme.from_dict(orjson.loads(m.scheme_json))
+    rows = s.exec(select(Ballot).where(Ballot.item_id == item.id)).all()
+    ballots = [(r.id, BallotValue(r.voter_group, orjson.loads(r.choice_json))) for r in rows]
+    result, digest = freeze_result(scheme, item.id, ballots)
+    item.result_json = orjson.dumps(result).decode()
+    item.digest = digest
+    if m.secret:
+        # Cut the voter link the UNIQUE constraint needed while voting was open.
+        s.execute(update(Ballot).where(col(Ballot.item_id) == item.id)
+                  .values(voter_key=None, cast_at_ms=None))
+
+
+def back(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    m = _meeting(s, meeting_id)
+    items = _items(s, meeting_id)
+    item = _item(items, args["item_id"])
+    assert item.id is not None
+    new = phases.previous_phase(MeetingStatus(m.status), ItemPhase(item.phase), _ballot_count(s, item.id))
+    _enter_phase(m, item, new, now_ms)
+    if new is not ItemPhase.VOTING:
+        item.voting_opened_at_ms = None
+    s.add(item)
+    return CommandOutcome([_item_event(item, "phase")], {"phase": new.value})
+
+
+def timer_action(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    m = _meeting(s, meeting_id)
+    items = _items(s, meeting_id)
+    item = _item(items, args["item_id"])
+    if ItemPhase(item.phase) not in phases.ACTIVE_PHASES or MeetingStatus(m.status) is not MeetingStatus.LIVE:
+        raise PhaseError("只能在述法人进行中的环节操作计时器")
+    t = _get_timer(item)
+    action = args["action"]
+    seconds = int(args.get("seconds") or 0)
+    if action == "pause":
+        t = timer.pause(t, now_ms)
+    elif action == "resume":
+        t = timer.resume(t, now_ms)
+    elif action == "extend":
+        t = timer.extend(t, seconds, now_ms)
+    elif action == "skip":
+        t = timer.skip(t, now_ms)
+    elif action == "set":
+        t = timer.set_duration(seconds, now_ms, running=True)
+    else:
+        raise PhaseError(f"未知的计时操作：{action}")
+    _set_timer(item, t)
+    s.add(item)
+    return CommandOutcome([_item_event(item, "timer")], {"timer": t.to_dict()})
+
+
+def set_durations(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    m = _meeting(s, meeting_id)
+    durations: dict[str, int] = orjson.loads(m.durations_json)
+    for key, value in args["durations"].items():
+        phase = ItemPhase(key)
+        if phase not in phases.ACTIVE_PHASES:
+            raise PhaseError(f"「{phases.PHASE_LABEL[phase]}」没有计时")
+        if not 0 <= int(value) <= timer.MAX_DURATION_S:
+            raise PhaseError("计时须为 0 秒至 4 小时")
+        durations[phase.value] = int(value)
+    m.durations_json = orjson.dumps(durations).decode()
+    s.add(m)
+    return CommandOutcome([_meeting_event(m, "durations")], {"durations": durations})
+
+
+Command = Callable[[Session, int, dict[str, Any], int], CommandOutcome]
+
+HOST_COMMANDS: dict[str, Command] = {
+    "meeting.start": start_meeting,
+    "meeting.end": end_meeting,
+    "meeting.durations": set_durations,
+    "item.open": open_item,
+    "item.advance": advance,
+    "item.back": back,
+    "item.timer": timer_action,
+}

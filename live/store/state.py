@@ -1,0 +1,97 @@
+"""The public meeting state: one JSON shape for snapshots and for the entities
+carried by events, so a client applies an event by replacing an entity by id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlmodel import Session, col, select
+
+from live.domain.phases import MEETING_STATUS_LABEL, PHASE_LABEL, ItemPhase, MeetingStatus
+from live.store.models import AgendaItem, Meeting, PanelMember
+
+State = dict[str, Any]
+
+
+def meeting_public(m: Meeting) -> dict[str, Any]:
+    status = MeetingStatus(m.status)
+    return {
+        "id": m.id,
+        "code": m.code,
+        "title": m.title,
+        "status": status.value,
+        "status_label": MEETING_STATUS_LABEL[status],
+        "secret": m.secret,
+        "current_item_id": m.current_item_id,
+        "held_on": m.held_on,
+        "stream_url": m.stream_url,
+        "started_at_ms": m.started_at_ms,
+        "ended_at_ms": m.ended_at_ms,
+        "scheme": orjson.loads(m.scheme_json),
+        "durations": orjson.loads(m.durations_json),
+    }
+
+
+def item_public(i: AgendaItem) -> dict[str, Any]:
+    phase = ItemPhase(i.phase)
+    return {
+        "id": i.id,
+        "position": i.position,
+        "presenter": {"name": i.presenter_name, "post": i.presenter_post, "unit": i.presenter_unit},
+        "phase": phase.value,
+        "phase_label": PHASE_LABEL[phase],
+        "timer": {
+            "duration_s": i.timer_duration_s,
+            "running": i.timer_running,
+            "ends_at_ms": i.timer_ends_at_ms,
+            "remaining_ms": i.timer_remaining_ms,
+        },
+        "result": orjson.loads(i.result_json) if i.result_json else None,
+        "digest": i.digest,
+    }
+
+
+def member_public(p: PanelMember) -> dict[str, Any]:
+    return {"id": p.id, "name": p.name, "category": p.category, "revoked": p.revoked}
+
+
+def load_state(session: Session, meeting_id: int) -> tuple[int, State]:
+    """The state and the seq it reflects, read in one transaction."""
+    m = session.get(Meeting, meeting_id)
+    if m is None:
+        raise LookupError(meeting_id)
+    items = session.exec(
+        select(AgendaItem).where(AgendaItem.meeting_id == meeting_id).order_by(col(AgendaItem.position))
+    ).all()
+    panel = session.exec(
+        select(PanelMember).where(PanelMember.meeting_id == meeting_id).order_by(col(PanelMember.id))
+    ).all()
+    state: State = {
+        "meeting": meeting_public(m),
+        "items": [item_public(i) for i in items],
+        "panel": [member_public(p) for p in panel],
+    }
+    return m.last_seq, state
+
+
+def apply_event(state: State, event: dict[str, Any]) -> None:
+    """Apply one sequenced event in place. The browser client does the same."""
+    etype = event["type"]
+    if etype == "meeting.updated":
+        state["meeting"] = event["meeting"]
+    elif etype == "item.updated":
+        _replace(state["items"], event["item"])
+    elif etype == "panel.updated":
+        _replace(state["panel"], event["member"])
+    else:
+        raise ValueError(f"unknown event type {etype}")
+
+
+def _replace(rows: list[dict[str, Any]], new: dict[str, Any]) -> None:
+    for idx, row in enumerate(rows):
+        if row["id"] == new["id"]:
+            rows[idx] = new
+            return
+    rows.append(new)
+    rows.sort(key=lambda r: (r.get("position", 0), r["id"]))

@@ -1,0 +1,179 @@
+"""The single writer: every change goes through one queue, in order, on one
+thread. Consecutive ballots share a transaction (group commit), so a burst of
+thousands costs a handful of fsyncs. Events are published and replies sent only
+after COMMIT returns."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlmodel import Session
+
+from live.domain.phases import PhaseError
+from live.domain.scheme import BallotError
+from live.store import events as event_log
+from live.store.ballots import BallotJob, BallotOutcome, TallyChange, store_batch
+from live.store.commands import HOST_COMMANDS, CommandOutcome
+from live.store.events import SeqEvent
+
+log = logging.getLogger(__name__)
+
+OnCommit = Callable[[list[SeqEvent], list[TallyChange]], None]
+
+
+class CommandRefused(Exception):
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class _Cmd:
+    meeting_id: int
+    name: str
+    args: dict[str, Any]
+    fut: asyncio.Future[dict[str, Any]] = field(repr=False)
+
+
+@dataclass
+class _Vote:
+    job: BallotJob
+    fut: asyncio.Future[BallotOutcome] = field(repr=False)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Writer:
+    def __init__(self, engine: Engine, on_commit: OnCommit, max_batch: int = 1000) -> None:
+        self.engine = engine
+        self.on_commit = on_commit
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[_Cmd | _Vote] = asyncio.Queue()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-writer")
+        self._task: asyncio.Task[None] | None = None
+        self.batches = 0
+        self.ballots_committed = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="live-writer")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._pool.shutdown(wait=True)
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    async def command(self, meeting_id: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Cmd(meeting_id, name, args, fut))
+        return await fut
+
+    async def vote(self, job: BallotJob) -> BallotOutcome:
+        fut: asyncio.Future[BallotOutcome] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Vote(job, fut))
+        return await fut
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._queue.get()
+            run: list[_Cmd | _Vote] = [first]
+            while len(run) < self.max_batch and not self._queue.empty():
+                nxt = self._queue.get_nowait()
+                run.append(nxt)
+            # Split into order-preserving groups: a run of votes, or one command.
+            groups: list[list[_Cmd | _Vote]] = []
+            for job in run:
+                if isinstance(job, _Vote) and groups and isinstance(groups[-1][0], _Vote):
+                    groups[-1].append(job)
+                else:
+                    groups.append([job])
+            for group in groups:
+                try:
+                    if isinstance(group[0], _Cmd):
+                        await self._do_command(loop, group[0])
+                    else:
+                        await self._do_votes(loop, [g for g in group if isinstance(g, _Vote)])
+                except Exception:  # the writer must outlive any one bad job
+                    log.exception("writer job failed")
+                    for job in group:
+                        if not job.fut.done():
+                            job.fut.set_exception(CommandRefused("internal", "服务器内部错误，请重试"))
+
+    async def _do_command(self, loop: asyncio.AbstractEventLoop, cmd: _Cmd) -> None:
+        try:
+            outcome, seq_events = await loop.run_in_executor(self._pool, self._run_command, cmd)
+        except (PhaseError, BallotError) as exc:
+            cmd.fut.set_exception(CommandRefused(exc.code, exc.message))
+            return
+        self.on_commit(seq_events, [])
+        cmd.fut.set_result(outcome.reply)
+
+    def _run_command(self, cmd: _Cmd) -> tuple[CommandOutcome, list[SeqEvent]]:
+        fn = HOST_COMMANDS[cmd.name]
+        ts = now_ms()
+        with Session(self.engine) as s:
+            outcome = fn(s, cmd.meeting_id, cmd.args, ts)
+            seq_events = event_log.append(s, cmd.meeting_id, outcome.events, ts)
+            s.commit()
+        return outcome, seq_events
+
+    async def _do_votes(self, loop: asyncio.AbstractEventLoop, votes: list[_Vote]) -> None:
+        outcomes, changes = await loop.run_in_executor(self._pool, self._run_votes, [v.job for v in votes])
+        self.batches += 1
+        self.ballots_committed += sum(1 for o in outcomes if o.status in ("stored", "replaced"))
+        self.on_commit([], changes)
+        for v, o in zip(votes, outcomes, strict=True):
+            v.fut.set_result(o)
+
+    def _run_votes(self, jobs: list[BallotJob]) -> tuple[list[BallotOutcome], list[TallyChange]]:
+        ts = now_ms()
+        for attempt in range(5):
+            try:
+                with Session(self.engine) as s:
+                    outcomes, changes = store_batch(s, jobs, ts)
+                    s.commit()
+                return outcomes, changes
+            except IntegrityError:
+                # Another worker raced us on the same voter: settle each ballot alone.
+                return self._run_votes_one_by_one(jobs, ts)
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _run_votes_one_by_one(self, jobs: list[BallotJob], ts: int) -> tuple[list[BallotOutcome], list[TallyChange]]:
+        outcomes: list[BallotOutcome] = []
+        changes: list[TallyChange] = []
+        for job in jobs:
+            for _ in range(2):
+                try:
+                    with Session(self.engine) as s:
+                        o, c = store_batch(s, [job], ts)
+                        s.commit()
+                    outcomes += o
+                    changes += c
+                    break
+                except IntegrityError:
+                    continue
+            else:
+                outcomes.append(BallotOutcome(False, "error", "conflict", "投票冲突，请重试"))
+        return outcomes, changes

@@ -1,0 +1,105 @@
+"""The Starlette application and its lifespan (engine, migrations, writer, hub)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from live.config import Settings
+from live.realtime.broker import make_broker
+from live.realtime.hub import Hub
+from live.store.db import make_engine
+from live.store.migrate import upgrade
+from live.store.writer import Writer
+from live.web import routes
+from live.web.auth import Signer
+from live.web.services import Services
+from live.web.socket import websocket_endpoint
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+# Pages only talk to their own origin; nothing loads from a CDN.
+CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' https: blob:; "
+       "connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+class SecurityHeaders:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(b"content-security-policy", CSP.encode()),
+                            (b"x-content-type-options", b"nosniff"),
+                            (b"referrer-policy", b"no-referrer")]
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
+        if settings.migrate:
+            upgrade(engine)
+        hub = Hub(engine, make_broker(settings.redis_url), tick_s=settings.tick_s)
+        writer = Writer(engine, hub.on_commit)
+        app.state.services = Services(settings, engine, writer, hub, Signer(settings.secret_key))
+        await hub.start()
+        await writer.start()
+        try:
+            yield
+        finally:
+            await writer.stop()
+            await hub.stop()
+            engine.dispose()
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return Response("未找到该页面", status_code=404, media_type="text/plain; charset=utf-8")
+
+    route_list = [
+        Route("/", routes.index),
+        Route("/join", routes.join_form),
+        Route("/j/{code}", routes.audience_page),
+        Route("/host/{code}", routes.host_page),
+        Route("/screen/{code}", routes.screen_page),
+        Route("/presenter/{code}", routes.presenter_page),
+        Route("/p/{token}", routes.panel_page),
+        Route("/api/meetings/{code}", routes.meeting_info),
+        Route("/api/meetings/{code}/login", routes.login, methods=["POST"]),
+        Route("/api/meetings/{code}/logout", routes.logout, methods=["POST"]),
+        Route("/api/meetings/{code}/session", routes.session_info),
+        Route("/api/meetings/{code}/panel", routes.panel_links),
+        Route("/api/meetings/{code}/panel/{member_id:int}/revoke", routes.revoke_panel, methods=["POST"]),
+        Route("/qr/join/{code}.png", routes.join_qr),
+        Route("/qr/panel/{token}.png", routes.panel_qr),
+        Route("/healthz", routes.healthz),
+        WebSocketRoute("/ws/{code}", websocket_endpoint),
+        Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
+        Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
+    ]
+    return Starlette(routes=route_list, lifespan=lifespan,
+                     middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
+                     exception_handlers={404: not_found})

@@ -1,0 +1,73 @@
+"""Passwords (argon2) and signed, revocable tokens and cookies (itsdangerous)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from live.passwords import hash_password, new_meeting_code, new_password, verify_password
+
+__all__ = ["Signer", "TokenError", "hash_password", "new_meeting_code", "new_password", "verify_password"]
+
+HOST_COOKIE = "live_host"
+DEVICE_COOKIE = "live_dev"
+HOST_MAX_AGE = 12 * 3600
+PANEL_MAX_AGE = 60 * 24 * 3600
+DEVICE_MAX_AGE = 365 * 24 * 3600
+
+class TokenError(ValueError):
+    def __init__(self, message: str, code: str = "auth") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass
+class Signer:
+    secret_key: str
+
+    def _s(self, salt: str) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(self.secret_key, salt=f"live.{salt}")
+
+    def dumps(self, salt: str, data: dict[str, Any]) -> str:
+        return str(self._s(salt).dumps(data))
+
+    def loads(self, salt: str, token: str, max_age: int) -> dict[str, Any]:
+        try:
+            data = self._s(salt).loads(token, max_age=max_age)
+        except SignatureExpired as exc:
+            raise TokenError("凭证已过期，请重新获取", code="expired") from exc
+        except BadSignature as exc:
+            raise TokenError("凭证无效", code="bad_token") from exc
+        if not isinstance(data, dict):
+            raise TokenError("凭证无效", code="bad_token")
+        return data
+
+    # Host session cookie: meeting id plus the session version that revokes it.
+    def host_cookie(self, meeting_id: int, version: int) -> str:
+        return self.dumps("host", {"m": meeting_id, "v": version})
+
+    def read_host_cookie(self, value: str) -> tuple[int, int]:
+        d = self.loads("host", value, HOST_MAX_AGE)
+        return int(d["m"]), int(d["v"])
+
+    def panel_token(self, meeting_id: int, member_id: int, version: int) -> str:
+        return self.dumps("panel", {"m": meeting_id, "p": member_id, "v": version})
+
+    def read_panel_token(self, token: str) -> tuple[int, int, int]:
+        d = self.loads("panel", token, PANEL_MAX_AGE)
+        return int(d["m"]), int(d["p"]), int(d["v"])
+
+    def device_cookie(self, device_id: str | None = None) -> tuple[str, str]:
+        device_id = device_id or secrets.token_urlsafe(12)
+        return device_id, self.dumps("device", {"d": device_id})
+
+    def read_device_cookie(self, value: str) -> str:
+        d = self.loads("device", value, DEVICE_MAX_AGE)
+        device = d.get("d")
+        if not isinstance(device, str) or not 8 <= len(device) <= 40:
+            raise TokenError("设备凭证无效", code="bad_token")
+        return device

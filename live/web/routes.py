@@ -1,0 +1,269 @@
+"""HTTP endpoints: pages, joining, host login, panel links, QR images, health."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlmodel import Session, select
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+
+from live.store.models import Meeting, PanelMember
+from live.store.seed import panel_members
+from live.web.auth import DEVICE_COOKIE, DEVICE_MAX_AGE, HOST_COOKIE, HOST_MAX_AGE, TokenError, verify_password
+from live.web.qr import qr_png
+from live.web.services import Services
+
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+
+
+def _svc(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+def _error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers or None)
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(FRONTEND / name, media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
+
+
+def _limited(svc: Services, request: Request) -> JSONResponse | None:
+    if not svc.public_hits.allow(_client_ip(request)):
+        return _error(429, "rate_limited", "请求过于频繁，请稍后再试", **{"Retry-After": "10"})
+    return None
+
+
+async def _meeting(svc: Services, code: str) -> Meeting | None:
+    def get() -> Meeting | None:
+        with Session(svc.engine) as s:
+            m = s.exec(select(Meeting).where(Meeting.code == code.upper())).first()
+            if m is not None:
+                s.expunge(m)
+            return m
+
+    return await asyncio.to_thread(get)
+
+
+def join_url(svc: Services, request: Request, code: str) -> str:
+    return f"{svc.public_base(str(request.base_url))}/j/{code}"
+
+
+def panel_url(svc: Services, base: str, token: str) -> str:
+    return f"{svc.public_base(base)}/p/{token}"
+
+
+async def index(request: Request) -> Response:
+    return _page("index.html")
+
+
+async def join_form(request: Request) -> Response:
+    code = str(request.query_params.get("code", "")).strip().upper()
+    if not code:
+        return RedirectResponse("/", status_code=303)
+    return RedirectResponse(f"/j/{code}", status_code=303)
+
+
+async def audience_page(request: Request) -> Response:
+    """Scanning the join QR lands here: give the phone its anonymous device cookie."""
+    svc = _svc(request)
+    if (limited := _limited(svc, request)) is not None:
+        return limited
+    code = str(request.path_params["code"]).upper()
+    if await _meeting(svc, code) is None:
+        return Response("<!doctype html><meta charset=utf-8><title>会议码不存在</title>"
+                        "<p style='font-size:20px'>会议码不存在，请核对后重新输入。</p><p><a href='/'>返回</a></p>",
+                        status_code=404, media_type="text/html; charset=utf-8")
+    resp = _page("audience.html")
+    valid = False
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if raw:
+        try:
+            svc.signer.read_device_cookie(raw)
+            valid = True
+        except TokenError:
+            valid = False
+    if not valid:
+        _, value = svc.signer.device_cookie()
+        resp.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_MAX_AGE, httponly=True, samesite="lax",
+                        secure=svc.settings.cookie_secure)
+    return resp
+
+
+async def host_page(request: Request) -> Response:
+    return _page("host.html")
+
+
+async def screen_page(request: Request) -> Response:
+    return _page("screen.html")
+
+
+async def presenter_page(request: Request) -> Response:
+    return _page("presenter.html")
+
+
+async def panel_page(request: Request) -> Response:
+    return _page("panel.html")
+
+
+async def meeting_info(request: Request) -> Response:
+    svc = _svc(request)
+    if (limited := _limited(svc, request)) is not None:
+        return limited
+    code = str(request.path_params["code"]).upper()
+    m = await _meeting(svc, code)
+    if m is None:
+        return _error(404, "not_found", "会议码不存在")
+    return JSONResponse({"code": m.code, "title": m.title, "status": m.status,
+                         "join_url": join_url(svc, request, m.code)})
+
+
+async def login(request: Request) -> Response:
+    svc = _svc(request)
+    code = str(request.path_params["code"]).upper()
+    key = f"{_client_ip(request)}|{code}"
+    if svc.login_failures.blocked(key):
+        wait = svc.login_failures.retry_after(key)
+        return _error(429, "rate_limited", f"密码错误次数过多，请 {wait} 秒后再试", **{"Retry-After": str(wait)})
+    try:
+        body = orjson.loads(await request.body())
+        password = body["password"]
+        if not isinstance(password, str) or not 0 < len(password) <= 200:
+            raise ValueError
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return _error(400, "invalid", "请求格式错误：需要 {\"password\": \"...\"}")
+    m = await _meeting(svc, code)
+    if m is None:
+        return _error(404, "not_found", "会议码不存在")
+    ok = await asyncio.to_thread(verify_password, m.host_password_hash, password.strip())
+    if not ok:
+        svc.login_failures.allow(key)
+        return _error(401, "bad_password", "密码错误")
+    svc.login_failures.reset(key)
+    assert m.id is not None
+    resp = JSONResponse({"ok": True, "code": m.code})
+    resp.set_cookie(HOST_COOKIE, svc.signer.host_cookie(m.id, m.host_session_version), max_age=HOST_MAX_AGE,
+                    httponly=True, samesite="strict", secure=svc.settings.cookie_secure)
+    return resp
+
+
+async def logout(request: Request) -> Response:
+    resp = JSONResponse({"ok": True})
+    resp.delete_cookie(HOST_COOKIE)
+    return resp
+
+
+async def _host_meeting(request: Request) -> Meeting | JSONResponse:
+    svc = _svc(request)
+    code = str(request.path_params["code"]).upper()
+    m = await _meeting(svc, code)
+    if m is None:
+        return _error(404, "not_found", "会议码不存在")
+    raw = request.cookies.get(HOST_COOKIE)
+    try:
+        if not raw:
+            raise TokenError("请先登录", code="login_required")
+        mid, version = svc.signer.read_host_cookie(raw)
+    except TokenError as exc:
+        return _error(401, exc.code, exc.message)
+    if mid != m.id or version != m.host_session_version:
+        return _error(401, "login_required", "登录已失效，请重新登录")
+    return m
+
+
+async def session_info(request: Request) -> Response:
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return JSONResponse({"host": False})
+    return JSONResponse({"host": True, "code": m.code})
+
+
+async def panel_links(request: Request) -> Response:
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    assert m.id is not None
+    meeting_id = m.id
+
+    def members() -> list[PanelMember]:
+        with Session(svc.engine) as s:
+            rows = panel_members(s, meeting_id)
+            for r in rows:
+                s.expunge(r)
+            return rows
+
+    base = str(request.base_url)
+    out: list[dict[str, Any]] = []
+    for p in await asyncio.to_thread(members):
+        assert p.id is not None
+        token = svc.signer.panel_token(meeting_id, p.id, p.token_version)
+        out.append({"id": p.id, "name": p.name, "category": p.category, "revoked": p.revoked,
+                    "url": None if p.revoked else panel_url(svc, base, token),
+                    "qr": None if p.revoked else f"/qr/panel/{token}.png"})
+    return JSONResponse({"members": out})
+
+
+async def revoke_panel(request: Request) -> Response:
+    """Revoke a member's link and issue a new one (a lost tablet, a leaked link)."""
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    member_id = int(request.path_params["member_id"])
+
+    def bump() -> PanelMember | None:
+        with Session(svc.engine) as s:
+            p = s.get(PanelMember, member_id)
+            if p is None or p.meeting_id != m.id:
+                return None
+            p.token_version += 1
+            s.add(p)
+            s.commit()
+            s.refresh(p)
+            s.expunge(p)
+            return p
+
+    p = await asyncio.to_thread(bump)
+    if p is None or p.id is None or m.id is None:
+        return _error(404, "not_found", "评议团成员不存在")
+    token = svc.signer.panel_token(m.id, p.id, p.token_version)
+    return JSONResponse({"id": p.id, "url": panel_url(svc, str(request.base_url), token),
+                         "qr": f"/qr/panel/{token}.png"})
+
+
+async def join_qr(request: Request) -> Response:
+    svc = _svc(request)
+    if (limited := _limited(svc, request)) is not None:
+        return limited
+    code = str(request.path_params["code"]).upper()
+    if await _meeting(svc, code) is None:
+        return _error(404, "not_found", "会议码不存在")
+    png = await asyncio.to_thread(qr_png, join_url(svc, request, code))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=300"})
+
+
+async def panel_qr(request: Request) -> Response:
+    svc = _svc(request)
+    token = str(request.path_params["token"])
+    try:
+        svc.signer.read_panel_token(token)
+    except TokenError as exc:
+        return _error(400, exc.code, exc.message)
+    png = await asyncio.to_thread(qr_png, panel_url(svc, str(request.base_url), token))
+    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
+
+
+async def healthz(request: Request) -> Response:
+    svc = _svc(request)
+    return JSONResponse({"ok": True, "broker": svc.hub.broker.status, "broker_healthy": svc.hub.broker.healthy,
+                         "writer_backlog": svc.writer.backlog})

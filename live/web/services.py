@@ -1,0 +1,27 @@
+"""What the endpoints share: settings, engine, writer, hub, signer, limiters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+
+from live.config import Settings
+from live.realtime.hub import Hub
+from live.store.writer import Writer
+from live.web.auth import Signer
+from live.web.ratelimit import RateLimiter
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    writer: Writer
+    hub: Hub
+    signer: Signer
+    login_failures: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300))
+    public_hits: RateLimiter = field(default_factory=lambda: RateLimiter(1200, 60))
+
+    def public_base(self, request_base: str) -> str:
+        return (self.settings.public_url or request_base).rstrip("/")

@@ -1,0 +1,210 @@
+"""The one WebSocket per client: authenticate, welcome, snapshot or replay, then
+commands with ``ack``/``error`` replies. No input can kill the connection's task."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlmodel import Session
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from live.domain.phases import ItemPhase, MeetingStatus, PhaseError, check_can_vote
+from live.domain.scheme import BallotError, validate_choice
+from live.realtime.client import Client, Identity, TokenBucket
+from live.realtime.runtime import MeetingRuntime
+from live.store.ballots import BallotJob, my_ballots
+from live.store.events import encode
+from live.store.models import Meeting, PanelMember
+from live.store.writer import CommandRefused
+from live.web import messages
+from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError
+from live.web.services import Services
+
+log = logging.getLogger(__name__)
+
+AUTH_CLOSE = 4401
+NOT_FOUND_CLOSE = 4404
+ROLES = frozenset({"host", "panel", "audience", "screen", "presenter"})
+
+
+def _err(msg_id: str | None, code: str, message: str, **extra: Any) -> str:
+    return encode({"type": "error", "id": msg_id, "code": code, "message": message, **extra})
+
+
+def _ack(msg_id: str, **extra: Any) -> str:
+    return encode({"type": "ack", "id": msg_id, **extra})
+
+
+def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> Identity:
+    """Runs in a thread: it may read the meeting or a panel member."""
+    if role not in ROLES:
+        raise TokenError("未知的身份", code="bad_role")
+    if role == "screen":
+        return Identity(role="screen")
+    if role in ("host", "presenter"):
+        raw = ws.cookies.get(HOST_COOKIE)
+        if not raw:
+            raise TokenError("请先以主持人身份登录", code="login_required")
+        mid, version = svc.signer.read_host_cookie(raw)
+        with Session(svc.engine) as s:
+            m = s.get(Meeting, meeting_id)
+            if mid != meeting_id or m is None or m.host_session_version != version:
+                raise TokenError("登录已失效，请重新登录", code="login_required")
+        return Identity(role=role)
+    if role == "panel":
+        token = ws.query_params.get("token", "")
+        mid, member_id, version = svc.signer.read_panel_token(token)
+        with Session(svc.engine) as s:
+            member = s.get(PanelMember, member_id)
+            if mid != meeting_id or member is None or member.meeting_id != meeting_id:
+                raise TokenError("评议团链接无效", code="bad_token")
+            if member.revoked or member.token_version != version:
+                raise TokenError("该评议团链接已被收回，请向会务人员索取新链接", code="revoked")
+        return Identity(role="panel", voter_key=f"p:{member_id}", group_source="panel",
+                        category=member.category, name=member.name, member_id=member_id)
+    raw = ws.cookies.get(DEVICE_COOKIE)
+    if not raw:
+        raise TokenError("请先扫描二维码或输入会议码加入", code="join_required")
+    device = svc.signer.read_device_cookie(raw)
+    return Identity(role="audience", voter_key=f"d:{device}", group_source="public", device_id=device)
+
+
+def _my_ballots(svc: Services, meeting_id: int, voter_key: str) -> dict[str, Any]:
+    with Session(svc.engine) as s:
+        return {str(k): v for k, v in my_ballots(s, meeting_id, voter_key).items()}
+
+
+async def websocket_endpoint(ws: WebSocket) -> None:
+    svc: Services = ws.app.state.services
+    code = str(ws.path_params["code"])
+    role = ws.query_params.get("role", "audience")
+    await ws.accept()
+    meeting_id = await svc.hub.meeting_id_for(code)
+    if meeting_id is None:
+        await ws.send_text(_err(None, "not_found", "会议码不存在"))
+        await ws.close(NOT_FOUND_CLOSE)
+        return
+    try:
+        identity = await asyncio.to_thread(_authenticate, svc, ws, meeting_id, role)
+    except (TokenError, ValueError, KeyError) as exc:
+        message = exc.message if isinstance(exc, TokenError) else "凭证无效"
+        code_ = exc.code if isinstance(exc, TokenError) else "bad_token"
+        await ws.send_text(_err(None, code_, message))
+        await ws.close(AUTH_CLOSE)
+        return
+    since_raw = ws.query_params.get("since")
+    since = int(since_raw) if since_raw and since_raw.isdigit() else None
+    rt = await svc.hub.runtime(meeting_id)
+
+    async def send(wire: str) -> None:
+        await ws.send_text(wire)
+
+    async def close(code_: int, reason: str) -> None:
+        if ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(Exception):
+                await ws.close(code_, reason)
+
+    client = Client(identity, send, close, queue_size=svc.settings.client_queue)
+    welcome: dict[str, Any] = {"type": "welcome", "role": identity.role, "meeting_id": meeting_id,
+                               "code": rt.code, "you": _you(identity), "my_ballots": {}}
+    if identity.voter_key:
+        welcome["my_ballots"] = await asyncio.to_thread(_my_ballots, svc, meeting_id, identity.voter_key)
+    client.start()
+    await svc.hub.join(rt, client, welcome, since)
+    bucket = TokenBucket(svc.settings.socket_rate, svc.settings.socket_burst)
+    try:
+        while True:
+            msg = await ws.receive()
+            if msg["type"] == "websocket.disconnect":
+                break
+            raw = msg.get("text")
+            if raw is None:
+                raw_bytes = msg.get("bytes") or b""
+                try:
+                    raw = raw_bytes.decode()
+                except UnicodeDecodeError:
+                    client.push(_err(None, "bad_json", "消息不是 UTF-8 文本"))
+                    continue
+            if len(raw) > svc.settings.max_message_bytes:
+                client.push(_err(None, "too_large", f"消息过长（上限 {svc.settings.max_message_bytes} 字节）"))
+                continue
+            if not bucket.take():
+                client.push(_err(None, "rate_limited", "操作过于频繁，请稍后再试"))
+                continue
+            try:
+                await _handle(svc, rt, client, raw)
+            except Exception:
+                log.exception("message handling failed")
+                client.push(_err(None, "internal", "服务器内部错误，请重试"))
+    except WebSocketDisconnect:
+        pass
+    finally:
+        svc.hub.leave(rt, client)
+        await client.stop()
+
+
+def _you(identity: Identity) -> dict[str, Any]:
+    return {"role": identity.role, "name": identity.name, "category": identity.category,
+            "member_id": identity.member_id, "can_vote": identity.can_vote}
+
+
+async def _handle(svc: Services, rt: MeetingRuntime, client: Client, raw: str) -> None:
+    try:
+        msg = messages.parse(raw)
+    except messages.BadMessage as exc:
+        client.push(_err(exc.msg_id, exc.code, exc.message))
+        return
+    ident = client.identity
+    if msg.type == "ping":
+        client.push(_ack(msg.id, seq=rt.seq))
+        return
+    if msg.type in messages.HOST_TYPES:
+        if ident.role != "host":
+            client.push(_err(msg.id, "forbidden", "只有主持人可以执行该操作"))
+            return
+        args = msg.model_dump(by_alias=True, exclude={"id", "type"})
+        try:
+            reply = await svc.writer.command(rt.meeting_id, msg.type, args)
+        except CommandRefused as exc:
+            client.push(_err(msg.id, exc.code, exc.message))
+            return
+        client.push(_ack(msg.id, **reply))
+        return
+    if msg.type == "vote":
+        await _vote(svc, rt, client, msg)
+
+
+async def _vote(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.Vote) -> None:
+    ident = client.identity
+    if not ident.can_vote or ident.voter_key is None or ident.group_source is None:
+        client.push(_err(msg.id, "forbidden", "当前身份不能投票"))
+        return
+    item = rt.item(msg.item_id)
+    if item is None:
+        client.push(_err(msg.id, "not_found", "议程中没有该述法人"))
+        return
+    scheme = rt.scheme
+    group = scheme.group_for(ident.group_source, ident.category)
+    if group is None:
+        client.push(_err(msg.id, "not_eligible", "您所在的群体不参加本次测评"))
+        return
+    try:
+        check_can_vote(MeetingStatus(rt.state["meeting"]["status"]), ItemPhase(item["phase"]))
+        choice = validate_choice(scheme, msg.choice)
+    except (PhaseError, BallotError) as exc:
+        client.push(_err(msg.id, exc.code, exc.message))
+        return
+    job = BallotJob(rt.meeting_id, msg.item_id, msg.ballot_id, ident.voter_key, group.key, choice)
+    try:
+        outcome = await svc.writer.vote(job)
+    except CommandRefused as exc:
+        client.push(_err(msg.id, exc.code, exc.message))
+        return
+    if outcome.ok:
+        client.push(_ack(msg.id, ballot_id=msg.ballot_id, item_id=msg.item_id, status=outcome.status,
+                         choice=choice))
+    else:
+        client.push(_err(msg.id, outcome.code, outcome.message, **(outcome.extra or {})))

@@ -1,0 +1,164 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+from starlette.testclient import TestClient, WebSocketTestSession
+
+from live.config import Settings
+from live.store.db import make_engine
+from live.store.migrate import upgrade
+from live.store.seed import create_meeting, panel_members
+from live.store.state import apply_event
+from live.web.app import create_app
+from live.web.auth import Signer
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = json.loads((ROOT / "assets" / "demo_meeting.json").read_text(encoding="utf-8"))
+PASSWORD = "test-pass-1234"
+
+
+@dataclass
+class Seed:
+    code: str
+    meeting_id: int
+    password: str
+    panel_tokens: list[str]
+    settings: Settings
+
+    def device_cookie(self, device_id: str) -> str:
+        return Signer(self.settings.secret_key).device_cookie(device_id)[1]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite:///{tmp_path / 'test.db'}", secret_key="test-secret-key",
+                    data_dir=tmp_path, sqlite_synchronous="NORMAL", tick_s=0.05)
+
+
+def seed_meeting(settings: Settings, spec: dict[str, Any] | None = None) -> Seed:
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    signer = Signer(settings.secret_key)
+    with Session(engine) as s:
+        created = create_meeting(s, spec or DEMO, PASSWORD)
+        s.commit()
+        tokens = [signer.panel_token(created.meeting_id, p.id or 0, p.token_version)
+                  for p in panel_members(s, created.meeting_id)]
+    engine.dispose()
+    return Seed(created.code, created.meeting_id, PASSWORD, tokens, settings)
+
+
+@pytest.fixture
+def seed(settings: Settings) -> Seed:
+    return seed_meeting(settings)
+
+
+OPEN_SOCKETS: list[WebSocketTestSession] = []
+
+
+def close_sockets() -> None:
+    while OPEN_SOCKETS:
+        ws = OPEN_SOCKETS.pop()
+        try:
+            ws.__exit__(None, None, None)
+        except Exception:  # already closed by the server or the test
+            pass
+
+
+@pytest.fixture
+def client(settings: Settings, seed: Seed) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        try:
+            yield c
+        finally:
+            close_sockets()
+
+
+def open_ws(client: TestClient, url: str, **kwargs: Any) -> WebSocketTestSession:
+    """Enter a socket that the fixture closes at the end of the test."""
+    ws = client.websocket_connect(url, **kwargs).__enter__()
+    OPEN_SOCKETS.append(ws)
+    return ws
+
+
+def recv_until(ws: WebSocketTestSession, pred: Callable[[dict[str, Any]], bool], limit: int = 200) -> dict[str, Any]:
+    """Read messages until one matches; the ones before it are dropped."""
+    for _ in range(limit):
+        msg = ws.receive_json()
+        if pred(msg):
+            return msg
+    raise AssertionError("no matching message")
+
+
+def reply(ws: WebSocketTestSession, msg_id: str) -> dict[str, Any]:
+    return recv_until(ws, lambda m: m.get("type") in ("ack", "error") and m.get("id") == msg_id)
+
+
+class Conn:
+    """A test socket that keeps every message and applies events the way the browser client does."""
+
+    def __init__(self, ws: WebSocketTestSession) -> None:
+        self.ws = ws
+        self.n = 0
+        self.seen: list[dict[str, Any]] = []
+        self._used: set[int] = set()
+        self.seq = -1
+        self.state: dict[str, Any] = {}
+        self.tallies: dict[int, dict[str, Any]] = {}
+        self.welcome = self.expect(lambda m: m["type"] == "welcome")
+        self.expect(lambda m: m["type"] in ("snapshot", "replay"))
+
+    def _read(self) -> dict[str, Any]:
+        msg = self.ws.receive_json()
+        self.seen.append(msg)
+        t = msg["type"]
+        if t == "snapshot":
+            self.seq, self.state = msg["seq"], msg["state"]
+        elif "seq" in msg and t not in ("ack", "resync"):
+            assert msg["seq"] == self.seq + 1, f"seq gap: {self.seq} -> {msg['seq']}"
+            apply_event(self.state, msg)
+            self.seq = msg["seq"]
+        elif t == "tally":
+            self.tallies[msg["item_id"]] = msg["tally"]
+        return msg
+
+    def expect(self, pred: Callable[[dict[str, Any]], bool], limit: int = 500) -> dict[str, Any]:
+        """The first message not matched before that fits ``pred``, reading more as needed."""
+        for i, msg in enumerate(self.seen):
+            if i not in self._used and pred(msg):
+                self._used.add(i)
+                return msg
+        for _ in range(limit):
+            msg = self._read()
+            if pred(msg):
+                self._used.add(len(self.seen) - 1)
+                return msg
+        raise AssertionError("no matching message")
+
+    def send(self, type_: str, **fields: Any) -> str:
+        self.n += 1
+        mid = f"t-{self.n}"
+        self.ws.send_json({"id": mid, "type": type_, **fields})
+        return mid
+
+    def cmd(self, type_: str, **fields: Any) -> dict[str, Any]:
+        mid = self.send(type_, **fields)
+        return self.expect(lambda m: m.get("type") in ("ack", "error") and m.get("id") == mid)
+
+    def item(self, item_id: int) -> dict[str, Any]:
+        return next(i for i in self.state["items"] if i["id"] == item_id)
+
+
+def login(client: TestClient, seed: Seed) -> None:
+    r = client.post(f"/api/meetings/{seed.code}/login", json={"password": seed.password})
+    assert r.status_code == 200, r.text
+
+
+def item_ids(conn: Conn) -> list[int]:
+    return [i["id"] for i in conn.state["items"]]
