@@ -98,7 +98,7 @@ export function ballotView(conn, { source, category = null }) {
       cls += " is-done";
     }
     if (parts.rubric && parts.rubric.touched && !b.pending) {
-      text = b.confirmed ? "评分已修改，点击「提交评分」后生效" : "填写各项评分后，点击「提交评分」";
+      text = b.confirmed ? "评分已修改，再次提交后生效" : "请填写各项评分，然后提交";
       cls = "ballot-status is-pending";
     }
     if (b.error) {

@@ -9,6 +9,7 @@ import { durationsCard, figuresCard, linksCard, panelLinksCard, tallyCard } from
 const code = codeFromPath("/host/");
 const app = document.getElementById("app");
 const api = `/api/meetings/${encodeURIComponent(code)}`;
+let consoleOpened = false;
 
 boot();
 
@@ -46,7 +47,8 @@ function loginForm(message) {
         body: JSON.stringify({ password: password.value }),
       });
       const body = await resp.json().catch(() => ({}));
-      if (resp.ok) return openConsole();
+      // A second login (session expired mid-meeting) starts from a clean page.
+      if (resp.ok) return consoleOpened ? location.reload() : openConsole();
       error.textContent = (body.error && body.error.message) || `登录失败（${resp.status}）`;
     } catch {
       error.textContent = "无法连接服务器，请检查网络";
@@ -61,6 +63,7 @@ function loginForm(message) {
 // ---- console ----------------------------------------------------------------
 
 function openConsole() {
+  consoleOpened = true;
   document.getElementById("nav").hidden = false;
   document.getElementById("open-screen").href = `/screen/${code}`;
   document.getElementById("open-presenter").href = `/presenter/${code}`;

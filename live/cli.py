@@ -52,7 +52,8 @@ def _base_url(host: str, port: int, public_url: str | None) -> str:
     return f"http://{shown}:{port}"
 
 
-def print_meeting(settings: Settings, meeting_id: int, password: str, base: str, out: Any = sys.stdout) -> None:
+def print_meeting(settings: Settings, meeting_id: int, password: str, base: str, out: Any = None) -> None:
+    out = out or sys.stdout
     engine = make_engine(settings.database_url)
     signer = Signer(settings.secret_key)
     with Session(engine) as s:

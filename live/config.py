@@ -13,6 +13,7 @@ class Settings:
     database_url: str
     secret_key: str
     redis_url: str | None = None
+    redis_channel: str = "live:bus"  # one per deployment sharing a Redis
     public_url: str | None = None  # what QR codes point at, e.g. https://live.example.gov.cn
     data_dir: Path = field(default_factory=lambda: Path("data"))
     sqlite_synchronous: str = "FULL"
@@ -34,6 +35,7 @@ class Settings:
             load_or_create_secret(data_dir)
         s = Settings(database_url=url, secret_key=secret, data_dir=data_dir,
                      redis_url=env.get("LIVE_REDIS_URL") or None,
+                     redis_channel=env.get("LIVE_REDIS_CHANNEL") or "live:bus",
                      public_url=env.get("LIVE_PUBLIC_URL") or None,
                      cookie_secure=env.get("LIVE_COOKIE_SECURE", "") in ("1", "true", "yes"))
         for key, value in overrides.items():

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,10 +68,8 @@ OPEN_SOCKETS: list[WebSocketTestSession] = []
 def close_sockets() -> None:
     while OPEN_SOCKETS:
         ws = OPEN_SOCKETS.pop()
-        try:
+        with contextlib.suppress(Exception):  # already closed by the server or the test
             ws.__exit__(None, None, None)
-        except Exception:  # already closed by the server or the test
-            pass
 
 
 @pytest.fixture
@@ -162,3 +163,54 @@ def login(client: TestClient, seed: Seed) -> None:
 
 def item_ids(conn: Conn) -> list[int]:
     return [i["id"] for i in conn.state["items"]]
+
+
+PG_URL = os.environ.get("LIVE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("LIVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _pg_reachable() -> str | None:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_URL.replace("+psycopg", ""), connect_timeout=2):
+            return None
+    except Exception as exc:
+        return f"PostgreSQL not reachable at {PG_URL}: {exc}"
+
+
+def _redis_reachable() -> str | None:
+    try:
+        import redis
+
+        redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+        return None
+    except Exception as exc:
+        return f"Redis not reachable at {REDIS_URL}: {exc}"
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    reason = _pg_reachable()
+    if reason:
+        pytest.skip(reason)
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    plain = PG_URL.replace("+psycopg", "")
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def redis_url() -> str:
+    reason = _redis_reachable()
+    if reason:
+        pytest.skip(reason)
+    return REDIS_URL

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import orjson
+import pytest
+from conftest import Conn, Seed, item_ids, login, open_ws
 from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
-from conftest import Conn, Seed, item_ids, login, open_ws
 from live.store.db import make_engine
 from live.store.models import Ballot, Event
 
@@ -208,7 +209,8 @@ def test_bad_input_gets_clear_errors_and_the_socket_keeps_working(client: TestCl
     err = c.cmd("launch.rockets")
     assert err["code"] == "unknown_type" and err["id"] == f"t-{c.n}"
     c.ws.send_text('{"id": "big", "type": "ping", "pad": "' + "x" * 5000 + '"}')
-    assert c.expect(lambda m: m["type"] == "error")["code"] == "too_large"
+    big = c.expect(lambda m: m["type"] == "error")
+    assert big["code"] == "too_large" and big["id"] == "big"
     err = c.cmd("vote", item_id="one", ballot_id="ballot-x-1", choice={"option": "满意"})
     assert err["code"] == "invalid" and "item_id" in err["message"]
     err = c.cmd("vote", item_id=1, ballot_id="bad id!", choice={"option": "满意"})
@@ -228,8 +230,10 @@ def test_socket_rate_limit(client: TestClient, seed: Seed) -> None:
     c = citizen(client, seed, "device-hhhh-8")
     for _ in range(60):
         c.send("ping")
-    replies = [c.expect(lambda m: m["type"] in ("ack", "error") and m.get("id") is not None or
-                        m.get("code") == "rate_limited") for _ in range(60)]
+    replies = []
+    for n in range(1, 61):
+        want = f"t-{n}"
+        replies.append(c.expect(lambda m, want=want: m["type"] in ("ack", "error") and m.get("id") == want))
     limited = [r for r in replies if r.get("code") == "rate_limited"]
     assert 20 <= len(limited) < 40, len(limited)
     assert "频繁" in limited[0]["message"]
@@ -267,10 +271,18 @@ def test_forged_expired_and_tampered_credentials(client: TestClient, seed: Seed)
     with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - 61 * 86400):
         old = Signer(seed.settings.secret_key).panel_token(seed.meeting_id, 1, 1)
     assert _rejected(client, f"/ws/{code}?role=panel&token={old}")["code"] == "expired"
-    # Revoked: the host issues a new link; the old one stops working, the new one works.
+    # Revoked: the host issues a new link; the old one stops working, the new one works,
+    # and a tablet still connected with the old link is closed.
     login(client, seed)
+    tablet = Conn(open_ws(client, f"/ws/{code}?role=panel&token={seed.panel_tokens[0]}"))
     r = client.post(f"/api/meetings/{code}/panel/1/revoke")
     assert r.status_code == 200
+    assert tablet.expect(lambda m: m["type"] == "error")["code"] == "revoked"
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect) as closed:
+        tablet.ws.receive_json()
+    assert closed.value.code == 4401
     assert _rejected(client, f"/ws/{code}?role=panel&token={seed.panel_tokens[0]}")["code"] == "revoked"
     new_token = r.json()["url"].rsplit("/", 1)[1]
     ok = Conn(open_ws(client, f"/ws/{code}?role=panel&token={new_token}"))

@@ -71,8 +71,9 @@ class RedisBroker:
     messages locally), reports ``degraded`` and reconnects by itself. Clients on
     other workers catch up by seq once the bus is back."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, channel: str = CHANNEL) -> None:
         self.url = url
+        self.channel = channel
         self.healthy = False
         self.status = "connecting"
         self._deliver: Deliver | None = None
@@ -104,7 +105,7 @@ class RedisBroker:
             msg = await self._out.get()
             data = orjson.dumps(msg)
             try:
-                await client.publish(CHANNEL, data)
+                await client.publish(self.channel, data)
             except Exception as exc:
                 self._degrade(exc)
                 # Our own clients must not miss what we committed.
@@ -120,7 +121,7 @@ class RedisBroker:
             client = self._client()
             pubsub = client.pubsub()
             try:
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self.channel)
                 was_down = not self.healthy
                 self.healthy = True
                 self.status = "redis"
@@ -159,5 +160,5 @@ class RedisBroker:
                 await t
 
 
-def make_broker(redis_url: str | None) -> Broker:
-    return RedisBroker(redis_url) if redis_url else LocalBroker()
+def make_broker(redis_url: str | None, channel: str = CHANNEL) -> Broker:
+    return RedisBroker(redis_url, channel) if redis_url else LocalBroker()

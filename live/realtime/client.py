@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class TokenBucket:
 
 
 Send = Callable[[str], Awaitable[None]]
-Close = Callable[[int, str], Awaitable[None]]
+Close = Callable[[int, str], Coroutine[Any, Any, None]]
 
 
 class Client:
@@ -86,13 +87,22 @@ class Client:
         self.dropped = True
         if self.on_drop:
             self.on_drop(self)
-        task = asyncio.get_running_loop().create_task(self._close(SLOW_CLOSE_CODE, "too slow"))
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._close(SLOW_CLOSE_CODE, "too slow"))
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    def close_after_flush(self, code: int, reason: str) -> None:
+        """Close once what is queued (such as the reason) has been sent."""
+        self.queue.put_nowait(f"\x00close:{code}:{reason}") if not self.queue.full() else self.drop()
 
     async def _pump(self) -> None:
         try:
             while True:
                 wire = await self.queue.get()
+                if wire.startswith("\x00close:"):
+                    _, code, reason = wire.split(":", 2)
+                    self.dropped = True
+                    await self._close(int(code), reason)
+                    return
                 await self._send(wire)
                 self.sent += 1
         except asyncio.CancelledError:

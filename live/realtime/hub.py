@@ -123,6 +123,12 @@ class Hub:
                 asyncio.get_running_loop().call_later(0.2, self._schedule_gap_fill, mid)
         elif kind == "ballots":
             rt.apply_ballots(msg["changes"])
+        elif kind == "revoke":
+            for c in [c for c in rt.clients if c.identity.member_id == msg.get("member")]:
+                c.push(encode({"type": "error", "id": None, "code": "revoked",
+                               "message": "该评议团链接已被收回，请向会务人员索取新链接"}))
+                c.close_after_flush(4401, "revoked")
+                rt.clients.discard(c)
         elif kind == "presence" and msg.get("w") != self.worker_id:
             rt.remote_presence[str(msg["w"])] = (time.monotonic(), msg["counts"])
 
@@ -212,8 +218,8 @@ class Hub:
                     if beat % 4 == 0:
                         self.broker.publish({"k": "presence", "w": self.worker_id, "m": rt.meeting_id,
                                              "counts": rt.local_presence()})
-                        wire = rt.presence_wire_if_changed()
-                        if wire:
-                            rt.fan_out(wire)
+                        presence = rt.presence_wire_if_changed()
+                        if presence:
+                            rt.fan_out(presence)
                 except Exception:
                     log.exception("ticker failed for meeting %s", rt.meeting_id)

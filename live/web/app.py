@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -46,9 +47,12 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
-        async def send_with_headers(message: dict) -> None:  # type: ignore[type-arg]
+        async def send_with_headers(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if scope["path"].startswith("/static/"):
+                    # Revalidate (ETag) on each load, so a deploy never leaves stale modules behind.
+                    headers.append((b"cache-control", b"no-cache"))
                 headers += [(b"content-security-policy", CSP.encode()),
                             (b"x-content-type-options", b"nosniff"),
                             (b"referrer-policy", b"no-referrer")]
@@ -64,7 +68,7 @@ def create_app(settings: Settings) -> Starlette:
         engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
         if settings.migrate:
             upgrade(engine)
-        hub = Hub(engine, make_broker(settings.redis_url), tick_s=settings.tick_s)
+        hub = Hub(engine, make_broker(settings.redis_url, settings.redis_channel), tick_s=settings.tick_s)
         writer = Writer(engine, hub.on_commit)
         app.state.services = Services(settings, engine, writer, hub, Signer(settings.secret_key))
         await hub.start()
@@ -93,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/meetings/{code}/session", routes.session_info),
         Route("/api/meetings/{code}/panel", routes.panel_links),
         Route("/api/meetings/{code}/panel/{member_id:int}/revoke", routes.revoke_panel, methods=["POST"]),
+        Route("/api/panel/{token}", routes.panel_info),
         Route("/qr/join/{code}.png", routes.join_qr),
         Route("/qr/panel/{token}.png", routes.panel_qr),
         Route("/healthz", routes.healthz),

@@ -21,7 +21,8 @@ FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
 
 def _svc(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: Services = request.app.state.services
+    return services
 
 
 def _error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
@@ -236,9 +237,33 @@ async def revoke_panel(request: Request) -> Response:
     p = await asyncio.to_thread(bump)
     if p is None or p.id is None or m.id is None:
         return _error(404, "not_found", "评议团成员不存在")
+    # The old link's open tablets are closed on every worker, not just refused next time.
+    svc.hub.broker.publish({"k": "revoke", "m": m.id, "member": p.id})
     token = svc.signer.panel_token(m.id, p.id, p.token_version)
     return JSONResponse({"id": p.id, "url": panel_url(svc, str(request.base_url), token),
                          "qr": f"/qr/panel/{token}.png"})
+
+
+async def panel_info(request: Request) -> Response:
+    """Who a personal link belongs to, and the meeting code its page connects to."""
+    svc = _svc(request)
+    if (limited := _limited(svc, request)) is not None:
+        return limited
+    try:
+        mid, member_id, version = svc.signer.read_panel_token(str(request.path_params["token"]))
+    except TokenError as exc:
+        return _error(400, exc.code, exc.message)
+
+    def load() -> tuple[Meeting | None, PanelMember | None]:
+        with Session(svc.engine) as s:
+            return s.get(Meeting, mid), s.get(PanelMember, member_id)
+
+    m, p = await asyncio.to_thread(load)
+    if m is None or p is None or p.meeting_id != mid:
+        return _error(404, "bad_token", "评议团链接无效")
+    if p.revoked or p.token_version != version:
+        return _error(403, "revoked", "该评议团链接已被收回，请向会务人员索取新链接")
+    return JSONResponse({"code": m.code, "title": m.title, "name": p.name, "category": p.category})
 
 
 async def join_qr(request: Request) -> Response:

@@ -8,6 +8,7 @@ import contextlib
 import logging
 from typing import Any
 
+import orjson
 from sqlmodel import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
@@ -129,10 +130,11 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                     client.push(_err(None, "bad_json", "消息不是 UTF-8 文本"))
                     continue
             if len(raw) > svc.settings.max_message_bytes:
-                client.push(_err(None, "too_large", f"消息过长（上限 {svc.settings.max_message_bytes} 字节）"))
+                limit = svc.settings.max_message_bytes
+                client.push(_err(_peek_id(raw), "too_large", f"消息过长（上限 {limit} 字节）"))
                 continue
             if not bucket.take():
-                client.push(_err(None, "rate_limited", "操作过于频繁，请稍后再试"))
+                client.push(_err(_peek_id(raw), "rate_limited", "操作过于频繁，请稍后再试"))
                 continue
             try:
                 await _handle(svc, rt, client, raw)
@@ -144,6 +146,17 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     finally:
         svc.hub.leave(rt, client)
         await client.stop()
+
+
+def _peek_id(raw: str) -> str | None:
+    """The command id of a message refused before validation, so the client can match the error.
+    The socket's frame limit (64 KB) bounds what is parsed here."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    mid = data.get("id") if isinstance(data, dict) else None
+    return mid if isinstance(mid, str) and len(mid) <= 64 else None
 
 
 def _you(identity: Identity) -> dict[str, Any]:

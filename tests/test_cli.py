@@ -1,0 +1,158 @@
+"""The `live` command, and an end-to-end meeting against a real uvicorn on a free port."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from live.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_help_explains_each_command(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--help"], ["demo", "--help"], ["serve", "--help"], ["meeting", "create", "--help"]):
+        with pytest.raises(SystemExit) as info:
+            main(argv)
+        assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "LIVE_DATABASE_URL" in out and "--reset" in out and "示范" in out
+
+
+def test_demo_seeds_once_and_reset_starts_over(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    assert main(["demo", "--data-dir", str(data), "--no-serve", "--port", "8765"]) == 0
+    first = capsys.readouterr().out
+    code = re.search(r"会议码 ([A-Z2-9]{6})", first)
+    assert code, first
+    assert f"http://127.0.0.1:8765/host/{code[1]}" in first
+    assert f"http://127.0.0.1:8765/screen/{code[1]}" in first
+    assert first.count("/p/") == 9 and "人大代表" in first and "行业群众代表" in first
+    assert "▀" in first or "▄" in first  # the QR drawn in the terminal
+    pw1 = re.search(r"主持人密码\s+(\S+)", first)
+    assert main(["demo", "--data-dir", str(data), "--no-serve"]) == 0
+    second = capsys.readouterr().out
+    assert f"会议码 {code[1]}" in second  # data reused
+    pw2 = re.search(r"主持人密码\s+(\S+)", second)
+    assert pw1 and pw2 and pw1[1] != pw2[1]  # shown once: a fresh password every run
+    assert main(["demo", "--data-dir", str(data), "--no-serve", "--reset"]) == 0
+    third = capsys.readouterr().out
+    assert f"会议码 {code[1]}" not in third
+
+
+def test_meeting_create_rejects_bad_specs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "m.json"
+    spec.write_text(json.dumps({"title": "测试会", "presenters": [{"name": "甲", "post": "局长"}]}), encoding="utf-8")
+    assert main(["meeting", "create", str(spec), "--data-dir", str(tmp_path)]) == 2
+    assert "unit" in capsys.readouterr().err
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
+    data = tmp_path / "data"
+    out = subprocess.run([sys.executable, "-m", "live.cli", "demo", "--data-dir", str(data), "--no-serve"],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    port = free_port()
+    env = {**os.environ, "LIVE_DATA_DIR": str(data)}
+    proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir", str(data)],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server did not start")
+    code = re.search(r"会议码 ([A-Z2-9]{6})", out)
+    password = re.search(r"主持人密码\s+(\S+)", out)
+    panel = re.findall(r"/p/(\S+)", out)
+    assert code and password
+    try:
+        yield {"base": base, "ws": f"ws://127.0.0.1:{port}", "code": code[1], "password": password[1],
+               "panel": panel}
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+class Sock:
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.n = 0
+        self.msgs: list[dict[str, Any]] = []
+
+    def until(self, pred: Any, timeout: float = 10) -> dict[str, Any]:
+        for m in self.msgs:
+            if pred(m):
+                self.msgs.remove(m)
+                return m
+        end = time.time() + timeout
+        while time.time() < end:
+            m = json.loads(self.ws.recv(timeout=max(0.01, end - time.time())))
+            if pred(m):
+                return m
+            self.msgs.append(m)
+        raise AssertionError("timed out")
+
+    def cmd(self, type_: str, **fields: Any) -> dict[str, Any]:
+        self.n += 1
+        mid = f"e-{self.n}"
+        self.ws.send(json.dumps({"id": mid, "type": type_, **fields}))
+        return self.until(lambda m: m.get("id") == mid and m["type"] in ("ack", "error"))
+
+
+@pytest.mark.slow
+def test_end_to_end_meeting_over_real_sockets(server: dict[str, Any]) -> None:
+    base, code = server["base"], server["code"]
+    login = httpx.post(f"{base}/api/meetings/{code}/login", json={"password": server["password"]})
+    assert login.status_code == 200
+    host_cookie = login.cookies["live_host"]
+    host = Sock(connect(f"{server['ws']}/ws/{code}?role=host",
+                        additional_headers={"Cookie": f"live_host={host_cookie}"}))
+    snap = host.until(lambda m: m["type"] == "snapshot")
+    items = [i["id"] for i in snap["state"]["items"]]
+    screen = Sock(connect(f"{server['ws']}/ws/{code}?role=screen"))
+    phones = []
+    for _ in range(3):
+        dev = httpx.get(f"{base}/j/{code}").cookies["live_dev"]
+        phones.append(Sock(connect(f"{server['ws']}/ws/{code}?role=audience",
+                                   additional_headers={"Cookie": f"live_dev={dev}"})))
+    tablets = [Sock(connect(f"{server['ws']}/ws/{code}?role=panel&token={t}")) for t in server["panel"][:2]]
+    assert host.cmd("meeting.start")["type"] == "ack"
+    assert host.cmd("item.open", item_id=items[0])["phase"] == "report"
+    for _ in range(3):
+        host.cmd("item.advance", item_id=items[0])
+    for n, voter in enumerate([*phones, *tablets]):
+        ack = voter.cmd("vote", item_id=items[0], ballot_id=f"e2e-ballot-{n}", choice={"option": "满意"})
+        assert ack["status"] == "stored", ack
+    tally = screen.until(lambda m: m["type"] == "tally" and m["tally"]["total"] == 5)["tally"]
+    assert tally["groups"]["public"]["count"] == 3 and tally["groups"]["panel"]["count"] == 2
+    assert host.cmd("item.advance", item_id=items[0])["phase"] == "done"
+    done = screen.until(lambda m: m["type"] == "item.updated" and m["item"]["phase"] == "done")["item"]
+    assert done["result"]["tally"]["total"] == 5 and len(done["digest"]) == 64
+    presence = screen.until(lambda m: m["type"] == "presence" and m["audience"] == 3)
+    assert len(presence["panel_online"]) == 2
+    for s in [host, screen, *phones, *tablets]:
+        s.ws.close()

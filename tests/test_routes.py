@@ -1,0 +1,110 @@
+"""HTTP endpoints: joining, host login and its rate limit, panel links, QR codes."""
+
+from __future__ import annotations
+
+import io
+
+import zxingcpp
+from conftest import Conn, Seed, login, open_ws
+from PIL import Image
+from starlette.testclient import TestClient
+
+from live.domain.scheme import PANEL_CATEGORIES
+
+
+def decode_qr(png: bytes) -> str:
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+    assert results, "no QR code found"
+    return str(results[0].text)
+
+
+def test_join_qr_decodes_to_a_working_join_url(client: TestClient, seed: Seed) -> None:
+    r = client.get(f"/qr/join/{seed.code}.png")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    url = decode_qr(r.content)
+    assert url == f"http://testserver/j/{seed.code}"
+    page = client.get(url.replace("http://testserver", ""))
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "live_dev" in page.cookies
+    # The device cookie it set lets the phone connect as audience.
+    conn = Conn(open_ws(client, f"/ws/{seed.code}?role=audience"))
+    assert conn.welcome["role"] == "audience" and conn.welcome["you"]["can_vote"] is True
+
+
+def test_panel_qr_links_work_and_need_the_host(client: TestClient, seed: Seed) -> None:
+    assert client.get(f"/api/meetings/{seed.code}/panel").status_code == 401
+    login(client, seed)
+    members = client.get(f"/api/meetings/{seed.code}/panel").json()["members"]
+    assert len(members) == 9
+    assert {m["category"] for m in members} == set(PANEL_CATEGORIES)
+    png = client.get(members[0]["qr"]).content
+    url = decode_qr(png)
+    assert url == members[0]["url"]
+    token = url.rsplit("/", 1)[1]
+    assert client.get(f"/p/{token}").status_code == 200
+    info = client.get(f"/api/panel/{token}").json()
+    assert info["code"] == seed.code and info["name"] == members[0]["name"]
+    assert client.get(f"/api/panel/{token}x").json()["error"]["code"] == "bad_token"
+    conn = Conn(open_ws(client, f"/ws/{seed.code}?role=panel&token={token}"))
+    assert conn.welcome["you"]["name"] == members[0]["name"]
+
+
+def test_wrong_password_is_refused_then_rate_limited(client: TestClient, seed: Seed) -> None:
+    url = f"/api/meetings/{seed.code}/login"
+    for _ in range(5):
+        r = client.post(url, json={"password": "wrong"})
+        assert r.status_code == 401 and r.json()["error"]["message"] == "密码错误"
+    r = client.post(url, json={"password": seed.password})
+    assert r.status_code == 429 and "Retry-After" in r.headers
+    assert "次数过多" in r.json()["error"]["message"]
+    assert client.get(f"/api/meetings/{seed.code}/session").json() == {"host": False}
+
+
+def test_login_validates_its_body(client: TestClient, seed: Seed) -> None:
+    url = f"/api/meetings/{seed.code}/login"
+    assert client.post(url, content=b"not json").status_code == 400
+    assert client.post(url, json={"password": 5}).status_code == 400
+    assert client.post(url, json=[]).status_code == 400
+    assert client.post("/api/meetings/ZZZZZZ/login", json={"password": "x"}).status_code == 404
+    login(client, seed)
+    assert client.get(f"/api/meetings/{seed.code}/session").json()["host"] is True
+    client.post(f"/api/meetings/{seed.code}/logout")
+    assert client.get(f"/api/meetings/{seed.code}/session").json()["host"] is False
+
+
+def test_pages_and_meeting_info(client: TestClient, seed: Seed) -> None:
+    for path in ("/", f"/host/{seed.code}", f"/screen/{seed.code}", f"/presenter/{seed.code}", f"/j/{seed.code}"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+    assert client.get("/j/NOPE22").status_code == 404
+    assert client.get(f"/join?code={seed.code.lower()}", follow_redirects=False).headers["location"] == \
+        f"/j/{seed.code}"
+    info = client.get(f"/api/meetings/{seed.code.lower()}").json()
+    assert info["title"] == "中卫市2024年度党政主要负责人述法评议会"
+    assert client.get("/api/meetings/NOPE22").status_code == 404
+
+
+def test_meeting_code_alphabet_has_no_ambiguous_characters() -> None:
+    from live.passwords import CODE_ALPHABET, new_meeting_code
+
+    assert not set("01OIL") & set(CODE_ALPHABET)
+    codes = {new_meeting_code() for _ in range(200)}
+    assert all(len(c) == 6 and set(c) <= set(CODE_ALPHABET) for c in codes)
+
+
+def test_host_password_is_argon2(seed: Seed) -> None:
+    from sqlmodel import Session
+
+    from live.store.db import make_engine
+    from live.store.models import Meeting
+    from live.web.auth import verify_password
+
+    engine = make_engine(seed.settings.database_url)
+    with Session(engine) as s:
+        m = s.get(Meeting, seed.meeting_id)
+        assert m is not None
+        assert m.host_password_hash.startswith("$argon2")
+        assert verify_password(m.host_password_hash, seed.password)
+        assert not verify_password(m.host_password_hash, seed.password + "x")
+    engine.dispose()
