@@ -26,10 +26,10 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _harness import Server, host_cookie, percentile, raise_nofile, start_server, table  # noqa: E402
-from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
+from websockets.asyncio.client import ClientConnection, connect
 
-from live.web.auth import Signer  # noqa: E402
+from _harness import Server, host_cookie, percentile, raise_nofile, start_server, table
+from live.web.auth import Signer
 
 
 async def recv_until(ws: ClientConnection, pred: Any, timeout: float = 30) -> dict[str, Any]:

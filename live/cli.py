@@ -140,6 +140,69 @@ def cmd_meeting_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _meeting_id(s: Session, ref: str) -> int:
+    from sqlmodel import select
+
+    from live.store.models import Meeting
+
+    m = s.exec(select(Meeting).where(Meeting.code == ref.upper())).first()
+    if m is None and ref.isdigit():
+        m = s.get(Meeting, int(ref))
+    if m is None or m.id is None:
+        raise SpecError(f"找不到会议「{ref}」（请给出会议码或编号）")
+    return m.id
+
+
+def build_ballots_export(settings: Settings, ref: str) -> dict[str, Any]:
+    from live.reports.verify import build_export
+    from live.store.exports import export_input
+
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as s:
+            meeting, scheme, items = export_input(s, _meeting_id(s, ref))
+    finally:
+        engine.dispose()
+    return build_export(meeting, scheme, items)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(database_url=args.database_url, data_dir=args.data_dir)
+    try:
+        export = build_ballots_export(settings, args.meeting)
+    except SpecError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    out = Path(args.output)
+    if args.what == "ballots":
+        out.write_bytes(orjson.dumps(export, option=orjson.OPT_INDENT_2))
+        print(f"已导出 {export['counts']['ballots']} 张选票、{export['counts']['items']} 位述法人到 {out}")
+        return 0
+    from live.reports.results_xlsx import write_results_xlsx
+    from live.reports.verify import ExportError
+
+    try:
+        write_results_xlsx(export, out)
+    except ExportError as exc:
+        print(f"错误：{exc.message}", file=sys.stderr)
+        return 1
+    print(f"已导出测评结果工作簿到 {out}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recount everything from the exported ballots; 0 all match, 1 a mismatch, 2 unreadable."""
+    from live.reports.verify import ExportError, format_report, verify_file
+
+    try:
+        report = verify_file(args.file)
+    except ExportError as exc:
+        print(f"无法核验：{exc.message}", file=sys.stderr)
+        return 2
+    print(format_report(report))
+    return 0 if report.ok else 1
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = Settings.from_env(database_url=args.database_url, data_dir=args.data_dir)
     engine = make_engine(settings.database_url)
@@ -186,6 +249,19 @@ def build_parser() -> argparse.ArgumentParser:
     mc.add_argument("--data-dir", default="data")
     mc.add_argument("--public-url")
     mc.set_defaults(func=cmd_meeting_create)
+
+    ex = sub.add_parser("export", help="导出选票（JSON，可用 live verify 独立核验）或测评结果（XLSX）")
+    ex.add_argument("what", choices=["ballots", "results"], help="ballots：全部选票与摘要；results：结果工作簿")
+    ex.add_argument("meeting", help="会议码或会议编号")
+    ex.add_argument("-o", "--output", required=True, help="输出文件，如 ballots.json 或 results.xlsx")
+    ex.add_argument("--database-url")
+    ex.add_argument("--data-dir", default="data")
+    ex.set_defaults(func=cmd_export)
+
+    ve = sub.add_parser("verify", help="由导出的选票重新计算全部结果、排名与摘要并逐一核对",
+                        description="退出码：0 全部一致；1 有不一致；2 文件无法读取或格式错误。")
+    ve.add_argument("file", help="live export ballots 导出的 JSON 文件")
+    ve.set_defaults(func=cmd_verify)
 
     db = sub.add_parser("db", help="数据库维护")
     dbsub = db.add_subparsers(dest="db_command", required=True)

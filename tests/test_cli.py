@@ -151,7 +151,7 @@ def test_end_to_end_meeting_over_real_sockets(server: dict[str, Any]) -> None:
     assert tally["groups"]["public"]["count"] == 3 and tally["groups"]["panel"]["count"] == 2
     assert host.cmd("item.advance", item_id=items[0])["phase"] == "done"
     done = screen.until(lambda m: m["type"] == "item.updated" and m["item"]["phase"] == "done")["item"]
-    assert done["result"]["tally"]["total"] == 5 and len(done["digest"]) == 64
+    assert done["result"]["ballots"] == 5 and len(done["digest"]) == 64
     presence = screen.until(lambda m: m["type"] == "presence" and m["audience"] == 3)
     assert len(presence["panel_online"]) == 2
     for s in [host, screen, *phones, *tablets]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import io
 
 import zxingcpp
-from conftest import Conn, Seed, login, open_ws
 from PIL import Image
 from starlette.testclient import TestClient
 
+from conftest import Conn, Seed, login, open_ws
 from live.domain.scheme import PANEL_CATEGORIES
 
 

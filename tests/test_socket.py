@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from conftest import Conn, Seed, item_ids, login, open_ws
 from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
+from conftest import Conn, Seed, item_ids, login, open_ws
 from live.store.db import make_engine
 from live.store.models import Ballot, Event
 
@@ -68,7 +68,9 @@ def test_whole_item_flow_tallies_match_store_and_frozen_result(client: TestClien
     done = h.expect(lambda m: m["type"] == "item.updated" and m["item"]["phase"] == "done")["item"]
     assert done["digest"] and len(done["digest"]) == 64
     # The frozen result is computed from the stored ballots; it equals the last live tally.
-    assert done["result"]["tally"]["groups"] == tally["groups"]
+    assert done["result"] == tally["result"]
+    assert done["result"]["satisfaction_rate_display"] == "100.00%"
+    assert h.state["meeting"]["ranking"][0]["item_id"] == first
     # Voting after the close is refused and stores nothing.
     late = voters[4].cmd("vote", item_id=first, ballot_id="ballot-9999", choice={"option": "满意"})
     assert late["type"] == "error" and late["code"] == "not_voting"

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import DEMO, PASSWORD
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from conftest import DEMO, PASSWORD
 from live.store import events as event_log
 from live.store.ballots import BallotJob
 from live.store.db import make_engine
@@ -133,7 +133,7 @@ def test_writer_group_commits_a_burst(engine: Engine) -> None:
     assert len(rows) == 600
     assert item is not None and item.phase == "done" and item.digest
     result = orjson.loads(item.result_json or "{}")
-    assert result["tally"]["total"] == 600
+    assert result["ballots"] == 600 and result["groups"][1]["satisfaction_rate_display"] == "100.00%"
 
 
 def test_secret_meeting_unlinks_voters_when_voting_closes(engine: Engine) -> None:

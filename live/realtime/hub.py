@@ -18,6 +18,8 @@ from sqlmodel import Session, select
 
 from live.realtime.broker import Broker
 from live.realtime.client import Client
+from live.realtime.interaction import KINDS as INTERACTION_KINDS
+from live.realtime.interaction import Interaction
 from live.realtime.runtime import MeetingRuntime
 from live.store import events as event_log
 from live.store.ballots import TallyChange, item_ballots
@@ -43,6 +45,8 @@ class Hub:
         self.events_fanned = 0
         self.messages_sent_estimate = 0
         self.drops = 0
+        # Likes, upvote counts, banned-word filters and the host's moderation queue.
+        self.interaction = Interaction(self)
 
     async def start(self) -> None:
         await self.broker.start(self.deliver)
@@ -91,6 +95,8 @@ class Hub:
         with Session(self.engine) as s:
             seq, state = load_state(s, meeting_id)
             ballots = item_ballots(s, meeting_id)
+            voice = self.interaction.load(s, meeting_id)
+        self.interaction.attach(meeting_id, voice)
         return MeetingRuntime(meeting_id, seq, state, ballots)
 
     # --- from the writer ---------------------------------------------------
@@ -131,6 +137,8 @@ class Hub:
                 rt.clients.discard(c)
         elif kind == "presence" and msg.get("w") != self.worker_id:
             rt.remote_presence[str(msg["w"])] = (time.monotonic(), msg["counts"])
+        elif kind in INTERACTION_KINDS:
+            self.interaction.deliver(rt, msg)
 
     def _fan(self, rt: MeetingRuntime, ready: list[SeqEvent]) -> None:
         for ev in ready:
@@ -162,6 +170,7 @@ class Hub:
             fresh = await asyncio.to_thread(self._ballots, mid)
             rt.ballots = fresh
             rt.dirty_items.update(fresh)
+            await self.interaction.resync(rt)
 
     def _ballots(self, meeting_id: int) -> dict[int, dict[str, tuple[str, dict[str, Any]]]]:
         with Session(self.engine) as s:
@@ -195,6 +204,8 @@ class Hub:
         for wire in rt.tallies_for_join():
             client.push(wire)
         client.push(encode(rt.presence()))
+        for wire in self.interaction.join_wires(rt, client):
+            client.push(wire)
         client.on_drop = self._on_drop
         rt.clients.add(client)
 
@@ -215,6 +226,7 @@ class Hub:
                 try:
                     for wire in rt.take_dirty_tallies():
                         self.messages_sent_estimate += rt.fan_out(wire)
+                    self.interaction.tick(rt)
                     if beat % 4 == 0:
                         self.broker.publish({"k": "presence", "w": self.worker_id, "m": rt.meeting_id,
                                              "counts": rt.local_presence()})

@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 
 from live.domain import phases, timer
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
-from live.domain.scheme import BallotValue, Scheme
+from live.domain.scheme import BallotValue, Scheme, check_scheme
 from live.store.models import AgendaItem, Ballot, Meeting
 from live.store.results import freeze_result
 from live.store.state import item_public, meeting_public
@@ -51,8 +51,8 @@ def _item_event(i: AgendaItem, cause: str) -> dict[str, Any]:
     return {"type": "item.updated", "cause": cause, "item": item_public(i)}
 
 
-def _meeting_event(m: Meeting, cause: str) -> dict[str, Any]:
-    return {"type": "meeting.updated", "cause": cause, "meeting": meeting_public(m)}
+def _meeting_event(m: Meeting, items: list[AgendaItem], cause: str) -> dict[str, Any]:
+    return {"type": "meeting.updated", "cause": cause, "meeting": meeting_public(m, items)}
 
 
 def _set_timer(i: AgendaItem, t: timer.Timer) -> None:
@@ -78,7 +78,7 @@ def start_meeting(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int
     m.status = phases.start_meeting(MeetingStatus(m.status)).value
     m.started_at_ms = now_ms
     s.add(m)
-    return CommandOutcome([_meeting_event(m, "started")], {})
+    return CommandOutcome([_meeting_event(m, _items(s, meeting_id), "started")], {})
 
 
 def end_meeting(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
@@ -93,7 +93,7 @@ def end_meeting(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) 
             s.add(i)
             events.append(_item_event(i, "timer"))
     s.add(m)
-    return CommandOutcome([*events, _meeting_event(m, "ended")], {})
+    return CommandOutcome([*events, _meeting_event(m, items, "ended")], {})
 
 
 def open_item(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
@@ -106,7 +106,8 @@ def open_item(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) ->
     m.current_item_id = item.id
     s.add(item)
     s.add(m)
-    return CommandOutcome([_item_event(item, "phase"), _meeting_event(m, "current_item")], {"phase": new.value})
+    return CommandOutcome([_item_event(item, "phase"), _meeting_event(m, items, "current_item")],
+                          {"phase": new.value})
 
 
 def _ballot_count(s: Session, item_id: int) -> int:
@@ -129,8 +130,11 @@ def advance(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> C
     if new is ItemPhase.DONE:
         item.closed_at_ms = now_ms
         _close_voting(s, m, item)
+    events = [_item_event(item, "phase")]
+    if new is ItemPhase.DONE:
+        events.append(_meeting_event(m, items, "ranking"))
     s.add(item)
-    return CommandOutcome([_item_event(item, "phase")], {"phase": new.value})
+    return CommandOutcome(events, {"phase": new.value})
 
 
 def _close_voting(s: Session, m: Meeting, item: AgendaItem) -> None:
@@ -199,7 +203,22 @@ def set_durations(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int
         durations[phase.value] = int(value)
     m.durations_json = orjson.dumps(durations).decode()
     s.add(m)
-    return CommandOutcome([_meeting_event(m, "durations")], {"durations": durations})
+    return CommandOutcome([_meeting_event(m, _items(s, meeting_id), "durations")], {"durations": durations})
+
+
+def set_scheme(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    """The host sets the 测评 scheme before the meeting; once voting began it is fixed,
+    since ballots already cast were cast under it."""
+    m = _meeting(s, meeting_id)
+    items = _items(s, meeting_id)
+    started = [i for i in items if i.voting_opened_at_ms is not None or ItemPhase(i.phase) is ItemPhase.DONE]
+    if started or s.exec(select(func.count()).select_from(Ballot).where(Ballot.meeting_id == meeting_id)).one():
+        raise PhaseError("已有述法人开始测评，测评方案不能再修改", code="scheme_locked")
+    scheme = Scheme.from_dict(args["scheme"])
+    check_scheme(scheme)
+    m.scheme_json = orjson.dumps(scheme.to_dict()).decode()
+    s.add(m)
+    return CommandOutcome([_meeting_event(m, items, "scheme")], {"scheme": scheme.to_dict()})
 
 
 Command = Callable[[Session, int, dict[str, Any], int], CommandOutcome]
@@ -208,6 +227,7 @@ HOST_COMMANDS: dict[str, Command] = {
     "meeting.start": start_meeting,
     "meeting.end": end_meeting,
     "meeting.durations": set_durations,
+    "meeting.scheme": set_scheme,
     "item.open": open_item,
     "item.advance": advance,
     "item.back": back,

@@ -3,6 +3,8 @@ values that the domain layer already validates (schemes, choices, results)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -84,4 +86,143 @@ class Event(SQLModel, table=True):
     seq: int = Field(primary_key=True)
     type: str = Field(max_length=40)
     payload: str = Field(sa_column=Column(Text, nullable=False))
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+# --- the public's voice: questions, upvotes, comments, bans, lexicon -----------
+
+
+class MeetingInteraction(SQLModel, table=True):
+    """Per-meeting settings and counters of the live interaction; one row per
+    meeting (the primary key), made on first use."""
+
+    __tablename__ = "meeting_interaction"
+    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
+    comment_mode: str = Field(default="hold", max_length=8)  # hold | show
+    overlay: bool = Field(default=True)
+    # The question 正在质询 and its answer countdown.
+    current_question_id: int | None = Field(default=None)
+    answer_seconds: int = Field(default=180)
+    answer_duration_s: int = Field(default=0)
+    answer_running: bool = Field(default=False)
+    answer_ends_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    answer_remaining_ms: int = Field(default=0, sa_type=BigInteger)
+    # Persisted every few seconds from the coalesced live counter, never per tap.
+    likes: int = Field(default=0, sa_type=BigInteger)
+    updated_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class Question(SQLModel, table=True):
+    """A 质询 question: from a panel tablet, imported (12345热线, 信箱, …) or sent live by a citizen."""
+
+    __table_args__ = (Index("ix_question_meeting_status", "meeting_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    item_id: int = Field(foreign_key="agenda_item.id", index=True)
+    origin: str = Field(max_length=8)  # panel | import | public
+    source: str = Field(max_length=30)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    asker: str = Field(default="", max_length=50)
+    member_id: int | None = Field(default=None, foreign_key="panel_member.id")
+    device_id: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="pending", max_length=10)  # pending | approved | rejected
+    position: int = Field(default=0)
+    upvotes: int = Field(default=0)
+    answered: bool = Field(default=False)
+    answered_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    picked_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class QuestionUpvote(SQLModel, table=True):
+    __tablename__ = "question_upvote"
+    __table_args__ = (UniqueConstraint("question_id", "device_id", name="uq_upvote_question_device"),)
+    id: int | None = Field(default=None, primary_key=True)
+    question_id: int = Field(foreign_key="question.id")
+    device_id: str = Field(max_length=40)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class Comment(SQLModel, table=True):
+    """A 弹幕 comment. ``shown_order`` is given when it is first shown and orders the
+    public window of recent comments; a hidden comment keeps it (as a tombstone)."""
+
+    __table_args__ = (Index("ix_comment_meeting_status", "meeting_id", "status"),
+                      Index("ix_comment_meeting_order", "meeting_id", "shown_order"))
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    item_id: int | None = Field(default=None, foreign_key="agenda_item.id")
+    device_id: str = Field(max_length=40)
+    text: str = Field(max_length=400)
+    status: str = Field(max_length=8)  # shown | held | hidden
+    shown_order: int | None = Field(default=None)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class DeviceBan(SQLModel, table=True):
+    __tablename__ = "device_ban"
+    __table_args__ = (UniqueConstraint("meeting_id", "device_id", name="uq_ban_meeting_device"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    device_id: str = Field(max_length=40)
+    reason: str = Field(default="", max_length=200)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class BannedWord(SQLModel, table=True):
+    """A term the host added to the shipped lexicon for one meeting."""
+
+    __tablename__ = "banned_word"
+    __table_args__ = (UniqueConstraint("meeting_id", "term", name="uq_banned_word_meeting_term"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    term: str = Field(max_length=50)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+# --- 点评, the 问题清单 and 整改 ----------------------------------------------------
+
+
+class ItemReview(SQLModel, table=True):
+    """The 点评 of one presenter: one per agenda item."""
+
+    __tablename__ = "item_review"
+    __table_args__ = (UniqueConstraint("item_id", name="uq_item_review_item"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    item_id: int = Field(foreign_key="agenda_item.id")
+    commenter: str = Field(default="", max_length=50)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    updated_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class Problem(SQLModel, table=True):
+    __table_args__ = (Index("ix_problem_meeting_item", "meeting_id", "item_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    item_id: int = Field(foreign_key="agenda_item.id")
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(default="", max_length=30)
+    source: str = Field(default="点评", max_length=20)  # 点评 | 质询 | 评议团意见
+    owner: str = Field(default="", max_length=50)
+    deadline: date | None = Field(default=None)
+    status: str = Field(default="pending", max_length=16)  # live.domain.rectification.RectStatus
+    question_id: int | None = Field(default=None, foreign_key="question.id")
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+    updated_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class ProgressNote(SQLModel, table=True):
+    """A dated 整改 note; a status change is recorded as a note with from/to (and the reason of a reopen)."""
+
+    __tablename__ = "progress_note"
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    on_date: date
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
+    from_status: str | None = Field(default=None, max_length=16)
+    to_status: str | None = Field(default=None, max_length=16)
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    author: str = Field(default="host", max_length=20)
     created_at_ms: int = Field(default=0, sa_type=BigInteger)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from live.domain.phases import DEFAULT_DURATIONS
-from live.domain.scheme import PANEL_CATEGORIES, Scheme, grade_scheme, rubric_scheme, satisfaction_scheme
+from live.domain.scheme import PANEL_CATEGORIES, Scheme, check_scheme, grade_scheme, rubric_scheme, satisfaction_scheme
 from live.passwords import hash_password, new_meeting_code, new_password
 from live.store.models import AgendaItem, Meeting, PanelMember
 
@@ -35,7 +35,9 @@ def _scheme(spec: Any) -> Scheme:
             raise SpecError(f"未知的测评方案：{spec}（可选 {', '.join(SCHEMES)}）")
         return SCHEMES[spec]()
     if isinstance(spec, dict):
-        return Scheme.from_dict(spec)
+        scheme = Scheme.from_dict(spec)
+        check_scheme(scheme)
+        return scheme
     return satisfaction_scheme()
 
 

@@ -3,18 +3,23 @@ carried by events, so a client applies an event by replacing an entity by id."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from sqlmodel import Session, col, select
 
 from live.domain.phases import MEETING_STATUS_LABEL, PHASE_LABEL, ItemPhase, MeetingStatus
+from live.store import interaction_state
 from live.store.models import AgendaItem, Meeting, PanelMember
 
 State = dict[str, Any]
 
 
-def meeting_public(m: Meeting) -> dict[str, Any]:
+def meeting_public(m: Meeting, items: Sequence[AgendaItem]) -> dict[str, Any]:
+    """The meeting entity; it carries the ranking of the items whose 测评 has closed."""
+    from live.store.exports import ranking
+
     status = MeetingStatus(m.status)
     return {
         "id": m.id,
@@ -30,6 +35,7 @@ def meeting_public(m: Meeting) -> dict[str, Any]:
         "ended_at_ms": m.ended_at_ms,
         "scheme": orjson.loads(m.scheme_json),
         "durations": orjson.loads(m.durations_json),
+        "ranking": ranking(list(items)),
     }
 
 
@@ -68,9 +74,10 @@ def load_state(session: Session, meeting_id: int) -> tuple[int, State]:
         select(PanelMember).where(PanelMember.meeting_id == meeting_id).order_by(col(PanelMember.id))
     ).all()
     state: State = {
-        "meeting": meeting_public(m),
+        "meeting": meeting_public(m, items),
         "items": [item_public(i) for i in items],
         "panel": [member_public(p) for p in panel],
+        **interaction_state.load(session, meeting_id),
     }
     return m.last_seq, state
 
@@ -84,6 +91,8 @@ def apply_event(state: State, event: dict[str, Any]) -> None:
         _replace(state["items"], event["item"])
     elif etype == "panel.updated":
         _replace(state["panel"], event["member"])
+    elif etype in interaction_state.EVENT_TYPES:
+        interaction_state.apply(state, event)
     else:
         raise ValueError(f"unknown event type {etype}")
 

@@ -1,7 +1,8 @@
 """The single writer: every change goes through one queue, in order, on one
 thread. Consecutive ballots share a transaction (group commit), so a burst of
-thousands costs a handful of fsyncs. Events are published and replies sent only
-after COMMIT returns."""
+thousands costs a handful of fsyncs; so do consecutive batched jobs of one kind
+(comments, questions, upvotes: see live.store.jobs). Events are published and
+replies sent only after COMMIT returns."""
 
 from __future__ import annotations
 
@@ -20,14 +21,20 @@ from sqlmodel import Session
 
 from live.domain.phases import PhaseError
 from live.domain.scheme import BallotError
+from live.store import comments, problems, questions
 from live.store import events as event_log
 from live.store.ballots import BallotJob, BallotOutcome, TallyChange, store_batch
-from live.store.commands import HOST_COMMANDS, CommandOutcome
+from live.store.commands import HOST_COMMANDS, Command, CommandOutcome
 from live.store.events import SeqEvent
+from live.store.jobs import BatchFn, BatchJob, BatchResult
 
 log = logging.getLogger(__name__)
 
 OnCommit = Callable[[list[SeqEvent], list[TallyChange]], None]
+
+# Every command the writer runs, by name: the meeting spine's, then each feature's own.
+COMMANDS: dict[str, Command] = {**HOST_COMMANDS, **questions.COMMANDS, **comments.COMMANDS, **problems.COMMANDS}
+BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES}
 
 
 class CommandRefused(Exception):
@@ -51,6 +58,23 @@ class _Vote:
     fut: asyncio.Future[BallotOutcome] = field(repr=False)
 
 
+@dataclass
+class _Batched:
+    kind: str
+    meeting_id: int
+    args: dict[str, Any]
+    fut: asyncio.Future[dict[str, Any]] = field(repr=False)
+
+
+_Item = _Cmd | _Vote | _Batched
+
+
+def _same_group(a: _Item, b: _Item) -> bool:
+    if isinstance(a, _Vote) and isinstance(b, _Vote):
+        return True
+    return isinstance(a, _Batched) and isinstance(b, _Batched) and a.kind == b.kind
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
 
@@ -60,7 +84,7 @@ class Writer:
         self.engine = engine
         self.on_commit = on_commit
         self.max_batch = max_batch
-        self._queue: asyncio.Queue[_Cmd | _Vote] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="live-writer")
         self._task: asyncio.Task[None] | None = None
         self.batches = 0
@@ -90,18 +114,24 @@ class Writer:
         await self._queue.put(_Vote(job, fut))
         return await fut
 
+    async def job(self, kind: str, meeting_id: int, args: dict[str, Any]) -> dict[str, Any]:
+        """A batched job; raises CommandRefused when that job alone is refused."""
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(_Batched(kind, meeting_id, args, fut))
+        return await fut
+
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
             first = await self._queue.get()
-            run: list[_Cmd | _Vote] = [first]
+            run: list[_Item] = [first]
             while len(run) < self.max_batch and not self._queue.empty():
                 nxt = self._queue.get_nowait()
                 run.append(nxt)
-            # Split into order-preserving groups: a run of votes, or one command.
-            groups: list[list[_Cmd | _Vote]] = []
+            # Split into order-preserving groups: a run of votes, a run of one job kind, or one command.
+            groups: list[list[_Item]] = []
             for job in run:
-                if isinstance(job, _Vote) and groups and isinstance(groups[-1][0], _Vote):
+                if groups and _same_group(groups[-1][0], job):
                     groups[-1].append(job)
                 else:
                     groups.append([job])
@@ -109,6 +139,8 @@ class Writer:
                 try:
                     if isinstance(group[0], _Cmd):
                         await self._do_command(loop, group[0])
+                    elif isinstance(group[0], _Batched):
+                        await self._do_batch(loop, [g for g in group if isinstance(g, _Batched)])
                     else:
                         await self._do_votes(loop, [g for g in group if isinstance(g, _Vote)])
                 except Exception:  # the writer must outlive any one bad job
@@ -127,13 +159,64 @@ class Writer:
         cmd.fut.set_result(outcome.reply)
 
     def _run_command(self, cmd: _Cmd) -> tuple[CommandOutcome, list[SeqEvent]]:
-        fn = HOST_COMMANDS[cmd.name]
+        fn = COMMANDS[cmd.name]
         ts = now_ms()
         with Session(self.engine) as s:
             outcome = fn(s, cmd.meeting_id, cmd.args, ts)
             seq_events = event_log.append(s, cmd.meeting_id, outcome.events, ts)
             s.commit()
         return outcome, seq_events
+
+    async def _do_batch(self, loop: asyncio.AbstractEventLoop, jobs: list[_Batched]) -> None:
+        results, seq_events = await loop.run_in_executor(self._pool, self._run_batch, jobs)
+        self.batches += 1
+        self.on_commit(seq_events, [])
+        for job, result in zip(jobs, results, strict=True):
+            if isinstance(result, PhaseError):
+                job.fut.set_exception(CommandRefused(result.code, result.message))
+            else:
+                job.fut.set_result(result.reply)
+
+    def _run_batch(self, jobs: list[_Batched]) -> tuple[list[BatchResult], list[SeqEvent]]:
+        fn = BATCHES[jobs[0].kind]
+        ts = now_ms()
+        for attempt in range(5):
+            try:
+                return self._batch_tx(fn, jobs, ts)
+            except IntegrityError:
+                # Another worker raced us on a UNIQUE row (an upvote): settle each job alone.
+                results: list[BatchResult] = []
+                seq_events: list[SeqEvent] = []
+                for job in jobs:
+                    for _ in range(2):
+                        try:
+                            r, e = self._batch_tx(fn, [job], ts)
+                            results += r
+                            seq_events += e
+                            break
+                        except IntegrityError:
+                            continue
+                    else:
+                        results.append(PhaseError("操作冲突，请重试", code="conflict"))
+                return results, seq_events
+            except OperationalError:
+                if attempt == 4:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _batch_tx(self, fn: BatchFn, jobs: list[_Batched], ts: int) -> tuple[list[BatchResult], list[SeqEvent]]:
+        with Session(self.engine) as s:
+            results = fn(s, [BatchJob(j.meeting_id, j.args) for j in jobs], ts)
+            per_meeting: dict[int, list[dict[str, Any]]] = {}
+            for job, result in zip(jobs, results, strict=True):
+                if isinstance(result, CommandOutcome) and result.events:
+                    per_meeting.setdefault(job.meeting_id, []).extend(result.events)
+            seq_events: list[SeqEvent] = []
+            for mid, evs in per_meeting.items():
+                seq_events += event_log.append(s, mid, evs, ts)
+            s.commit()
+        return results, seq_events
 
     async def _do_votes(self, loop: asyncio.AbstractEventLoop, votes: list[_Vote]) -> None:
         outcomes, changes = await loop.run_in_executor(self._pool, self._run_votes, [v.job for v in votes])

@@ -23,7 +23,7 @@ from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.writer import Writer
-from live.web import routes
+from live.web import problem_routes, routes, voice_routes
 from live.web.auth import Signer
 from live.web.services import Services
 from live.web.socket import websocket_endpoint
@@ -70,12 +70,14 @@ def create_app(settings: Settings) -> Starlette:
             upgrade(engine)
         hub = Hub(engine, make_broker(settings.redis_url, settings.redis_channel), tick_s=settings.tick_s)
         writer = Writer(engine, hub.on_commit)
+        hub.interaction.writer = writer  # it stores the coalesced like counter every few seconds
         app.state.services = Services(settings, engine, writer, hub, Signer(settings.secret_key))
         await hub.start()
         await writer.start()
         try:
             yield
         finally:
+            await hub.interaction.flush()  # likes not yet stored, while the writer still runs
             await writer.stop()
             await hub.stop()
             engine.dispose()
@@ -97,10 +99,14 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/meetings/{code}/session", routes.session_info),
         Route("/api/meetings/{code}/panel", routes.panel_links),
         Route("/api/meetings/{code}/panel/{member_id:int}/revoke", routes.revoke_panel, methods=["POST"]),
+        Route("/api/meetings/{code}/export/ballots.json", routes.export_ballots),
+        Route("/api/meetings/{code}/export/results.xlsx", routes.export_results),
         Route("/api/panel/{token}", routes.panel_info),
         Route("/qr/join/{code}.png", routes.join_qr),
         Route("/qr/panel/{token}.png", routes.panel_qr),
         Route("/healthz", routes.healthz),
+        *voice_routes.ROUTES,
+        *problem_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

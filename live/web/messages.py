@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 Id = Annotated[str, Field(min_length=1, max_length=64)]
 BallotId = Annotated[str, Field(min_length=8, max_length=40, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -41,6 +41,11 @@ class MeetingDurations(_Msg):
     durations: dict[Literal["report", "inquiry", "comment", "voting"], Annotated[int, Field(ge=0, le=14400)]]
 
 
+class MeetingScheme(_Msg):
+    type: Literal["meeting.scheme"]
+    scheme: dict[str, Any]
+
+
 class ItemOpen(_Msg):
     type: Literal["item.open"]
     item_id: ItemId
@@ -66,16 +71,153 @@ class ItemTimer(_Msg):
     seconds: Annotated[int, Field(ge=0, le=14400)] | None = None
 
 
+# --- the public's voice (issue 5): questions, upvotes, likes, comments, moderation -----
+
+RowId = Annotated[int, Field(ge=1, le=2**31)]
+# User text is checked and cleaned by live.domain.moderation, with Chinese messages;
+# this bound only keeps pydantic from copying a huge string (frames are 4096 bytes anyway).
+UserText = Annotated[str, Field(max_length=4096)]
+Term = Annotated[str, Field(min_length=1, max_length=50)]
+
+
+class QuestionAsk(_Msg):
+    type: Literal["question.ask"]
+    item_id: ItemId
+    content: UserText
+
+
+class QuestionUpvote(_Msg):
+    type: Literal["question.upvote"]
+    question_id: RowId
+
+
+class Like(_Msg):
+    type: Literal["like"]
+    # A phone may gather quick taps and send them together.
+    count: Annotated[int, Field(ge=1, le=10)] = 1
+
+
+class CommentSend(_Msg):
+    type: Literal["comment.send"]
+    text: UserText
+
+
+class QuestionApprove(_Msg):
+    type: Literal["question.approve"]
+    question_id: RowId
+
+
+class QuestionReject(_Msg):
+    type: Literal["question.reject"]
+    question_id: RowId
+
+
+class QuestionReorder(_Msg):
+    type: Literal["question.reorder"]
+    item_id: ItemId
+    by: Literal["upvotes", "manual"]
+    ids: Annotated[list[RowId], Field(max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _ids_for_manual(self) -> QuestionReorder:
+        if self.by == "manual" and not self.ids:
+            raise ValueError("手动排序需要 ids")
+        return self
+
+
+class QuestionPick(_Msg):
+    type: Literal["question.pick"]
+    question_id: RowId
+    seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
+
+
+class QuestionUnpick(_Msg):
+    type: Literal["question.unpick"]
+
+
+class QuestionAnswered(_Msg):
+    type: Literal["question.answered"]
+    question_id: RowId
+    answered: bool = True
+
+
+class QuestionTimer(_Msg):
+    type: Literal["question.timer"]
+    action: Literal["pause", "resume", "extend", "skip", "set"]
+    seconds: Annotated[int, Field(ge=0, le=3600)] | None = None
+
+
+class CommentApprove(_Msg):
+    type: Literal["comment.approve"]
+    comment_id: RowId
+
+
+class CommentHide(_Msg):
+    type: Literal["comment.hide"]
+    comment_id: RowId
+
+
+class CommentMode(_Msg):
+    type: Literal["comment.mode"]
+    mode: Literal["show", "hold"]
+
+
+class CommentOverlay(_Msg):
+    type: Literal["comment.overlay"]
+    on: bool
+
+
+class DeviceBanCmd(_Msg):
+    type: Literal["device.ban"]
+    comment_id: RowId | None = None
+    question_id: RowId | None = None
+    reason: Annotated[str, Field(max_length=200)] = ""
+
+    @model_validator(mode="after")
+    def _one_target(self) -> DeviceBanCmd:
+        if (self.comment_id is None) == (self.question_id is None):
+            raise ValueError("须给出 comment_id 或 question_id 之一")
+        return self
+
+
+class DeviceUnban(_Msg):
+    type: Literal["device.unban"]
+    ban_id: RowId
+
+
+class WordsAdd(_Msg):
+    type: Literal["words.add"]
+    words: Annotated[list[Term], Field(min_length=1, max_length=100)]
+
+
+class WordsRemove(_Msg):
+    type: Literal["words.remove"]
+    words: Annotated[list[Term], Field(min_length=1, max_length=100)]
+
+
 ClientMessage = Annotated[
-    Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | ItemOpen | ItemAdvance | ItemBack | ItemTimer,
+    Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme
+    | ItemOpen | ItemAdvance | ItemBack | ItemTimer
+    | QuestionAsk | QuestionUpvote | Like | CommentSend
+    | QuestionApprove | QuestionReject | QuestionReorder | QuestionPick | QuestionUnpick | QuestionAnswered
+    | QuestionTimer | CommentApprove | CommentHide | CommentMode | CommentOverlay | DeviceBanCmd | DeviceUnban
+    | WordsAdd | WordsRemove,
     Field(discriminator="type"),
 ]
 
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
-HOST_TYPES = frozenset({"meeting.start", "meeting.end", "meeting.durations", "item.open", "item.advance",
-                        "item.back", "item.timer"})
-KNOWN_TYPES = HOST_TYPES | {"ping", "vote"}
+HOST_TYPES = frozenset({"meeting.start", "meeting.end", "meeting.durations", "meeting.scheme",
+                        "item.open", "item.advance", "item.back", "item.timer"})
+# Handled by live.web.interaction; the host's ones are host-only like the others.
+INTERACTION_HOST_TYPES = frozenset({
+    "question.approve", "question.reject", "question.reorder", "question.pick", "question.unpick",
+    "question.answered", "question.timer", "comment.approve", "comment.hide", "comment.mode", "comment.overlay",
+    "device.ban", "device.unban", "words.add", "words.remove"})
+INTERACTION_PUBLIC_TYPES = frozenset({"question.ask", "question.upvote", "like", "comment.send"})
+INTERACTION_TYPES = INTERACTION_HOST_TYPES | INTERACTION_PUBLIC_TYPES
+HOST_TYPES = HOST_TYPES | INTERACTION_HOST_TYPES
+KNOWN_TYPES = HOST_TYPES | {"ping", "vote"} | INTERACTION_PUBLIC_TYPES
 
 
 class BadMessage(ValueError):

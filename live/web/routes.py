@@ -288,6 +288,46 @@ async def panel_qr(request: Request) -> Response:
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
+async def export_ballots(request: Request) -> Response:
+    """Host only: every ballot with the scheme and digests, for `live verify`."""
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    export = await asyncio.to_thread(_export, svc, m.id or 0)
+    return Response(orjson.dumps(export, option=orjson.OPT_INDENT_2), media_type="application/json",
+                    headers={"Content-Disposition": f'attachment; filename="ballots-{m.code}.json"'})
+
+
+async def export_results(request: Request) -> Response:
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+
+    def render() -> bytes:
+        import tempfile
+
+        from live.reports.results_xlsx import write_results_xlsx
+
+        with tempfile.NamedTemporaryFile(suffix=".xlsx") as f:
+            write_results_xlsx(_export(svc, m.id or 0), f.name)
+            return Path(f.name).read_bytes()
+
+    data = await asyncio.to_thread(render)
+    return Response(data, media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers={"Content-Disposition": f'attachment; filename="results-{m.code}.xlsx"'})
+
+
+def _export(svc: Services, meeting_id: int) -> dict[str, Any]:
+    from live.reports.verify import build_export
+    from live.store.exports import export_input
+
+    with Session(svc.engine) as s:
+        meeting, scheme, items = export_input(s, meeting_id)
+    return build_export(meeting, scheme, items)
+
+
 async def healthz(request: Request) -> Response:
     svc = _svc(request)
     return JSONResponse({"ok": True, "broker": svc.hub.broker.status, "broker_healthy": svc.hub.broker.healthy,

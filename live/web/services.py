@@ -10,6 +10,7 @@ from live.config import Settings
 from live.realtime.hub import Hub
 from live.store.writer import Writer
 from live.web.auth import Signer
+from live.web.interaction import VoiceLimits
 from live.web.ratelimit import RateLimiter
 
 
@@ -22,6 +23,7 @@ class Services:
     signer: Signer
     login_failures: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300))
     public_hits: RateLimiter = field(default_factory=lambda: RateLimiter(1200, 60))
+    voice_limits: VoiceLimits = field(default_factory=VoiceLimits)  # comments, questions, upvotes, likes
 
     def public_base(self, request_base: str) -> str:
         return (self.settings.public_url or request_base).rstrip("/")

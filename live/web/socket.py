@@ -20,7 +20,7 @@ from live.store.ballots import BallotJob, my_ballots
 from live.store.events import encode
 from live.store.models import Meeting, PanelMember
 from live.store.writer import CommandRefused
-from live.web import messages
+from live.web import interaction, messages
 from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError
 from live.web.services import Services
 
@@ -173,6 +173,9 @@ async def _handle(svc: Services, rt: MeetingRuntime, client: Client, raw: str) -
     ident = client.identity
     if msg.type == "ping":
         client.push(_ack(msg.id, seq=rt.seq))
+        return
+    if msg.type in messages.INTERACTION_TYPES:
+        await interaction.handle(svc, rt, client, msg)
         return
     if msg.type in messages.HOST_TYPES:
         if ident.role != "host":

@@ -1,0 +1,246 @@
+"""The volatile side of the public's voice, per worker: like and upvote counters
+coalesced to a few updates a second, the banned-word filter of each meeting, and
+the host-only moderation view pushed to host sockets.
+
+Bus messages (besides the hub's own):
+
+- ``{"k": "likes", "m": meeting_id, "n": taps}``: likes taken by one worker since its last tick;
+- ``{"k": "upvotes", "m": meeting_id, "counts": {question_id: count}}``: committed counts;
+- ``{"k": "mod", "m": meeting_id}``: the moderation queue changed (each worker re-reads it for its hosts);
+- ``{"k": "words", "m": meeting_id}``: the meeting's extra banned words changed.
+
+Likes are never written per tap: each worker adds what it published to a
+counter that is flushed to the database every few seconds and at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session
+
+from live.domain.moderation import BannedWordFilter, Lexicon, default_lexicon_path, load_lexicon
+from live.realtime.client import Client
+from live.realtime.runtime import MeetingRuntime
+from live.store import comments, questions
+from live.store.events import encode
+
+if TYPE_CHECKING:
+    from live.realtime.hub import Hub
+    from live.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+LIKES_PERSIST_S = 5.0
+KINDS = frozenset({"likes", "upvotes", "mod", "words"})
+
+
+@functools.lru_cache(maxsize=1)
+def base_lexicon() -> Lexicon:
+    """The lexicon shipped in assets/, read once per process."""
+    try:
+        return load_lexicon(default_lexicon_path())
+    except OSError:
+        log.warning("banned-word lexicon %s not found; only the host's words are filtered", default_lexicon_path())
+        return Lexicon(())
+
+
+def build_filter(extra_words: list[str]) -> BannedWordFilter:
+    base = base_lexicon()
+    return BannedWordFilter([*base.banned, *extra_words], base.allowed)
+
+
+@dataclass
+class MeetingVoice:
+    likes_total: int = 0
+    likes_unpublished: int = 0
+    likes_unpersisted: int = 0
+    likes_dirty: bool = True
+    upvotes: dict[int, int] = field(default_factory=dict)
+    upvotes_dirty: set[int] = field(default_factory=set)
+    moderation_dirty: bool = False
+    moderation_loading: bool = False
+    filter: BannedWordFilter = field(default_factory=lambda: build_filter([]))
+
+    def likes_wire(self) -> str:
+        return encode({"type": "likes", "total": self.likes_total})
+
+    def upvotes_wire(self, ids: set[int] | None = None) -> str:
+        counts = {str(q): n for q, n in sorted(self.upvotes.items()) if ids is None or q in ids}
+        return encode({"type": "upvotes", "counts": counts})
+
+    def merge_upvotes(self, counts: dict[int, int]) -> None:
+        # Counts only grow (an upvote is never taken back), so the larger value is the newer one,
+        # whatever order two workers' messages arrive in.
+        for qid, n in counts.items():
+            if n > self.upvotes.get(qid, 0):
+                self.upvotes[qid] = n
+                self.upvotes_dirty.add(qid)
+
+
+class Interaction:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.writer: Writer | None = None  # set by the app once the writer exists
+        self.meetings: dict[int, MeetingVoice] = {}
+        self._last_persist = time.monotonic()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- loading (in the hub's loading thread) ---------------------------------------
+
+    def load(self, s: Session, meeting_id: int) -> MeetingVoice:
+        return MeetingVoice(likes_total=comments.likes_total(s, meeting_id),
+                            upvotes=questions.upvote_counts(s, meeting_id),
+                            filter=build_filter(comments.extra_words(s, meeting_id)))
+
+    def attach(self, meeting_id: int, voice: MeetingVoice) -> None:
+        self.meetings.setdefault(meeting_id, voice)
+
+    def voice(self, meeting_id: int) -> MeetingVoice:
+        return self.meetings.setdefault(meeting_id, MeetingVoice())
+
+    def filter(self, meeting_id: int) -> BannedWordFilter:
+        return self.voice(meeting_id).filter
+
+    # --- called by the web layer -------------------------------------------------------
+
+    def like(self, meeting_id: int, n: int) -> None:
+        self.voice(meeting_id).likes_unpublished += n
+
+    def publish_upvotes(self, meeting_id: int, counts: dict[int, int]) -> None:
+        self.hub.broker.publish({"k": "upvotes", "m": meeting_id, "counts": {str(k): v for k, v in counts.items()}})
+
+    def notify_moderation(self, meeting_id: int) -> None:
+        self.hub.broker.publish({"k": "mod", "m": meeting_id})
+
+    def words_changed(self, meeting_id: int, words: list[str]) -> None:
+        """Swap this worker's filter now (the next comment must see it) and tell the others."""
+        self.voice(meeting_id).filter = build_filter(words)
+        self.hub.broker.publish({"k": "words", "m": meeting_id})
+
+    # --- from the bus ------------------------------------------------------------------------
+
+    def deliver(self, rt: MeetingRuntime, msg: dict[str, Any]) -> None:
+        voice = self.voice(rt.meeting_id)
+        kind = msg.get("k")
+        if kind == "likes":
+            voice.likes_total += int(msg.get("n", 0))
+            voice.likes_dirty = True
+        elif kind == "upvotes":
+            voice.merge_upvotes({int(k): int(v) for k, v in dict(msg.get("counts") or {}).items()})
+        elif kind == "mod":
+            voice.moderation_dirty = True
+        elif kind == "words":
+            self._spawn(self._reload_words(rt.meeting_id))
+
+    async def _reload_words(self, meeting_id: int) -> None:
+        def read() -> list[str]:
+            with Session(self.hub.engine) as s:
+                return comments.extra_words(s, meeting_id)
+
+        words = await asyncio.to_thread(read)
+        self.voice(meeting_id).filter = build_filter(words)
+
+    # --- clients ------------------------------------------------------------------------------
+
+    def join_wires(self, rt: MeetingRuntime, client: Client) -> list[str]:
+        voice = self.voice(rt.meeting_id)
+        if client.identity.role == "host":
+            voice.moderation_dirty = True  # the next tick sends the queue to the host consoles
+        wires = [voice.likes_wire()]
+        if voice.upvotes:
+            wires.append(voice.upvotes_wire())
+        return wires
+
+    # --- the hub's ticker ----------------------------------------------------------------------
+
+    def tick(self, rt: MeetingRuntime) -> None:
+        voice = self.voice(rt.meeting_id)
+        if voice.likes_unpublished:
+            n, voice.likes_unpublished = voice.likes_unpublished, 0
+            voice.likes_unpersisted += n
+            self.hub.broker.publish({"k": "likes", "m": rt.meeting_id, "n": n})
+        if voice.likes_dirty:
+            voice.likes_dirty = False
+            rt.fan_out(voice.likes_wire())
+        if voice.upvotes_dirty:
+            wire = voice.upvotes_wire(voice.upvotes_dirty)
+            voice.upvotes_dirty = set()
+            rt.fan_out(wire)
+        if voice.moderation_dirty and not voice.moderation_loading:
+            hosts = [c for c in rt.clients if c.identity.role == "host"]
+            voice.moderation_dirty = False
+            if hosts:
+                voice.moderation_loading = True
+                self._spawn(self._push_moderation(rt, voice))
+        now = time.monotonic()
+        if now - self._last_persist >= LIKES_PERSIST_S:
+            self._last_persist = now
+            for mid, v in self.meetings.items():
+                if v.likes_unpersisted and self.writer is not None:
+                    n, v.likes_unpersisted = v.likes_unpersisted, 0
+                    self._spawn(self._persist_likes(mid, n))
+
+    async def _push_moderation(self, rt: MeetingRuntime, voice: MeetingVoice) -> None:
+        try:
+            wire = await asyncio.to_thread(self.moderation_wire, rt.meeting_id)
+            for c in list(rt.clients):
+                if c.identity.role == "host":
+                    c.push(wire)
+        except Exception:
+            log.exception("loading the moderation queue failed")
+            voice.moderation_dirty = True  # try again on a later tick
+        finally:
+            voice.moderation_loading = False
+
+    def moderation_wire(self, meeting_id: int) -> str:
+        with Session(self.hub.engine) as s:
+            view = comments.moderation_view(s, meeting_id)
+        return encode({"type": "moderation", **view})
+
+    async def _persist_likes(self, meeting_id: int, n: int) -> None:
+        assert self.writer is not None
+        try:
+            await self.writer.command(meeting_id, "likes.add", {"n": n})
+        except Exception:
+            log.exception("persisting likes failed; retrying with the next flush")
+            self.voice(meeting_id).likes_unpersisted += n
+
+    def _spawn(self, coro: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def flush(self) -> None:
+        """At shutdown, while the writer still runs: store every like not yet stored."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self.writer is None:
+            return
+        for mid, v in self.meetings.items():
+            n = v.likes_unpublished + v.likes_unpersisted
+            v.likes_unpublished = v.likes_unpersisted = 0
+            if n:
+                try:
+                    await self.writer.command(mid, "likes.add", {"n": n})
+                except Exception:
+                    log.exception("could not store %s likes of meeting %s at shutdown", n, mid)
+
+    async def resync(self, rt: MeetingRuntime) -> None:
+        """After a bus outage: counts may have been missed; the database has the committed ones."""
+        def read() -> tuple[int, dict[int, int]]:
+            with Session(self.hub.engine) as s:
+                return comments.likes_total(s, rt.meeting_id), questions.upvote_counts(s, rt.meeting_id)
+
+        likes, counts = await asyncio.to_thread(read)
+        voice = self.voice(rt.meeting_id)
+        if likes > voice.likes_total:
+            voice.likes_total = likes
+            voice.likes_dirty = True
+        voice.merge_upvotes(counts)
+        voice.moderation_dirty = True

@@ -1,0 +1,330 @@
+"""HTTP endpoints of 点评, the 问题清单, 整改 and the 法治体检单.
+
+Who may do what:
+
+- the meeting's host (cookie) or its recorder (``Authorization: Bearer <recorder token>``)
+  records the 点评 and the problems of that meeting's presenters, during 点评 or later;
+- 整改 steps, progress notes and the views across meetings are for hosts only. One
+  installation serves one organiser, so any meeting's host session sees and manages
+  the problems of every meeting (the 通报 at the next meeting needs last year's).
+
+Every change is a writer command; the 法治体检单 and the exports are rendered in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from live.domain.phases import PhaseError
+from live.reports.checkup import FontNotFoundError, checkup_filename, render_checkup_docx, render_checkup_pdf
+from live.reports.rectification_xlsx import render_rectification_xlsx
+from live.store import problems
+from live.store.models import Meeting, Problem
+from live.store.writer import CommandRefused
+from live.web.auth import TokenError
+from live.web.routes import _error, _host_meeting, _meeting, _svc
+from live.web.voice_routes import json_body, read_recorder_token, refused
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+PROBLEM_FIELDS = ("description", "category", "source", "owner", "deadline", "question_id")
+EDIT_FIELDS = ("description", "category", "source", "owner", "deadline")
+STATUS_FIELDS = ("status", "reason", "text", "evidence", "on_date")
+NOTE_FIELDS = ("text", "evidence", "on_date")
+
+
+def _attachment(filename: str, fallback: str) -> dict[str, str]:
+    # RFC 6266: an ASCII name for old clients, the Chinese one for the rest.
+    return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"}
+
+
+async def _editor(request: Request) -> tuple[Meeting, str] | JSONResponse:
+    """The meeting's host, or its recorder by bearer token."""
+    auth = request.headers.get("authorization", "")
+    if not auth.lower().startswith("bearer "):
+        m = await _host_meeting(request)
+        return m if isinstance(m, JSONResponse) else (m, "host")
+    svc = _svc(request)
+    m_ = await _meeting(svc, str(request.path_params["code"]))
+    if m_ is None:
+        return _error(404, "not_found", "会议码不存在")
+    try:
+        mid, version = read_recorder_token(svc, auth[7:].strip())
+    except (TokenError, KeyError, ValueError):
+        return _error(401, "bad_token", "记录员凭证无效")
+    if mid != m_.id or version != m_.host_session_version:
+        return _error(401, "revoked", "该记录员链接已失效，请向主持人索取新链接")
+    return m_, "recorder"
+
+
+def _pick(body: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {k: body[k] for k in fields if k in body}
+
+
+async def _command(request: Request, meeting_id: int, name: str, args: dict[str, Any]) -> dict[str, Any] | Response:
+    try:
+        return await _svc(request).writer.command(meeting_id, name, args)
+    except CommandRefused as exc:
+        return refused(exc)
+
+
+def _read(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run ``fn(session, ...)`` in a fresh session (call it in a thread)."""
+    with Session(_svc(request).engine) as s:
+        return fn(s, *args, **kwargs)
+
+
+async def _in_thread(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    return await asyncio.to_thread(_read, request, fn, *args, **kwargs)
+
+
+def _item_id(request: Request) -> int:
+    return int(request.path_params["item_id"])
+
+
+# --- 点评 and problems of one presenter (host or recorder) ----------------------------------
+
+
+async def item_record(request: Request) -> Response:
+    who = await _editor(request)
+    if isinstance(who, JSONResponse):
+        return who
+    m, _ = who
+    try:
+        record = await _in_thread(request, problems.item_record, m.id or 0, _item_id(request), date.today())
+    except PhaseError as exc:
+        return _error(404, exc.code, exc.message)
+    return JSONResponse(record)
+
+
+async def save_review(request: Request) -> Response:
+    who = await _editor(request)
+    if isinstance(who, JSONResponse):
+        return who
+    body = await json_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    m, _ = who
+    reply = await _command(request, m.id or 0, "review.save",
+                           {"item_id": _item_id(request), "text": body.get("text"), "commenter": body.get("commenter")})
+    return reply if isinstance(reply, Response) else JSONResponse(reply)
+
+
+async def add_problem(request: Request) -> Response:
+    who = await _editor(request)
+    if isinstance(who, JSONResponse):
+        return who
+    body = await json_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    m, _ = who
+    reply = await _command(request, m.id or 0, "problem.add",
+                           {"item_id": _item_id(request), **_pick(body, PROBLEM_FIELDS)})
+    if isinstance(reply, Response):
+        return reply
+    return await _problem_response(request, int(reply["problem_id"]), status=201)
+
+
+# --- one problem ---------------------------------------------------------------------------------
+
+
+async def _problem_meeting(request: Request) -> tuple[int, int, str] | JSONResponse:
+    """(problem id, its meeting id, who) for a host, or a recorder of the problem's own meeting."""
+    who = await _editor(request)
+    if isinstance(who, JSONResponse):
+        return who
+    m, role = who
+    pid = int(request.path_params["problem_id"])
+
+    def find(s: Session) -> int | None:
+        p = s.get(Problem, pid)
+        return p.meeting_id if p is not None else None
+
+    mid = await _in_thread(request, find)
+    if mid is None or (role == "recorder" and mid != m.id):
+        return _error(404, "not_found", "问题清单中没有该问题")
+    return pid, mid, role
+
+
+async def _problem_response(request: Request, pid: int, status: int = 200) -> Response:
+    def read(s: Session) -> dict[str, Any] | None:
+        views = problems.problem_views(s, problem_id=pid)
+        if not views:
+            return None
+        out = views[0].to_dict(date.today())
+        out["notes"] = [problems.note_dict(n) for n in problems.notes_of(s, [pid]).get(pid, [])]
+        return out
+
+    data = await _in_thread(request, read)
+    if data is None:
+        return _error(404, "not_found", "问题清单中没有该问题")
+    return JSONResponse(data, status_code=status)
+
+
+async def problem_detail(request: Request) -> Response:
+    found = await _problem_meeting(request)
+    if isinstance(found, JSONResponse):
+        return found
+    if request.method == "DELETE":
+        reply = await _command(request, found[1], "problem.delete", {"problem_id": found[0]})
+        return reply if isinstance(reply, Response) else JSONResponse(reply)
+    if request.method == "PATCH":
+        body = await json_body(request)
+        if isinstance(body, JSONResponse):
+            return body
+        reply = await _command(request, found[1], "problem.update",
+                               {"problem_id": found[0], **_pick(body, EDIT_FIELDS)})
+        if isinstance(reply, Response):
+            return reply
+    return await _problem_response(request, found[0])
+
+
+async def _host_step(request: Request, name: str, fields: tuple[str, ...]) -> Response:
+    found = await _problem_meeting(request)
+    if isinstance(found, JSONResponse):
+        return found
+    pid, mid, role = found
+    if role != "host":
+        return _error(403, "forbidden", "只有主持人可以记录整改")
+    body = await json_body(request)
+    if isinstance(body, JSONResponse):
+        return body
+    reply = await _command(request, mid, name, {"problem_id": pid, "author": role, **_pick(body, fields)})
+    if isinstance(reply, Response):
+        return reply
+    return await _problem_response(request, pid)
+
+
+async def problem_status(request: Request) -> Response:
+    """One 整改 step: {"status": "整改中" | "in_progress" | …, "reason": needed to reopen, "text", "evidence"}."""
+    return await _host_step(request, "problem.status", STATUS_FIELDS)
+
+
+async def problem_note(request: Request) -> Response:
+    return await _host_step(request, "problem.note", NOTE_FIELDS)
+
+
+# --- across meetings (hosts only) -------------------------------------------------------------
+
+
+def _filters(request: Request, m: Meeting) -> dict[str, Any] | JSONResponse:
+    q = request.query_params
+    raw_overdue = q.get("overdue", "").lower()
+    if raw_overdue not in ("", "1", "0", "true", "false", "yes", "no"):
+        return _error(400, "invalid", "overdue 应为 true 或 false")
+    scope = q.get("scope", "all")
+    if scope not in ("all", "meeting"):
+        return _error(400, "invalid", "scope 应为 all 或 meeting")
+    return {"presenter": q.get("presenter") or None, "status": q.get("status") or None,
+            "overdue": None if not raw_overdue else raw_overdue in ("1", "true", "yes"),
+            "meeting_id": m.id if scope == "meeting" else None}
+
+
+def _views(s: Session, f: dict[str, Any], today: date) -> list[problems.ProblemView]:
+    views = problems.problem_views(s, meeting_id=f["meeting_id"])
+    return problems.filtered(views, today, presenter=f["presenter"], status=f["status"], overdue=f["overdue"])
+
+
+async def _host_filters(request: Request) -> dict[str, Any] | JSONResponse:
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    return _filters(request, m)
+
+
+async def rectification(request: Request) -> Response:
+    """Problems across meetings, filtered by ``presenter``, ``status``, ``overdue`` (and ``scope``)."""
+    f = await _host_filters(request)
+    if isinstance(f, JSONResponse):
+        return f
+    today = date.today()
+
+    def read(s: Session) -> dict[str, Any]:
+        views = _views(s, f, today)
+        return {"today": today.isoformat(), "problems": [v.to_dict(today) for v in views],
+                "summary": problems.summary(views, today)}
+
+    try:
+        return JSONResponse(await _in_thread(request, read))
+    except PhaseError as exc:
+        return _error(400, exc.code, exc.message)
+
+
+async def rectification_summary(request: Request) -> Response:
+    """The 通报 of the next meeting: per presenter, total, closed, rectified, open, overdue."""
+    f = await _host_filters(request)
+    if isinstance(f, JSONResponse):
+        return f
+    today = date.today()
+    try:
+        rows = await _in_thread(request, lambda s: problems.summary(_views(s, f, today), today))
+    except PhaseError as exc:
+        return _error(400, exc.code, exc.message)
+    return JSONResponse({"today": today.isoformat(), "summary": rows})
+
+
+async def rectification_xlsx(request: Request) -> Response:
+    f = await _host_filters(request)
+    if isinstance(f, JSONResponse):
+        return f
+    today = date.today()
+
+    def render(s: Session) -> bytes:
+        return render_rectification_xlsx(problems.export_rows(s, _views(s, f, today)), today)
+
+    try:
+        data = await _in_thread(request, render)
+    except PhaseError as exc:
+        return _error(400, exc.code, exc.message)
+    return Response(data, media_type=XLSX,
+                    headers=_attachment(f"问题清单及整改情况_{today.isoformat()}.xlsx", "rectification.xlsx"))
+
+
+# --- 法治体检单 -------------------------------------------------------------------------------------
+
+
+async def checkup(request: Request) -> Response:
+    """Host only: one presenter's 法治体检单 as DOCX or PDF, from what is stored now."""
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    fmt = str(request.path_params["fmt"])
+    if fmt not in ("docx", "pdf"):
+        return _error(404, "not_found", "只提供 docx 与 pdf 两种格式")
+    item_id = _item_id(request)
+
+    def render(s: Session) -> tuple[bytes, str]:
+        data = problems.checkup_data(s, m.id or 0, item_id)
+        body = render_checkup_docx(data) if fmt == "docx" else render_checkup_pdf(data)
+        return body, checkup_filename(data, fmt)
+
+    try:
+        body, filename = await _in_thread(request, render)
+    except PhaseError as exc:
+        return _error(404, exc.code, exc.message)
+    except FontNotFoundError as exc:
+        return _error(500, "no_font", str(exc))
+    return Response(body, media_type=DOCX if fmt == "docx" else "application/pdf",
+                    headers=_attachment(filename, f"checkup-{item_id}.{fmt}"))
+
+
+ROUTES = [
+    Route("/api/meetings/{code}/items/{item_id:int}/record", item_record),
+    Route("/api/meetings/{code}/items/{item_id:int}/review", save_review, methods=["PUT"]),
+    Route("/api/meetings/{code}/items/{item_id:int}/problems", add_problem, methods=["POST"]),
+    Route("/api/meetings/{code}/items/{item_id:int}/checkup.{fmt}", checkup),
+    Route("/api/meetings/{code}/problems/{problem_id:int}", problem_detail, methods=["GET", "PATCH", "DELETE"]),
+    Route("/api/meetings/{code}/problems/{problem_id:int}/status", problem_status, methods=["POST"]),
+    Route("/api/meetings/{code}/problems/{problem_id:int}/notes", problem_note, methods=["POST"]),
+    Route("/api/meetings/{code}/rectification", rectification),
+    Route("/api/meetings/{code}/rectification/summary", rectification_summary),
+    Route("/api/meetings/{code}/rectification.xlsx", rectification_xlsx),
+]

@@ -1,0 +1,233 @@
+"""HTTP endpoints of the public's voice, for the host: the moderation queue, every
+question of the meeting, the import of questions collected beforehand, and the
+recorder's link (the 点评 recorder works over live.web.problem_routes)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import orjson
+from sqlmodel import Session, col, select
+from starlette.datastructures import Headers, UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from live.domain.question_import import MAX_FILE_BYTES, PresenterRef, QuestionImportError, parse_questions
+from live.store import comments, questions
+from live.store.models import AgendaItem, Meeting
+from live.store.writer import CommandRefused
+from live.web.auth import TokenError
+from live.web.routes import FRONTEND, _error, _host_meeting, _page, _svc
+from live.web.services import Services
+
+RECORDER_MAX_AGE = 30 * 24 * 3600
+# A multipart envelope around a file at the cap is a little larger than the file.
+UPLOAD_CAP = MAX_FILE_BYTES + 64 * 1024
+
+STATUS_FOR_CODE = {"not_found": 404, "forbidden": 403, "illegal_transition": 409, "already_closed": 409,
+                   "no_change": 409, "reason_required": 400, "scheme_locked": 409}
+
+
+def refused(exc: CommandRefused) -> JSONResponse:
+    return _error(STATUS_FOR_CODE.get(exc.code, 400), exc.code, exc.message)
+
+
+# --- the recorder: a signed link like a panel member's, tied to the host's session version ---
+
+
+def recorder_token(svc: Services, m: Meeting) -> str:
+    return svc.signer.dumps("recorder", {"m": m.id, "v": m.host_session_version})
+
+
+def read_recorder_token(svc: Services, token: str) -> tuple[int, int]:
+    d = svc.signer.loads("recorder", token, RECORDER_MAX_AGE)
+    return int(d["m"]), int(d["v"])
+
+
+async def recorder_link(request: Request) -> Response:
+    """Host only: the recorder's personal link. Changing the host password revokes it."""
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    token = recorder_token(svc, m)
+    return JSONResponse({"url": f"{svc.public_base(str(request.base_url))}/r/{token}", "token": token})
+
+
+async def recorder_info(request: Request) -> Response:
+    """What the recorder page needs to start: the meeting its link belongs to."""
+    svc = _svc(request)
+    try:
+        mid, version = read_recorder_token(svc, str(request.path_params["token"]))
+    except (TokenError, KeyError, ValueError) as exc:
+        code = exc.code if isinstance(exc, TokenError) else "bad_token"
+        return _error(401, code, exc.message if isinstance(exc, TokenError) else "凭证无效")
+
+    def get() -> Meeting | None:
+        with Session(svc.engine) as s:
+            m = s.get(Meeting, mid)
+            if m is not None:
+                s.expunge(m)
+            return m
+
+    m = await asyncio.to_thread(get)
+    if m is None or m.host_session_version != version:
+        return _error(401, "revoked", "该记录员链接已失效，请向主持人索取新链接")
+    return JSONResponse({"code": m.code, "title": m.title, "meeting_id": m.id, "role": "recorder"})
+
+
+async def recorder_page(request: Request) -> Response:
+    if not (FRONTEND / "recorder.html").is_file():
+        return Response("记录员页面尚未提供", status_code=404, media_type="text/plain; charset=utf-8")
+    return _page("recorder.html")
+
+
+# --- moderation and the question list ----------------------------------------------------
+
+
+async def moderation(request: Request) -> Response:
+    """Host only: pending public questions, held comments, bans and the extra banned words.
+    The same view is pushed to host sockets as ``moderation`` whenever it changes."""
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+
+    def read() -> dict[str, Any]:
+        with Session(svc.engine) as s:
+            return comments.moderation_view(s, m.id or 0)
+
+    return JSONResponse(await asyncio.to_thread(read))
+
+
+async def question_list(request: Request) -> Response:
+    """Host only: every question of the meeting (all statuses), with upvotes; ``?item_id=`` narrows it."""
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    raw = request.query_params.get("item_id")
+    item_id = int(raw) if raw and raw.isdigit() else None
+
+    def read() -> list[dict[str, Any]]:
+        with Session(svc.engine) as s:
+            return questions.host_questions(s, m.id or 0, item_id)
+
+    return JSONResponse({"questions": await asyncio.to_thread(read)})
+
+
+# --- import ----------------------------------------------------------------------------------
+
+
+async def read_capped(request: Request, cap: int) -> bytes | None:
+    """The body, or None once it is over ``cap`` bytes (checked as it streams in)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > cap:
+        return None
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > cap:
+            return None
+    return bytes(buf)
+
+
+async def _upload(request: Request, body: bytes) -> tuple[bytes, str | None]:
+    """The uploaded file: a multipart form's ``file`` field, or the raw body (``?filename=``)."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        async def stream() -> AsyncGenerator[bytes, None]:
+            yield body
+            yield b""
+
+        parser = MultiPartParser(Headers(raw=request.headers.raw), stream(), max_files=1, max_fields=5)
+        form = await parser.parse()
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise QuestionImportError("表单中缺少文件字段 file", code="no_file")
+        data = await upload.read()
+        await upload.close()
+        return data, upload.filename
+    return body, request.query_params.get("filename")
+
+
+async def import_questions(request: Request) -> Response:
+    """Host only. Good rows are stored, bad rows are listed with their row numbers;
+    ``?status=pending`` puts the imported questions in the moderation queue instead
+    of straight onto the approved list."""
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    status = request.query_params.get("status", "approved")
+    if status not in ("approved", "pending"):
+        return _error(400, "invalid", "status 应为 approved 或 pending")
+    body = await read_capped(request, UPLOAD_CAP)
+    if body is None:
+        return _error(413, "too_large", f"文件过大，最大 {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    meeting_id = m.id or 0
+
+    def presenters() -> list[PresenterRef]:
+        with Session(svc.engine) as s:
+            items = s.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+                           .order_by(col(AgendaItem.position))).all()
+            return [PresenterRef(i.id or 0, i.presenter_name, i.presenter_unit, i.presenter_post) for i in items]
+
+    try:
+        data, filename = await _upload(request, body)
+        result = await asyncio.to_thread(parse_questions, data, await asyncio.to_thread(presenters),
+                                         filename=filename)
+    except QuestionImportError as exc:
+        return _error(400, exc.code, exc.message)
+    except MultiPartException as exc:
+        return _error(400, "invalid", f"上传格式错误：{exc.message}")
+    errors: list[dict[str, Any]] = [{"row": e.row, "message": e.message} for e in result.errors]
+    await svc.hub.runtime(meeting_id)  # loads the meeting's banned-word filter
+    word_filter = svc.hub.interaction.filter(meeting_id)
+    rows: list[dict[str, Any]] = []
+    for q in result.rows:
+        if word_filter.contains_banned(q.content) or word_filter.contains_banned(q.asker):
+            errors.append({"row": q.row, "message": "内容含有不文明用语，未导入"})
+            continue
+        rows.append({"row": q.row, "item_id": q.presenter_key, "source": q.source, "content": q.content,
+                     "asker": q.asker})
+    reply: dict[str, Any] = {"imported": [], "skipped": []}
+    if rows:
+        try:
+            reply = await svc.writer.command(meeting_id, "question.import", {"rows": rows, "status": status})
+        except CommandRefused as exc:
+            return refused(exc)
+    errors += reply["skipped"]
+    errors.sort(key=lambda e: int(e["row"]))
+    if status == "pending" and reply["imported"]:
+        svc.hub.interaction.notify_moderation(meeting_id)
+    return JSONResponse({"imported": len(reply["imported"]), "questions": reply["imported"], "errors": errors,
+                         "status": status})
+
+
+def _json_error() -> JSONResponse:
+    return _error(400, "invalid", "请求格式错误：需要 JSON 对象")
+
+
+async def json_body(request: Request, cap: int = 64 * 1024) -> dict[str, Any] | JSONResponse:
+    body = await read_capped(request, cap)
+    if body is None:
+        return _error(413, "too_large", "请求过大")
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return _json_error()
+    return data if isinstance(data, dict) else _json_error()
+
+
+ROUTES = [
+    Route("/api/meetings/{code}/moderation", moderation),
+    Route("/api/meetings/{code}/questions", question_list),
+    Route("/api/meetings/{code}/questions/import", import_questions, methods=["POST"]),
+    Route("/api/meetings/{code}/recorder", recorder_link),
+    Route("/api/recorder/{token}", recorder_info),
+    Route("/r/{token}", recorder_page),
+]

@@ -1,0 +1,641 @@
+"""The pages in a real browser against a real server.
+
+A whole demo meeting driven through seven browser contexts (host console, two 评议团 tablets,
+three phones, the big screen), checked against what the server stored in SQLite; and a short
+accessibility check of the host console and the phone page.
+
+Needs Debian's chromium at /usr/bin/chromium (Playwright cannot download its own browsers here).
+Screenshots of every screen go to artifacts/screens/.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
+
+from live.domain.scoring import ItemResult, rank
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+SCREENS = ROOT / "artifacts" / "screens"
+# What a browser logs by itself while its network is down: not a page bug.
+NETWORK_NOISE = re.compile(r"ERR_INTERNET_DISCONNECTED|ERR_NETWORK_CHANGED|WebSocket connection to .* failed")
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,  # both tests start a real server
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium "
+                       "(apt-get install chromium); Playwright cannot download its own browser here"),
+]
+
+
+# ---- the server ----------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Live:
+    base: str
+    code: str
+    password: str
+    panel_paths: list[str]  # "/p/TOKEN", in the demo's panel order
+    db: Path
+    log: Path
+
+    def assert_no_server_errors(self) -> None:
+        text = self.log.read_text(errors="replace")
+        assert "Traceback" not in text and "ERROR" not in text, text[-4000:]
+
+    def query(self, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+        with contextlib.closing(sqlite3.connect(self.db, timeout=10)) as conn:
+            return conn.execute(sql, args).fetchall()
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[Live]:
+    """`live demo --no-serve` to seed, then `live serve` on a free port, both as subprocesses."""
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}  # SQLite in `data`, nothing else
+    env["LIVE_DATA_DIR"] = str(data)
+    out = subprocess.run([sys.executable, "-m", "live.cli", "demo", "--data-dir", str(data), "--no-serve"],
+                         capture_output=True, text=True, check=True, cwd=ROOT, env=env, timeout=60).stdout
+    code = re.search(r"会议码 ([A-Z2-9]{6})", out)
+    password = re.search(r"主持人密码\s+(\S+)", out)
+    panel = re.findall(r"(/p/\S+)", out)
+    assert code and password and len(panel) == 9, out
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:  # a file, not a pipe: a full pipe would stall the server
+        proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port),
+                                 "--data-dir", str(data)], env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert proc.poll() is None, f"server exited: {log.read_text(errors='replace')}"
+            assert time.monotonic() < deadline, f"server did not start: {log.read_text(errors='replace')}"
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield Live(base, code[1], password[1], panel, data / "live.db", log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+# ---- the browser -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    expect.set_options(timeout=10_000)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@dataclass
+class Devices:
+    """One browser context per device; page errors and console errors are collected."""
+
+    browser: Browser
+    base: str
+    contexts: list[BrowserContext] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def open(self, name: str, path: str, width: int, height: int, *, phone: bool = False,
+             touch: bool = False) -> Page:
+        ctx = self.browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone,
+                                       has_touch=phone or touch, locale="zh-CN")
+        ctx.set_default_timeout(15_000)
+        self.contexts.append(ctx)
+        page = ctx.new_page()
+
+        def on_error(err: Any) -> None:
+            self.problems.append(f"{name}: uncaught {err}")
+
+        def on_console(msg: Any) -> None:
+            url = (msg.location or {}).get("url", "")
+            # The one wrong password the test types is a 401 from /login, shown on the page.
+            wrong_password = url.endswith("/login") and "401" in msg.text
+            if msg.type == "error" and not NETWORK_NOISE.search(msg.text) and not wrong_password:
+                self.problems.append(f"{name}: console error {msg.text} ({url})")
+
+        page.on("pageerror", on_error)
+        page.on("console", on_console)
+        page.goto(self.base + path)
+        return page
+
+    def close(self) -> None:
+        for ctx in self.contexts:
+            with contextlib.suppress(Exception):
+                ctx.close()
+
+
+@pytest.fixture
+def devices(browser: Browser, live_server: Live) -> Iterator[Devices]:
+    d = Devices(browser, live_server.base)
+    try:
+        yield d
+    finally:
+        d.close()
+
+
+def shot(page: Page, name: str, *, full: bool = True) -> None:
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENS / f"{name}.png"), full_page=full, animations="disabled")
+
+
+# ---- page helpers ------------------------------------------------------------------------------
+
+def vote_button(page: Page, label: str) -> Locator:
+    # A selected button shows "✓ " before its label (CSS ::before).
+    return page.locator(".btn-vote").filter(has_text=re.compile(rf"^(✓\s*)?{label}$"))
+
+
+def vote(page: Page, label: str) -> None:
+    vote_button(page, label).tap()
+    expect(page.locator(".ballot-status")).to_have_text(f"✓ 已提交：{label}")
+
+
+def next_button(host: Page) -> Locator:
+    return host.locator(".btn-next")
+
+
+def advance(host: Page, expected_before: str, expected_after: str) -> None:
+    """Press the console's primary button and wait for its next label."""
+    btn = next_button(host)
+    expect(btn).to_have_text(expected_before)
+    btn.click()
+    expect(btn).to_have_text(expected_after)
+
+
+def confirm(host: Page, label: str, body_part: str, expected_after: str, shot_name: str, *,
+            cancel_first: bool = False) -> None:
+    """A step behind a confirm dialog: optionally cancel it once, then confirm."""
+    btn = next_button(host)
+    dialog = host.locator("dialog.confirm")
+    expect(btn).to_have_text(label)
+    if cancel_first:
+        btn.click()
+        expect(dialog).to_be_visible()
+        dialog.locator("button[value=cancel]").click()
+        expect(dialog).to_have_count(0)
+        expect(btn).to_have_text(label)
+    btn.click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(body_part)
+    shot(host, shot_name, full=False)
+    dialog.locator("button[value=ok]").click()
+    expect(dialog).to_have_count(0)
+    expect(btn).to_have_text(expected_after)
+
+
+def bar_value(page: Page, group: str, option: str) -> Locator:
+    row = page.locator(f".tally-{group} .bar-row").filter(
+        has=page.locator(".bar-label", has_text=re.compile(rf"^{option}$")))
+    return row.locator(".bar-value")
+
+
+def js_pct(votes: int, count: int) -> str:
+    """The tally bar's figure as tally.js prints it: Math.round(v / n * 1000) / 10."""
+    pct = math.floor(votes / max(count, 1) * 1000 + 0.5) / 10
+    return f"{pct:g}"
+
+
+def expect_tally(page: Page, counts: dict[str, Counter[str]], options: list[str]) -> None:
+    """The tally bars show exactly these counts per group ("panel"/"public") and option ("弃权" too)."""
+    for group, c in counts.items():
+        n = sum(c.values())
+        expect(page.locator(f".tally-{group} .tally-count")).to_have_text(f"{n} 票")
+        for opt in [*options, "弃权"]:
+            text = f"{c[opt]}（{js_pct(c[opt], n)}%）" if n else "0"
+            expect(bar_value(page, group, opt)).to_have_text(text)
+
+
+def facts(page: Page, selector: str) -> dict[str, str]:
+    """A <dl> of results as {dt: dd}."""
+    return page.locator(selector).first.evaluate(
+        "dl => Object.fromEntries([...dl.querySelectorAll('div')].map("
+        "d => [d.querySelector('dt').textContent.trim(), d.querySelector('dd').textContent.trim()]))")
+
+
+def result_facts(result: dict[str, Any]) -> dict[str, str]:
+    """What ui.js resultFacts shows from a stored result (without 票数)."""
+    out = {"总分": result["total_display"], "等次": result["grade"],
+           "满意率": result["satisfaction_rate_display"]}
+    return {k: v for k, v in out.items() if v}
+
+
+# ---- the stored truth ---------------------------------------------------------------------------
+
+def stored_ballots(srv: Live, item_id: int) -> dict[str, Counter[str]]:
+    """The ballots in the database for one item, per group, as option counts (abstain as 弃权)."""
+    out: dict[str, Counter[str]] = {"panel": Counter(), "public": Counter()}
+    for group, choice_json in srv.query("SELECT voter_group, choice_json FROM ballot WHERE item_id = ?", item_id):
+        choice = json.loads(choice_json)
+        out[group][("弃权" if choice.get("abstain") else choice["option"])] += 1
+    return out
+
+
+def stored_items(srv: Live) -> list[dict[str, Any]]:
+    rows = srv.query("SELECT id, position, presenter_name, presenter_post, phase, result_json "
+                     "FROM agenda_item ORDER BY position")
+    return [{"id": r[0], "position": r[1], "name": r[2], "post": r[3], "phase": r[4],
+             "result": json.loads(r[5]) if r[5] else None} for r in rows]
+
+
+# ---- the demo meeting ----------------------------------------------------------------------------
+
+PRESENTERS = ["马文亮", "李秀英", "王建国"]
+OPTIONS = ["满意", "基本满意", "不满意"]
+# Each presenter's ballots: tablets (panel 0, 1) and phones (0, 1, 2). Phone 1 first sends the
+# choice in CHANGED and then changes it; phone 2 votes while offline during the first 测评.
+VOTES = {
+    "马文亮": (["满意", "基本满意"], ["满意", "基本满意", "满意"]),
+    "李秀英": (["基本满意", "弃权"], ["满意", "不满意", "基本满意"]),
+    "王建国": (["满意", "满意"], ["满意", "满意", "不满意"]),
+}
+CHANGED = {"马文亮": "不满意", "李秀英": "满意", "王建国": "基本满意"}
+
+
+@pytest.mark.timeout(300)
+def test_demo_meeting_across_seven_screens(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    code = srv.code
+
+    # -- the host logs in, after one wrong password
+    host = devices.open("host", f"/host/{code}", 1440, 1000)
+    expect(host.locator("input[name=password]")).to_be_focused()
+    shot(host, "01-host-login")
+    host.fill("input[name=password]", "wrong-password-1")
+    host.click("button[type=submit]")
+    expect(host.locator(".form-error")).to_have_text("密码错误")
+    shot(host, "02-host-wrong-password")
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    expect(next_button(host)).to_have_text("开始会议")
+
+    # -- everyone else joins
+    screen = devices.open("screen", f"/screen/{code}", 1920, 1080)
+    tablets = [devices.open(f"panel{i}", srv.panel_paths[i], 1024, 768, touch=True) for i in range(2)]
+    phones = [devices.open(f"phone{i}", f"/j/{code}", 360, 740, phone=True) for i in range(3)]
+    expect(tablets[0].locator("#who")).to_have_text("评议团成员：张立华（人大代表）")
+    expect(tablets[1].locator("#who")).to_have_text("评议团成员：赵晓梅（人大代表）")
+    for p in phones:
+        expect(p.locator(".stage h2")).to_have_text("会议尚未开始")
+    expect(screen.locator(".screen-wait")).to_have_text("会议即将开始")
+    expect(screen.locator("#code")).to_have_text(code)
+    figure = host.locator(".figure")
+    expect(figure.filter(has_text="群众在线").locator(".figure-value")).to_have_text("3")
+    expect(figure.filter(has_text="评议团在线").locator(".figure-value")).to_have_text("2 / 9")
+    expect(figure.filter(has_text="大屏").locator(".figure-value")).to_have_text("1")
+    expect(screen.locator("#online")).to_have_text("群众在线 3 人　评议团 2/9")
+    shot(host, "03-host-draft")
+    shot(screen, "03-screen-draft", full=False)
+    shot(tablets[0], "03-panel-draft")
+    shot(phones[0], "03-phone-draft")
+
+    advance(host, "开始会议", f"开始述法：{PRESENTERS[0]}")
+    expect(screen.locator(".screen-wait")).to_have_text("请稍候，述法即将开始")
+
+    for n, name in enumerate(PRESENTERS):
+        first = n == 0
+        item_id = next(i["id"] for i in stored_items(srv) if i["name"] == name)
+
+        # -- 述法 · 质询 · 点评, followed by every screen
+        for label, after, phase in [(f"开始述法：{name}", "进入质询", "述法"), ("进入质询", "进入点评", "质询"),
+                                    ("进入点评", "开始测评", "点评")]:
+            advance(host, label, after)
+            expect(screen.locator(".screen-name")).to_have_text(name)
+            expect(screen.locator(".screen-phase .phase")).to_have_text(phase)
+            expect(phones[0].locator(".stage .phase")).to_have_text(phase)
+            expect(tablets[0].locator(".stage .phase")).to_have_text(phase)
+            if first and phase == "述法":
+                shot(host, "04-host-report")
+                shot(screen, "04-screen-report", full=False)
+                shot(phones[0], "04-phone-report")
+                shot(tablets[0], "04-panel-report")
+                timer_controls_once(host, screen)
+            if first and phase == "质询":
+                # one step back and forward again
+                host.get_by_role("button", name="回退").click()
+                expect(next_button(host)).to_have_text("进入质询")
+                expect(screen.locator(".screen-phase .phase")).to_have_text("述法")
+                advance(host, "进入质询", "进入点评")
+                expect(screen.locator(".screen-phase .phase")).to_have_text("质询")
+
+        # -- 测评
+        advance(host, "开始测评", "结束测评")
+        expect(screen.locator(".screen-phase .phase")).to_have_text("测评")
+        for p in [*phones, *tablets]:
+            expect(p.locator(".ballot-status")).to_have_text("尚未投票，请选择")
+        panel_votes, phone_votes = VOTES[name]
+        for tablet, choice in zip(tablets, panel_votes, strict=True):
+            vote(tablet, choice)
+        if first:
+            # in the middle of 测评 phone 2 loses the network, votes twice, and comes back later
+            phones[2].context.set_offline(True)
+            expect(phones[2].locator(".offline-banner")).to_be_visible()
+            expect(phones[2].locator(".offline-banner")).to_contain_text("网络已断开")
+            vote_button(phones[2], "不满意").tap()  # then changes its mind, still offline
+            vote_button(phones[2], phone_votes[2]).tap()
+            expect(phones[2].locator(".ballot-status")).to_contain_text(
+                f"网络已断开：「{phone_votes[2]}」尚未提交")
+            shot(phones[2], "05-phone-offline-vote")
+        vote(phones[0], phone_votes[0])
+        vote(phones[1], CHANGED[name])
+        vote(phones[1], phone_votes[1])  # the changed vote
+        if first:
+            # nothing from the offline phone has reached the server yet
+            public_so_far = Counter(phone_votes[:2])
+            expect_tally(screen, {"panel": Counter(panel_votes), "public": public_so_far}, OPTIONS)
+            assert sum(stored_ballots(srv, item_id)["public"].values()) == 2
+            phones[2].context.set_offline(False)
+            expect(phones[2].locator(".ballot-status")).to_have_text(f"✓ 已提交：{phone_votes[2]}")
+            expect(phones[2].locator(".offline-banner")).to_be_hidden()
+        else:
+            vote(phones[2], phone_votes[2])
+
+        # -- every ballot stored exactly once; the screen and the console show the stored counts
+        expected = {"panel": Counter(panel_votes), "public": Counter(phone_votes)}
+        expect_tally(screen, expected, OPTIONS)
+        expect_tally(host, expected, OPTIONS)
+        stored = stored_ballots(srv, item_id)
+        assert stored == expected, (name, stored)
+        keys = srv.query("SELECT voter_key, COUNT(*) FROM ballot WHERE item_id = ? GROUP BY voter_key", item_id)
+        assert len(keys) == 5 and all(count == 1 for _, count in keys), keys
+        if first:
+            shot(screen, "06-screen-voting", full=False)
+            shot(host, "06-host-voting")
+            shot(phones[1], "06-phone-voting")
+            shot(phones[2], "06-phone-back-online")
+            shot(tablets[0], "06-panel-voting")
+            shot(tablets[1], "06-panel2-voting")
+
+        # -- close 测评 (a confirm dialog that names the ballot count), and the frozen result
+        following = f"开始述法：{PRESENTERS[n + 1]}" if n + 1 < len(PRESENTERS) else "结束会议"
+        confirm(host, "结束测评", "当前已收到 5 张选票", following, f"07-host-confirm-close-voting-{n + 1}",
+                cancel_first=first)
+        item = next(i for i in stored_items(srv) if i["id"] == item_id)
+        assert item["phase"] == "done" and item["result"]["ballots"] == 5, item
+        want = result_facts(item["result"])
+        expect(screen.locator(".screen-facts")).to_be_visible()
+        assert facts(screen, ".screen-facts") == want
+        expect(phones[0].locator(".ballot-closed")).to_contain_text(f"「{name}」测评已结束")
+        expect(phones[1].locator(".my-choice")).to_have_text(f"您的选择：{phone_votes[1]}")
+        assert facts(phones[0], ".ballot-closed .facts") == {**want, "票数": "5"}
+        expect(tablets[1].locator(".agenda li").nth(n).locator(".voted-mark")).to_have_text("✓ 已评")
+        if first:
+            shot(screen, "07-screen-result", full=False)
+            shot(phones[0], "07-phone-result")
+            shot(tablets[1], "07-panel-result")
+            shot(host, "07-host-result")
+
+    # -- end of the meeting: the big screen's ranking is the stored one
+    confirm(host, "结束会议", "大屏将显示排名", "会议已结束", "08-host-confirm-end-meeting")
+    expect(next_button(host)).to_be_disabled()
+    expect(screen.locator(".screen-ranking")).to_be_visible()
+    for p in [*phones, *tablets]:
+        expect(p.locator(".stage h2")).to_have_text("会议已结束")
+    items = stored_items(srv)
+    assert all(i["phase"] == "done" and i["result"] for i in items), items
+    by_id = {i["id"]: i for i in items}
+    entries = rank({i["id"]: ItemResult.from_dict(i["result"]) for i in items})
+    want_rows = [[str(e.rank), by_id[e.item]["name"], by_id[e.item]["post"], by_id[e.item]["result"]["total_display"],
+                  by_id[e.item]["result"]["grade"] or "", by_id[e.item]["result"]["satisfaction_rate_display"] or ""]
+                 for e in entries]
+    shown_rows = screen.locator(".screen-ranking tbody tr").evaluate_all(
+        "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()))")
+    assert shown_rows == want_rows
+    for e in entries:
+        assert e.total_display == by_id[e.item]["result"]["total_display"]
+    # the console's agenda shows the same stored results
+    for i in items:
+        r = i["result"]
+        parts = [f"{r['total_display']} 分", r["grade"], f"满意率 {r['satisfaction_rate_display']}"]
+        text = " ".join(p for p in parts if p)
+        row = host.locator(".agenda-table tbody tr").nth(i["position"] - 1)
+        expect(row.locator("td").nth(4)).to_have_text(text)
+    assert srv.query("SELECT COUNT(*) FROM ballot")[0][0] == 15
+    assert srv.query("SELECT status FROM meeting")[0][0] == "ended"
+    shot(screen, "08-screen-ranking", full=False)
+    shot(host, "08-host-ended")
+    shot(phones[0], "08-phone-ended")
+    shot(tablets[0], "08-panel-ended")
+    assert not devices.problems, devices.problems
+    srv.assert_no_server_errors()
+
+
+def timer_controls_once(host: Page, screen: Page) -> None:
+    """Pause, +1 minute and resume the running 述法 timer; the big screen follows."""
+    clock = host.locator(".control .countdown")
+    controls = host.locator(".timer-controls")
+    controls.get_by_role("button", name="暂停").click()
+    expect(controls.get_by_role("button", name="继续")).to_be_visible()
+    expect(clock).to_have_class(re.compile(r"\bpaused\b"))
+    paused = clock.inner_text().strip()
+    expect(screen.locator(".screen-clock")).to_have_text(paused)
+    expect(screen.locator(".screen-clock")).to_have_class(re.compile(r"\bpaused\b"))
+    mm, ss = (int(x) for x in paused.split(":"))
+    longer = mm * 60 + ss + 60
+    controls.get_by_role("button", name="+1分钟").click()
+    expect(clock).to_have_text(f"{longer // 60:02d}:{longer % 60:02d}")
+    expect(screen.locator(".screen-clock")).to_have_text(f"{longer // 60:02d}:{longer % 60:02d}")
+    shot(screen, "04-screen-timer-paused", full=False)
+    controls.get_by_role("button", name="继续").click()
+    expect(controls.get_by_role("button", name="暂停")).to_be_visible()
+    expect(screen.locator(".screen-clock")).not_to_have_class(re.compile(r"\bpaused\b"))
+
+
+# ---- accessibility ---------------------------------------------------------------------------------
+
+# Every visible form control, button and link, with its accessible name computed the simple way:
+# aria-labelledby, aria-label, <label>, text, alt of an image inside, title.
+UNNAMED_JS = """
+() => {
+  const visible = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== "hidden"
+    && !e.closest("[aria-hidden=true]");
+  const name = (e) => {
+    const by = e.getAttribute("aria-labelledby");
+    if (by) return by.split(/\\s+/).map((id) => (document.getElementById(id) || {}).textContent || "").join(" ");
+    if (e.getAttribute("aria-label")) return e.getAttribute("aria-label");
+    if (e.labels && e.labels.length) return [...e.labels].map((l) => l.textContent).join(" ");
+    if (e.matches("button, a")) {
+      const t = e.textContent + [...e.querySelectorAll("img[alt]")].map((i) => i.alt).join(" ");
+      if (t.trim()) return t;
+    }
+    if (e.matches("input[type=submit], input[type=button]")) return e.value;
+    return e.getAttribute("title") || "";
+  };
+  return [...document.querySelectorAll("input:not([type=hidden]), button, select, textarea, a[href]")]
+    .filter(visible).filter((e) => !name(e).trim()).map((e) => e.outerHTML.slice(0, 160));
+}
+"""
+
+# Contrast (WCAG 2) of every visible text node's element and every filled-in field against the
+# background it sits on (ancestor backgrounds blended down to the page). Disabled controls are
+# exempt (WCAG 1.4.3: inactive user interface components).
+CONTRAST_JS = """
+(minimum) => {
+  const parse = (s) => {
+    const m = /rgba?\\(([^)]+)\\)/.exec(s);
+    if (!m) return null;
+    const p = m[1].split(/[\\s,\\/]+/).filter(Boolean).map(Number);
+    return [p[0], p[1], p[2], p.length > 3 ? p[3] : 1];
+  };
+  const blend = (top, bottom) => [0, 1, 2].map((i) => top[i] * top[3] + bottom[i] * (1 - top[3])).concat([1]);
+  const background = (e) => {
+    const layers = [];
+    for (let n = e; n; n = n.parentElement) {
+      const c = parse(getComputedStyle(n).backgroundColor);
+      if (c && c[3] > 0) {
+        layers.push(c);
+        if (c[3] >= 1) break;
+      }
+    }
+    return layers.reverse().reduce((acc, c) => blend(c, acc), [255, 255, 255, 1]);
+  };
+  const lum = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const opacity = (e) => {
+    let o = 1;
+    for (let n = e; n; n = n.parentElement) o *= Number(getComputedStyle(n).opacity);
+    return o;
+  };
+  const out = [];
+  const seen = new Set();
+  const check = (e, text) => {
+    if (seen.has(e)) return;
+    seen.add(e);
+    if (e.closest(":disabled, [aria-hidden=true]") || !e.getClientRects().length) return;
+    const cs = getComputedStyle(e);
+    if (cs.visibility === "hidden") return;
+    const bg = background(e);
+    const fg = parse(cs.color);
+    fg[3] *= opacity(e);
+    const ratio = (a, b) => (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const r = ratio(lum(blend(fg, bg)), lum(bg));
+    if (r < minimum) out.push({ text: text.trim().slice(0, 40), ratio: Math.round(r * 100) / 100,
+                                color: cs.color, background: `rgb(${bg.slice(0, 3).map(Math.round).join(", ")})`,
+                                element: e.outerHTML.slice(0, 120) });
+  };
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let t = walker.nextNode(); t; t = walker.nextNode()) {
+    if (t.textContent.trim() && t.parentElement) check(t.parentElement, t.textContent);
+  }
+  for (const e of document.querySelectorAll("input:not([type=hidden]):not([type=range]), textarea, select")) {
+    if (e.value) check(e, e.value);
+  }
+  return out;
+}
+"""
+
+
+def assert_accessible(page: Page, where: str) -> None:
+    unnamed = page.evaluate(UNNAMED_JS)
+    assert not unnamed, f"{where}: controls without an accessible name: {unnamed}"
+    low = page.evaluate(CONTRAST_JS, 4.5)
+    assert not low, f"{where}: text below 4.5:1 contrast: {low}"
+
+
+def tab_to_primary(host: Page, label: str) -> None:
+    """Move the focus to the console's primary button with Tab only."""
+    btn = next_button(host)
+    expect(btn).to_have_text(label)
+    expect(btn).to_be_enabled()  # disabled for a moment after it changed meaning; Tab skips it then
+    for _ in range(120):
+        if btn.evaluate("b => b === document.activeElement"):
+            return
+        host.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached the primary button「{label}」")
+
+
+def press_primary(host: Page, label: str, after: str) -> None:
+    tab_to_primary(host, label)
+    host.keyboard.press("Enter")
+    expect(next_button(host)).to_have_text(after)
+
+
+@pytest.mark.timeout(120)
+def test_console_and_phone_accessibility(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
+    expect(host.locator("input[name=password]")).to_be_focused()
+    assert_accessible(host, "host login")
+    host.keyboard.type(srv.password)
+    host.keyboard.press("Enter")
+    expect(next_button(host)).to_have_text("开始会议")
+    phone = devices.open("phone", f"/j/{srv.code}", 360, 740, phone=True)
+    expect(phone.locator(".stage h2")).to_have_text("会议尚未开始")
+
+    # the console driven by the keyboard alone, through to 测评
+    press_primary(host, "开始会议", "开始述法：马文亮")
+    press_primary(host, "开始述法：马文亮", "进入质询")
+    press_primary(host, "进入质询", "进入点评")
+    press_primary(host, "进入点评", "开始测评")
+    press_primary(host, "开始测评", "结束测评")
+    expect(phone.locator(".btn-vote")).to_have_count(4)
+    vote(phone, "满意")
+
+    # names and contrast with everything on screen: timer controls, panel links, a selected ballot
+    host.get_by_role("button", name="显示评议团个人链接").click()
+    expect(host.locator(".panel-link")).to_have_count(9)
+    expect(host.locator(".tally-public .tally-count")).to_have_text("1 票")
+    shot(host, "a11y-host-voting")
+    shot(phone, "a11y-phone-voting")
+    assert_accessible(host, "host console")
+    assert_accessible(phone, "phone")
+
+    # the confirm dialog, by keyboard too: focus starts on 取消, Tab to the confirming button
+    tab_to_primary(host, "结束测评")
+    host.keyboard.press("Enter")
+    dialog = host.locator("dialog.confirm")
+    expect(dialog).to_be_visible()
+    assert_accessible(host, "host confirm dialog")
+    expect(dialog.locator("button[value=cancel]")).to_be_focused()
+    host.keyboard.press("Tab")
+    expect(dialog.locator("button[value=ok]")).to_be_focused()
+    host.keyboard.press("Enter")
+    expect(next_button(host)).to_have_text("开始述法：李秀英")
+    expect(phone.locator(".ballot-closed")).to_be_visible()
+    assert_accessible(phone, "phone after 测评")
+    assert not devices.problems, devices.problems
+    srv.assert_no_server_errors()
+
