@@ -7,7 +7,11 @@ import { sameChoice } from "./ui.js";
 // Pages import everything from here; the DOM and formatting helpers live in ui.js.
 export * from "./ui.js";
 
-const SEQUENCED = new Set(["meeting.updated", "item.updated", "panel.updated"]);
+// Every sequenced event type (docs/protocol.md). Each one advances `seq`; one that
+// were skipped would look like a gap and make the client reconnect for ever.
+const SEQUENCED = new Set(["meeting.updated", "item.updated", "panel.updated",
+  "interaction.updated", "questions.updated", "question.removed", "comment.updated"]);
+const COMMENT_WINDOW = 50;
 const FATAL_CLOSE = new Set([4401, 4404]);
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 10000;
@@ -55,6 +59,8 @@ class Connection {
     this.tallies = {};
     this.presence = null;
     this.clockOffsetMs = 0;
+    this._clock = null;  // {serverMs, atMs, rttMs}: the welcome's server time and when it arrived
+    this._openedAtPerf = 0;
     this.fatal = null;
     this._handlers = new Map();
     this._pending = new Map();
@@ -123,6 +129,7 @@ class Connection {
     clearTimeout(this._timer);
     this._timer = null;
     const ws = new WebSocket(this._url());
+    this._openedAtPerf = performance.now();
     this._ws = ws;
     this._lastError = null;
     ws.onmessage = (ev) => this._receive(ev.data);
@@ -223,11 +230,42 @@ class Connection {
 
   _welcome(msg) {
     this.you = msg.you;
-    this.clockOffsetMs = msg.server_time_ms ? msg.server_time_ms - Date.now() : 0;
+    this._estimateClock(msg.server_time_ms);
     this._attempt = 0;
     if (msg.you && msg.you.can_vote) this._loadBallots(msg);
     this._setOnline(true);
     this._flushOutbox();
+    this._refineClock();
+  }
+
+  // The server stamped the welcome when it sent it; it reached us about half a
+  // round trip later. Without that half the local estimate of server time lags,
+  // and a fresh 10:00 countdown would show 10:01. The round trip is first taken
+  // from the socket's opening (an upper bound: it holds the handshake too), then
+  // from one ping right after the welcome, and the smaller one wins.
+  _estimateClock(serverMs) {
+    if (!serverMs) return;
+    const rttMs = Math.max(0, performance.now() - this._openedAtPerf);
+    this._clock = { serverMs, atMs: Date.now(), rttMs };
+    this._applyClock();
+  }
+
+  _applyClock() {
+    const c = this._clock;
+    this.clockOffsetMs = c.serverMs + c.rttMs / 2 - c.atMs;
+  }
+
+  _refineClock() {
+    const clock = this._clock;
+    if (!clock) return;
+    const sent = performance.now();
+    this.send("ping").then(() => {
+      const rtt = performance.now() - sent;
+      if (this._clock === clock && rtt < clock.rttMs) {
+        clock.rttMs = rtt;
+        this._applyClock();
+      }
+    }, () => null);
   }
 
   _snapshot(msg) {
@@ -245,9 +283,7 @@ class Connection {
       this._drop("gap");
       return false;
     }
-    if (msg.type === "meeting.updated") this.state.meeting = msg.meeting;
-    else if (msg.type === "item.updated") replaceById(this.state.items, msg.item);
-    else if (msg.type === "panel.updated") replaceById(this.state.panel, msg.member);
+    applyEvent(this.state, msg);
     this.seq = msg.seq;
     this._emit("state", this.state, msg);
     return true;
@@ -417,6 +453,37 @@ class Connection {
     delete this._outbox[k];
     this._save();
     for (const w of entry.waiters || []) w.resolve(ack);
+  }
+}
+
+// Mirrors live/store/state.py apply_event: replace the entity an event carries.
+function applyEvent(state, msg) {
+  switch (msg.type) {
+    case "meeting.updated": state.meeting = msg.meeting; break;
+    case "item.updated": replaceById(state.items, msg.item); break;
+    case "panel.updated": replaceById(state.panel, msg.member); break;
+    case "interaction.updated": state.interaction = msg.interaction; break;
+    case "questions.updated": {
+      const rows = state.questions || (state.questions = []);
+      for (const q of msg.questions || []) {
+        const idx = rows.findIndex((r) => r.id === q.id);
+        if (idx >= 0) rows[idx] = q;
+        else rows.push(q);
+      }
+      rows.sort((a, b) => a.item_id - b.item_id || a.position - b.position || a.id - b.id);
+      break;
+    }
+    case "question.removed":
+      state.questions = (state.questions || []).filter((q) => q.id !== msg.question_id);
+      break;
+    case "comment.updated": {
+      const rows = (state.comments || []).filter((c) => c.id !== msg.comment.id);
+      rows.push(msg.comment);
+      rows.sort((a, b) => a.order - b.order);
+      state.comments = rows.slice(-COMMENT_WINDOW);
+      break;
+    }
+    default: break;
   }
 }
 

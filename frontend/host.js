@@ -5,6 +5,8 @@ import {
   run, statusBanner, toast,
 } from "./client.js";
 import { durationsCard, figuresCard, linksCard, panelLinksCard, tallyCard } from "./host-side.js";
+import { resultsCard } from "./host-results.js";
+import { schemeCard } from "./scheme-editor.js";
 
 const code = codeFromPath("/host/");
 const app = document.getElementById("app");
@@ -76,7 +78,7 @@ function openConsole() {
   statusBanner(conn);
   const control = controlCard(conn);
   fill(app,
-    el("div", { class: "host-main" }, control, agendaCard(conn), durationsCard(conn)),
+    el("div", { class: "host-main" }, control, agendaCard(conn), resultsCard(conn, code), durationsCard(conn), schemeCard(conn)),
     el("div", { class: "host-side" }, figuresCard(conn), tallyCard(conn), linksCard(code), panelLinksCard(conn, api)));
 
   conn.on("state", (state) => {
@@ -120,49 +122,121 @@ function nextStep(conn, state) {
   };
 }
 
+// Where the focus was inside `root`, by data-focus key, so a rebuilt control can take it back.
+function focusKey(root) {
+  const active = document.activeElement;
+  return active && root.contains(active) && active.dataset ? active.dataset.focus || null : null;
+}
+
+function restoreFocus(root, key) {
+  if (!key || root.contains(document.activeElement)) return;
+  const target = root.querySelector(`[data-focus="${key}"]`);
+  if (target && !target.disabled) target.focus();
+}
+
+// Like run(), but the button stays focusable while the command is out: it is
+// aria-disabled and ignores clicks, instead of disabled (which drops the focus).
+async function runKeepingFocus(button, action) {
+  if (button.getAttribute("aria-disabled") === "true") return null;
+  button.setAttribute("aria-disabled", "true");
+  try {
+    return await action();
+  } catch (err) {
+    toast((err && err.message) || "操作失败");
+    return null;
+  } finally {
+    button.removeAttribute("aria-disabled");
+  }
+}
+
 function controlCard(conn) {
-  const root = el("section", { class: "card control", "aria-label": "当前环节" });
+  const root = el("section", { class: "card control", "aria-label": "当前环节", tabindex: -1 });
+  const heading = el("h2");
+  const head = el("div", { class: "control-head" });
   const clock = el("span", { class: "countdown num", role: "timer" });
-  const minutes = el("input", { type: "number", min: "0.5", max: "240", step: "0.5", value: "10", class: "minutes", "aria-label": "设定分钟数" });
+  const minutes = el("input", { type: "number", min: "0.5", max: "240", step: "0.5", value: "10", class: "minutes", "aria-label": "设定分钟数", dataset: { focus: "minutes" } });
+  // The primary button and 回退 are made once and only updated, so the keyboard
+  // focus stays on them from one step to the next.
+  const primary = el("button", { type: "button", class: "btn btn-primary btn-next" });
+  const back = el("button", { type: "button", class: "btn btn-secondary", title: "退回上一环节", dataset: { focus: "back" } }, "回退");
+  const timerBox = el("div", { class: "timer-box" });
+  fill(root, heading, head, el("div", { class: "actions" }, primary, back), timerBox);
   let active = null;
+  let step = null;
   let lastLabel = null;
-  let changedAt = 0;
+  let holdUntil = 0;
+  let holdTimer = null;
+  let busy = false;
+
+  // The button changes meaning as soon as the phase moves: it ignores clicks for a
+  // moment so the second half of a double click cannot skip a phase. That pause is
+  // aria-disabled, not disabled: a disabled button would drop the focus and be
+  // skipped by Tab.
+  function syncPrimary() {
+    const waiting = busy || Date.now() < holdUntil;
+    primary.disabled = !!(step && step.disabled);
+    if (waiting && !primary.disabled) primary.setAttribute("aria-disabled", "true");
+    else primary.removeAttribute("aria-disabled");
+    primary.classList.toggle("is-waiting", waiting && !primary.disabled);
+  }
+
+  primary.addEventListener("click", async () => {
+    const current = step;
+    if (!current || current.disabled || busy || Date.now() < holdUntil) return;
+    if (current.confirm) {
+      const [title, body] = current.confirm();
+      if (!(await confirmDialog(title, body, title))) return;
+      // The state moved on while the dialog was open: do not act on the old view.
+      if (!step || step.label !== current.label) return toast("当前环节已变化，请重新操作", "info", 3000);
+    }
+    busy = true;
+    syncPrimary();
+    try {
+      await current.run();
+    } catch (err) {
+      toast((err && err.message) || "操作失败");
+    } finally {
+      busy = false;
+      syncPrimary();
+    }
+  });
+  back.addEventListener("click", () => {
+    if (active) runKeepingFocus(back, () => conn.send("item.back", { item_id: active.id }));
+  });
 
   function render() {
     const state = conn.state;
     if (!state) return;
+    const focusInside = root.contains(document.activeElement) && document.activeElement !== root;
+    const keyed = focusKey(root);
     active = state.items.find((i) => ACTIVE_PHASES.has(i.phase)) || null;
-    const step = nextStep(conn, state);
-    const primary = el("button", { type: "button", class: "btn btn-primary btn-next", disabled: !!step.disabled }, step.label);
-    if (lastLabel !== null && step.label !== lastLabel) changedAt = Date.now();
-    lastLabel = step.label;
-    // The button changes meaning as soon as the phase moves: keep it disabled
-    // for a moment so the second half of a double click cannot skip a phase.
-    const wait = changedAt + 700 - Date.now();
-    if (wait > 0 && !step.disabled) {
-      primary.disabled = true;
-      setTimeout(() => { primary.disabled = false; }, wait);
+    step = nextStep(conn, state);
+    if (lastLabel !== null && step.label !== lastLabel) {
+      holdUntil = Date.now() + 700;
+      clearTimeout(holdTimer);
+      holdTimer = setTimeout(syncPrimary, 720);
     }
-    primary.addEventListener("click", async () => {
-      if (step.confirm) {
-        const [title, body] = step.confirm();
-        if (!(await confirmDialog(title, body, title))) return;
-      }
-      run(primary, step.run);
-    });
-    const canBack = active && active.phase !== "report";
-    const back = el("button", { type: "button", class: "btn btn-secondary", disabled: !canBack, title: "退回上一环节" }, "回退");
-    back.addEventListener("click", () => run(back, () => conn.send("item.back", { item_id: active.id })));
+    lastLabel = step.label;
+    primary.textContent = step.label;
+    syncPrimary();
+    back.disabled = !(active && active.phase !== "report");
 
     const m = state.meeting;
-    const head = active
+    heading.textContent = `当前环节（会议${m.status_label}）`;
+    fill(head, active
       ? [el("p", { class: "presenter-name", text: active.presenter.name }),
         el("p", { class: "presenter-post", text: [active.presenter.post, active.presenter.unit].filter(Boolean).join(" · ") }),
         el("div", { class: "stage-row" }, phaseBadge(active.phase, active.phase_label), clock)]
-      : [el("p", { class: "presenter-name", text: m.status === "draft" ? "会议未开始" : m.status === "ended" ? "会议已结束" : "暂无进行中的述法人" })];
-    fill(root, el("h2", { text: `当前环节（会议${m.status_label}）` }), head,
-      el("div", { class: "actions" }, primary, back),
-      active ? timerControls(active) : null);
+      : [el("p", { class: "presenter-name", text: m.status === "draft" ? "会议未开始" : m.status === "ended" ? "会议已结束" : "暂无进行中的述法人" })]);
+    fill(timerBox, active ? timerControls(active) : null);
+    // A rebuilt control takes the focus back; one that went away or became
+    // disabled (回退 back at 述法, the meeting ended) hands it to the next step,
+    // or to the card, never to the page.
+    if (focusInside) {
+      restoreFocus(root, keyed);
+      const now = document.activeElement;
+      if (!root.contains(now) || now.disabled) (primary.disabled ? root : primary).focus();
+    }
     tick();
   }
 
@@ -170,15 +244,16 @@ function controlCard(conn) {
     const t = item.timer;
     const hasTimer = t && t.duration_s > 0;
     const btn = (label, action, fields = {}, disabled = false) => {
-      const b = el("button", { type: "button", class: "btn btn-secondary btn-small", disabled: disabled || !hasTimer }, label);
-      b.addEventListener("click", () => run(b, () => conn.send("item.timer", { item_id: item.id, action, ...fields })));
+      const b = el("button", { type: "button", class: "btn btn-secondary btn-small", disabled: disabled || !hasTimer,
+        dataset: { focus: `timer-${action === "resume" ? "pause" : action}` } }, label);
+      b.addEventListener("click", () => runKeepingFocus(b, () => conn.send("item.timer", { item_id: item.id, action, ...fields })));
       return b;
     };
-    const set = el("button", { type: "button", class: "btn btn-secondary btn-small" }, "设定");
+    const set = el("button", { type: "button", class: "btn btn-secondary btn-small", dataset: { focus: "timer-set" } }, "设定");
     set.addEventListener("click", () => {
       const seconds = Math.round(Number(minutes.value) * 60);
       if (!(seconds > 0)) return toast("请输入大于 0 的分钟数");
-      run(set, () => conn.send("item.timer", { item_id: item.id, action: "set", seconds }));
+      runKeepingFocus(set, () => conn.send("item.timer", { item_id: item.id, action: "set", seconds }));
     });
     if (document.activeElement !== minutes) minutes.value = String(((conn.state.meeting.durations || {})[item.phase] || 600) / 60);
     return el("div", { class: "timer-controls", role: "group", "aria-label": "计时" },

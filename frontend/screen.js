@@ -2,9 +2,9 @@
 // the phase. Public data only; no login.
 
 import {
-  codeFromPath, connect, countdown, currentItem, el, everyTick, fill, phaseBadge, ranking, resultFacts,
-  shortDigest,
+  codeFromPath, connect, countdown, currentItem, el, everyTick, fill, phaseBadge, resultFacts, shortDigest,
 } from "./client.js";
+import { flagList, groupTable, rankingTable } from "./results.js";
 import { tallyView } from "./tally.js";
 
 const code = codeFromPath("/screen/");
@@ -36,6 +36,10 @@ function render(state) {
   const item = currentItem(state);
   timer = null;
   document.body.dataset.mode = m.status === "ended" ? "ranking" : item ? item.phase : m.status;
+  // A panel split by category gives many voter groups: the tally and the result
+  // table then take a denser layout so they still fit the screen.
+  const groups = (item && item.result && item.result.groups ? item.result.groups : m.scheme.groups || []).length;
+  document.body.toggleAttribute("data-many-groups", groups > 3);
   if (m.status === "draft") return fill(stage, waiting(state));
   if (m.status === "ended") return fill(stage, rankingView(state));
   if (!item) return fill(stage, el("p", { class: "screen-wait", text: "请稍候，述法即将开始" }));
@@ -50,7 +54,7 @@ function render(state) {
     tally.update(m.scheme, conn.tallies[item.id] || null);
     fill(stage, who, phaseRow, tally.node);
   } else if (item.phase === "done") {
-    fill(stage, who, resultView(item, m.scheme));
+    fill(stage, who, resultView(item));
   } else {
     timer = item.timer;
     fill(stage, who, phaseRow);
@@ -73,31 +77,34 @@ function waiting(state) {
       el("li", {}, el("b", { text: i.presenter.name }), el("span", { text: i.presenter.post }))))];
 }
 
-function resultView(item, scheme) {
-  const facts = resultFacts(item.result).filter(([k]) => k !== "票数");
-  const frozen = item.result && item.result.tally;
-  if (frozen) tally.update(scheme, frozen);
-  return [el("p", { class: "screen-label", text: "测评结果" }),
+// A closed item: the frozen figures (总分, 等次, 满意率), each voter group's part,
+// any flag (有效票不足 …) and the ballot digest, short enough to read from the hall.
+function resultView(item) {
+  const r = item.result;
+  const facts = resultFacts(r).filter(([k]) => k !== "票数");
+  if (!r) return [el("p", { class: "screen-label", text: "测评结果" }), el("p", { class: "screen-wait", text: "测评已结束" })];
+  const counts = [`选票 ${r.ballots} 张`, `有效 ${r.valid} 张`, r.abstain ? `弃权 ${r.abstain} 张` : null,
+    r.invalid ? `无效 ${r.invalid} 张` : null].filter(Boolean).join("　");
+  // A group left out says why in its own row; the item-wide flags (weights
+  // renormalised, no total, invalid ballots) are listed below the table.
+  const itemFlags = { ...r, flags: (r.flags || []).filter((f) => !f.group) };
+  return [el("p", { class: "screen-label" }, "测评结果", el("span", { class: "screen-counts num", text: counts })),
     facts.length
       ? el("dl", { class: "screen-facts" }, facts.map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { class: "num", text: v }))))
-      : el("p", { class: "screen-wait", text: "测评已结束" }),
-    frozen ? tally.node : null,
-    item.digest ? el("p", { class: "screen-digest num", text: `结果校验码 ${shortDigest(item.digest)}` }) : null];
+      : el("p", { class: "screen-wait screen-no-total", text: "无有效总分" }),
+    groupTable(r, { compact: true }),
+    flagList(itemFlags),
+    item.digest ? el("p", { class: "screen-digest num", title: item.digest, text: `选票摘要 SHA-256　${shortDigest(item.digest, 16)}` }) : null];
 }
 
+// Meeting over: the official ranking (state.meeting.ranking), never recomputed here.
 function rankingView(state) {
-  const rows = ranking(state.items);
-  if (!rows.length) return el("p", { class: "screen-wait", text: "会议已结束，感谢参与" });
-  return [el("p", { class: "screen-label", text: "测评结果排名" }),
-    el("table", { class: "screen-ranking" },
-      el("thead", {}, el("tr", {}, ["名次", "述法人", "职务", "总分", "等次", "满意率"].map((h) => el("th", { scope: "col", text: h })))),
-      el("tbody", {}, rows.map(({ item, rank }) => el("tr", {},
-        el("td", { class: "num rank", text: String(rank) }),
-        el("td", { text: item.presenter.name }),
-        el("td", { class: "post", text: item.presenter.post }),
-        el("td", { class: "num", text: item.result.total_display || "" }),
-        el("td", { text: item.result.grade || "" }),
-        el("td", { class: "num", text: item.result.satisfaction_rate_display || "" })))))];
+  const table = rankingTable(state, { className: "screen-ranking" });
+  if (!table || !state.meeting.ranking.some((e) => e.rank != null)) {
+    return el("p", { class: "screen-wait", text: "会议已结束，感谢参与" });
+  }
+  return [el("p", { class: "screen-label", text: "测评结果排名" }), table,
+    el("p", { class: "screen-note", text: "按公布总分（保留两位小数）排名，总分相同名次并列。" })];
 }
 
 function showOnline(p) {

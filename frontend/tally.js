@@ -17,6 +17,7 @@ export function tallyView() {
     const rubric = options.length === 0;
     if (rubric) options.push(MEAN);
     if (scheme.allow_abstain) options.push("弃权");
+    root.dataset.groups = String((scheme.groups || []).length);
     fill(root, (scheme.groups || []).map((g) => {
       const count = el("span", { class: "tally-count num" });
       const mean = el("span", { class: "tally-mean num" });
@@ -54,7 +55,9 @@ export function tallyView() {
         if (!row) continue;
         const pct = Math.round((v / denominator) * 1000) / 10;
         row.bar.style.width = `${pct}%`;
-        row.value.textContent = t.count ? `${v}（${pct}%）` : "0";
+        // The share is its own span so a dense layout can drop it and keep the count.
+        if (t.count) fill(row.value, String(v), el("span", { class: "bar-pct", text: `（${pct}%）` }));
+        else row.value.textContent = "0";
       }
       const meanRow = rows.get(`${g.key}|${MEAN}`);
       if (meanRow) {

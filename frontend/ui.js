@@ -49,10 +49,13 @@ function pad(n) {
 }
 
 // Countdown of an item timer at `nowMs` (server clock). Negative time is 超时:
-// the host moves on, never the clock.
+// the host moves on, never the clock. The time shown never exceeds the timer's
+// full duration: a clock estimate a little behind the server's must not turn a
+// 10:00 timer into 10:01.
 export function countdown(timer, nowMs) {
   if (!timer || !timer.duration_s) return { text: "--:--", leftMs: null, overtime: false, running: false };
-  const left = timer.running && timer.ends_at_ms != null ? timer.ends_at_ms - nowMs : timer.remaining_ms;
+  let left = timer.running && timer.ends_at_ms != null ? timer.ends_at_ms - nowMs : timer.remaining_ms;
+  left = Math.min(left, timer.duration_s * 1000);
   const overtime = left < 0;
   const secs = overtime ? Math.floor(-left / 1000) : Math.ceil(left / 1000);
   const text = `${pad(Math.floor(secs / 60))}:${pad(secs % 60)}`;
@@ -110,22 +113,24 @@ export function resultFacts(result) {
   return out;
 }
 
-// Items with a total, best first, with competition ranks (1, 2, 2, 4) unless
-// the server already ranked them.
-export function ranking(items) {
-  const scored = items.filter((i) => i.result && i.result.total != null);
-  scored.sort((a, b) => Number(b.result.total) - Number(a.result.total) || a.position - b.position);
-  let last = null;
-  return scored.map((item, idx) => {
-    const total = Number(item.result.total);
-    const rank = item.result.rank ?? (last && last.total === total ? last.rank : idx + 1);
-    last = { total, rank };
-    return { item, rank };
-  });
+// The official ranking, as the server publishes it in state.meeting.ranking:
+// competition ranks (1, 2, 2, 4) on the published two-decimal totals, unranked
+// presenters last. Never recomputed here. Each row: {entry, item} where entry is
+// {item_id, name, rank, total} and item the agenda item (for post and result).
+export function officialRanking(state) {
+  if (!state || !state.meeting) return [];
+  const byId = new Map((state.items || []).map((i) => [i.id, i]));
+  return (state.meeting.ranking || []).map((entry) => ({ entry, item: byId.get(entry.item_id) || null }));
 }
 
-export function shortDigest(digest) {
-  return digest ? digest.slice(0, 8).toUpperCase() : "";
+// The rank of one item in the official ranking, or null (not yet rated, no total).
+export function officialRank(state, itemId) {
+  const row = officialRanking(state).find((r) => r.entry.item_id === itemId);
+  return row && row.entry.rank != null ? row.entry.rank : null;
+}
+
+export function shortDigest(digest, chars = 8) {
+  return digest ? digest.slice(0, chars).toUpperCase() : "";
 }
 
 export function phaseBadge(phase, label) {

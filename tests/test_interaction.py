@@ -4,12 +4,15 @@ banned-word filter, bans and per-device rate limits."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from conftest import Conn, Seed, close_sockets, item_ids, login, open_ws
+import live.realtime.interaction
+from conftest import Conn, Seed, close_sockets, item_ids, login, open_ws, seed_meeting
 from live.config import Settings
 from live.store.db import make_engine
 from live.store.models import Comment, MeetingInteraction, Question, QuestionUpvote
@@ -169,7 +172,9 @@ def test_upvotes_reorder_pick_countdown_and_answered(client: TestClient, seed: S
     assert h.cmd("question.reorder", item_id=first, by="upvotes")["order"][-1] == b
 
 
-def test_likes_are_coalesced_and_stored_not_per_tap(settings: Settings, seed: Seed) -> None:
+def test_likes_are_coalesced_and_stored_not_per_tap(settings: Settings, seed: Seed,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live.realtime.interaction, "LIKES_PERSIST_S", 0.2)
     with TestClient(create_app(settings)) as client:
         try:
             watcher = screen(client, seed)
@@ -182,15 +187,22 @@ def test_likes_are_coalesced_and_stored_not_per_tap(settings: Settings, seed: Se
             updates = [m for m in watcher.seen if m["type"] == "likes"]
             assert last and len(updates) < 20  # coalesced by the ticker, not one message per tap
             assert watcher.cmd("like")["code"] == "forbidden"  # only a citizen's phone likes
+            # Stored every few seconds (here 0.2 s) while the meeting runs, in one row.
+            for _ in range(100):
+                if [r.likes for r in stored(seed, MeetingInteraction)] == [100]:
+                    break
+                time.sleep(0.05)
+            assert [r.likes for r in stored(seed, MeetingInteraction)] == [100]
+            phone.cmd("like", count=7)
         finally:
             close_sockets()
-    # Stored at shutdown (and every few seconds while running), in one row, not per tap.
+    # What came after the last periodic store is stored at shutdown.
     rows = stored(seed, MeetingInteraction)
-    assert [r.likes for r in rows] == [100]
+    assert [r.likes for r in rows] == [107]
     with TestClient(create_app(settings)) as client:
         try:
             fresh = screen(client, seed)
-            assert fresh.expect(lambda m: m["type"] == "likes")["total"] == 100
+            assert fresh.expect(lambda m: m["type"] == "likes")["total"] == 107
         finally:
             close_sockets()
 
@@ -317,3 +329,42 @@ def test_snapshot_plus_events_equals_fresh_snapshot_with_questions_and_comments(
     assert [c["status"] for c in fresh.state["comments"]].count("hidden") == 1
     sync(h, last)
     assert h.state == fresh.state
+
+
+def test_likes_upvotes_queue_and_words_cross_workers(pg_url: str, redis_url: str) -> None:
+    import uuid
+
+    settings = Settings(database_url=pg_url, secret_key="k", redis_url=redis_url,
+                        redis_channel=f"live:test:{uuid.uuid4().hex[:8]}", tick_s=0.05)
+    seed = seed_meeting(settings)
+    with TestClient(create_app(settings)) as a, TestClient(create_app(settings)) as b:
+        try:
+            for app in (a, b):
+                for _ in range(100):
+                    if app.get("/healthz").json()["broker"] == "redis":
+                        break
+                    time.sleep(0.05)
+            h = host(a, seed)
+            big_a = screen(a, seed)
+            phone_b = citizen(b, seed, "device-w-0001")
+            first = item_ids(h)[0]
+            # A question asked on worker B reaches the host's queue on worker A.
+            qid = phone_b.cmd("question.ask", item_id=first, content="跨进程的提问")["question_id"]
+            moderation(h, lambda m: [q["id"] for q in m["questions"]] == [qid])
+            h.cmd("question.approve", question_id=qid)
+            # Upvotes and likes taken on B add up on A's screen.
+            assert citizen(b, seed, "device-w-0002").cmd("question.upvote", question_id=qid)["upvotes"] == 1
+            big_a.expect(lambda m: m["type"] == "upvotes" and m["counts"].get(str(qid)) == 1)
+            for _ in range(4):
+                phone_b.cmd("like", count=10)
+            big_a.expect(lambda m: m["type"] == "likes" and m["total"] == 40)
+            # A word added on A is filtered on B once B has reloaded its filter.
+            h.cmd("words.add", words=["跨进程敏感词"])
+            for n in range(40):
+                reply = citizen(b, seed, f"device-w-1{n:03d}").cmd("comment.send", text="跨进程敏感词")
+                if reply.get("code") == "banned_words":
+                    break
+                time.sleep(0.05)
+            assert reply.get("code") == "banned_words"
+        finally:
+            close_sockets()

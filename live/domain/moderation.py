@@ -29,6 +29,8 @@ from pathlib import Path
 
 import ahocorasick
 
+from live.domain.errors import DomainError
+
 COMMENT_MAX_CHARS = 100
 QUESTION_MAX_CHARS = 500
 MIN_TERM_CHARS = 2
@@ -39,13 +41,10 @@ _BREAK = "\x00"
 _HARD_BREAKS = frozenset(",。!?;:、\n\r\u2028\u2029")
 
 
-class ModerationError(ValueError):
+class ModerationError(DomainError):
     """Text or a lexicon term that is refused; ``message`` is shown to the user as is."""
 
-    def __init__(self, message: str, code: str = "invalid_text") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+    default_code = "invalid_text"
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from live.domain.errors import DomainError
 
-class PhaseError(ValueError):
+
+class PhaseError(DomainError):
     """An illegal transition. ``message`` is shown to the host as is."""
 
-    def __init__(self, message: str, code: str = "illegal_transition") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+    default_code = "illegal_transition"
 
 
 class MeetingStatus(StrEnum):

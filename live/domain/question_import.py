@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from live.domain.errors import DomainError
 from live.domain.moderation import QUESTION_MAX_CHARS, clean_text
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -46,13 +47,10 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 _REQUIRED = ("source", "content", "presenter")
 
 
-class QuestionImportError(ValueError):
+class QuestionImportError(DomainError):
     """The whole file is unusable (nothing was imported); ``message`` is shown to the host."""
 
-    def __init__(self, message: str, code: str = "invalid_file") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+    default_code = "invalid_file"
 
 
 @dataclass(frozen=True)

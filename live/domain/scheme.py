@@ -21,14 +21,13 @@ from decimal import Context, Decimal, Inexact, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
+from live.domain.errors import DomainError
 
-class BallotError(ValueError):
+
+class BallotError(DomainError):
     """A ballot (or a scheme) that does not fit; nothing of it is stored."""
 
-    def __init__(self, message: str, code: str = "invalid_ballot") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+    default_code = "invalid_ballot"
 
 
 class BallotKind(StrEnum):

@@ -99,7 +99,15 @@ class Interaction:
                             filter=build_filter(comments.extra_words(s, meeting_id)))
 
     def attach(self, meeting_id: int, voice: MeetingVoice) -> None:
-        self.meetings.setdefault(meeting_id, voice)
+        old = self.meetings.get(meeting_id)
+        if old is None:
+            self.meetings[meeting_id] = voice
+            return
+        # Counters taken before the load stay; the stored values and filter come in.
+        old.filter = voice.filter
+        old.likes_total = max(old.likes_total, voice.likes_total)
+        old.likes_dirty = True
+        old.merge_upvotes(voice.upvotes)
 
     def voice(self, meeting_id: int) -> MeetingVoice:
         return self.meetings.setdefault(meeting_id, MeetingVoice())
@@ -204,9 +212,12 @@ class Interaction:
         return encode({"type": "moderation", **view})
 
     async def _persist_likes(self, meeting_id: int, n: int) -> None:
-        assert self.writer is not None
+        writer = self.writer
+        if writer is None:  # shutting down: the final flush stores them
+            self.voice(meeting_id).likes_unpersisted += n
+            return
         try:
-            await self.writer.command(meeting_id, "likes.add", {"n": n})
+            await writer.command(meeting_id, "likes.add", {"n": n})
         except Exception:
             log.exception("persisting likes failed; retrying with the next flush")
             self.voice(meeting_id).likes_unpersisted += n
@@ -220,14 +231,15 @@ class Interaction:
         """At shutdown, while the writer still runs: store every like not yet stored."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-        if self.writer is None:
+        writer, self.writer = self.writer, None  # the ticker must not queue jobs on a stopping writer
+        if writer is None:
             return
         for mid, v in self.meetings.items():
             n = v.likes_unpublished + v.likes_unpersisted
             v.likes_unpublished = v.likes_unpersisted = 0
             if n:
                 try:
-                    await self.writer.command(mid, "likes.add", {"n": n})
+                    await writer.command(mid, "likes.add", {"n": n})
                 except Exception:
                     log.exception("could not store %s likes of meeting %s at shutdown", n, mid)
 
