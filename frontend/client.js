@@ -58,6 +58,11 @@ class Connection {
     this.online = false;
     this.tallies = {};
     this.presence = null;
+    // Volatile counts of the public's voice (not in the seq log): the meeting's like
+    // total, upvotes per question id (merged), and for hosts the moderation queue.
+    this.likes = null;
+    this.upvotes = {};
+    this.moderation = null;
     this.clockOffsetMs = 0;
     this._clock = null;  // {serverMs, atMs, rttMs}: the welcome's server time and when it arrived
     this._openedAtPerf = 0;
@@ -220,6 +225,9 @@ class Connection {
       if (!this._applyEvent(msg)) return;
     } else if (type === "tally") this.tallies[msg.item_id] = msg.tally;
     else if (type === "presence") this.presence = msg;
+    else if (type === "likes") this.likes = msg.total;
+    else if (type === "upvotes") Object.assign(this.upvotes, msg.counts || {});
+    else if (type === "moderation") this.moderation = msg;
     else if (type === "ack") this._reply(msg, true);
     else if (type === "error") {
       if (msg.id == null) this._lastError = msg;

@@ -85,7 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.reset and data_dir.exists():
         for p in data_dir.glob("live.db*"):
             p.unlink()
-        shutil.rmtree(data_dir / "uploads", ignore_errors=True)
+        shutil.rmtree(data_dir / "decks", ignore_errors=True)
     settings = Settings.from_env(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'live.db'}")
     engine = make_engine(settings.database_url)
     upgrade(engine)
@@ -96,6 +96,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             spec = json.loads(DEMO_SPEC.read_text(encoding="utf-8"))
             created = create_meeting(s, spec, password)
             meeting_id = created.meeting_id
+            _demo_decks(s, meeting_id, data_dir)
         else:
             assert m.id is not None
             meeting_id = m.id
@@ -108,6 +109,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     _serve(settings, args.host, args.port)
     return 0
+
+
+def _demo_decks(s: Session, meeting_id: int, data_dir: Path) -> None:
+    from sqlmodel import col, select
+
+    from live.store.models import AgendaItem
+    from live.store.slides import seed_decks
+
+    items = list(s.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
+                        .order_by(col(AgendaItem.position))).all())
+    decks = [DEMO_SPEC.parent / "slides" / f"deck-{n}.pdf" for n in range(1, len(items) + 1)]
+    seed_decks(s, items, decks, data_dir)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

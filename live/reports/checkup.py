@@ -565,3 +565,8 @@ def _pdf_grid(grid: _Grid, width: float, cell: ParagraphStyle, cell_head: Paragr
     # instead of failing the whole document with a LayoutError.
     return Table(data, colWidths=[width * w for w in grid.widths], repeatRows=1 if grid.header else 0,
                      style=TableStyle(commands), splitInRow=1, hAlign="LEFT")
+
+
+def register_cjk_font() -> str:
+    """The reportlab font name of the embedded CJK font, registered once."""
+    return _register_font(find_cjk_font())

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from live.domain import phases, timer
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
 from live.domain.scheme import BallotValue, Scheme, check_scheme
+from live.store import slides
 from live.store.models import AgendaItem, Ballot, Meeting
 from live.store.results import freeze_result
 from live.store.state import item_public, meeting_public
@@ -221,6 +222,29 @@ def set_scheme(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -
     return CommandOutcome([_meeting_event(m, items, "scheme")], {"scheme": scheme.to_dict()})
 
 
+def slide_goto(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    _meeting(s, meeting_id)
+    item = _item(_items(s, meeting_id), args["item_id"])
+    slides.goto(item, int(args["page"]))
+    s.add(item)
+    return CommandOutcome([_item_event(item, "slide")], {"page": item.slide_page})
+
+
+def set_deck(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    """Issued by the upload endpoint once the pages are rendered (not a socket command)."""
+    _meeting(s, meeting_id)
+    item = _item(_items(s, meeting_id), args["item_id"])
+    slides.set_deck(s, item, int(args["pages"]), int(args["version"]))
+    return CommandOutcome([_item_event(item, "slides")], {"pages": item.deck_pages, "version": item.deck_version})
+
+
+def set_stream(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    m = _meeting(s, meeting_id)
+    m.stream_url = args.get("url") or None
+    s.add(m)
+    return CommandOutcome([_meeting_event(m, _items(s, meeting_id), "stream")], {"stream_url": m.stream_url})
+
+
 Command = Callable[[Session, int, dict[str, Any], int], CommandOutcome]
 
 HOST_COMMANDS: dict[str, Command] = {
@@ -228,6 +252,9 @@ HOST_COMMANDS: dict[str, Command] = {
     "meeting.end": end_meeting,
     "meeting.durations": set_durations,
     "meeting.scheme": set_scheme,
+    "meeting.stream": set_stream,
+    "slide.goto": slide_goto,
+    "item.deck": set_deck,
     "item.open": open_item,
     "item.advance": advance,
     "item.back": back,

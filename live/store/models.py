@@ -46,6 +46,10 @@ class AgendaItem(SQLModel, table=True):
     closed_at_ms: int | None = Field(default=None, sa_type=BigInteger)
     result_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     digest: str | None = Field(default=None, max_length=64)
+    # The presenter's slide deck: pages rendered to images, and the page on screen.
+    deck_pages: int = Field(default=0)
+    deck_version: int = Field(default=0)
+    slide_page: int = Field(default=0)
 
 
 class PanelMember(SQLModel, table=True):

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 from live.domain.phases import MEETING_STATUS_LABEL, PHASE_LABEL, ItemPhase, MeetingStatus
 from live.store import interaction_state
 from live.store.models import AgendaItem, Meeting, PanelMember
+from live.store.slides import slide_fields
 
 State = dict[str, Any]
 
@@ -55,6 +56,7 @@ def item_public(i: AgendaItem) -> dict[str, Any]:
         },
         "result": orjson.loads(i.result_json) if i.result_json else None,
         "digest": i.digest,
+        "slides": slide_fields(i),
     }
 
 

@@ -23,7 +23,7 @@ from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.writer import Writer
-from live.web import problem_routes, routes, voice_routes
+from live.web import problem_routes, routes, slide_routes, voice_routes
 from live.web.auth import Signer
 from live.web.services import Services
 from live.web.socket import websocket_endpoint
@@ -104,6 +104,10 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/panel/{token}", routes.panel_info),
         Route("/qr/join/{code}.png", routes.join_qr),
         Route("/qr/panel/{token}.png", routes.panel_qr),
+        Route("/api/meetings/{code}/items/{item_id:int}/slides", slide_routes.upload_slides, methods=["POST"]),
+        Route("/api/meetings/{code}/print/panel-cards.pdf", slide_routes.panel_cards),
+        Route("/api/meetings/{code}/print/join-poster.pdf", slide_routes.join_poster),
+        Route("/slides/{item_id:int}/{version:int}/{name}", slide_routes.slide_image),
         Route("/healthz", routes.healthz),
         *voice_routes.ROUTES,
         *problem_routes.ROUTES,

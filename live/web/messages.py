@@ -46,6 +46,18 @@ class MeetingScheme(_Msg):
     scheme: dict[str, Any]
 
 
+class MeetingStream(_Msg):
+    type: Literal["meeting.stream"]
+    # An HLS address (.m3u8) for the phones' player; null takes the stream off.
+    url: Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")] | None
+
+
+class SlideGoto(_Msg):
+    type: Literal["slide.goto"]
+    item_id: ItemId
+    page: Annotated[int, Field(ge=1, le=1000)]
+
+
 class ItemOpen(_Msg):
     type: Literal["item.open"]
     item_id: ItemId
@@ -196,7 +208,7 @@ class WordsRemove(_Msg):
 
 
 ClientMessage = Annotated[
-    Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme
+    Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme | MeetingStream | SlideGoto
     | ItemOpen | ItemAdvance | ItemBack | ItemTimer
     | QuestionAsk | QuestionUpvote | Like | CommentSend
     | QuestionApprove | QuestionReject | QuestionReorder | QuestionPick | QuestionUnpick | QuestionAnswered
@@ -207,8 +219,10 @@ ClientMessage = Annotated[
 
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
-HOST_TYPES = frozenset({"meeting.start", "meeting.end", "meeting.durations", "meeting.scheme",
+HOST_TYPES = frozenset({"meeting.start", "meeting.end", "meeting.durations", "meeting.scheme", "meeting.stream",
                         "item.open", "item.advance", "item.back", "item.timer"})
+# The presenter view turns pages too; so does the host.
+PRESENTER_TYPES = frozenset({"slide.goto"})
 # Handled by live.web.interaction; the host's ones are host-only like the others.
 INTERACTION_HOST_TYPES = frozenset({
     "question.approve", "question.reject", "question.reorder", "question.pick", "question.unpick",
@@ -217,7 +231,7 @@ INTERACTION_HOST_TYPES = frozenset({
 INTERACTION_PUBLIC_TYPES = frozenset({"question.ask", "question.upvote", "like", "comment.send"})
 INTERACTION_TYPES = INTERACTION_HOST_TYPES | INTERACTION_PUBLIC_TYPES
 HOST_TYPES = HOST_TYPES | INTERACTION_HOST_TYPES
-KNOWN_TYPES = HOST_TYPES | {"ping", "vote"} | INTERACTION_PUBLIC_TYPES
+KNOWN_TYPES = HOST_TYPES | PRESENTER_TYPES | {"ping", "vote"} | INTERACTION_PUBLIC_TYPES
 
 
 class BadMessage(ValueError):

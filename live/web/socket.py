@@ -177,8 +177,9 @@ async def _handle(svc: Services, rt: MeetingRuntime, client: Client, raw: str) -
     if msg.type in messages.INTERACTION_TYPES:
         await interaction.handle(svc, rt, client, msg)
         return
-    if msg.type in messages.HOST_TYPES:
-        if ident.role != "host":
+    if msg.type in messages.HOST_TYPES or msg.type in messages.PRESENTER_TYPES:
+        allowed = ident.role == "host" or (ident.role == "presenter" and msg.type in messages.PRESENTER_TYPES)
+        if not allowed:
             client.push(_err(msg.id, "forbidden", "只有主持人可以执行该操作"))
             return
         args = msg.model_dump(by_alias=True, exclude={"id", "type"})

@@ -1,0 +1,101 @@
+"""Slide decks (upload, page images) and the printed QR material."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from sqlmodel import Session
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+
+from live.domain.errors import DomainError
+from live.reports.printables import Card, join_poster_pdf, panel_cards_pdf
+from live.store.models import AgendaItem
+from live.store.seed import panel_members
+from live.store.slides import MAX_BYTES, DeckError, deck_dir, render_deck
+from live.store.writer import CommandRefused
+from live.web.routes import _error, _host_meeting, _svc, join_url, panel_url
+from live.web.voice_routes import _upload, read_capped
+
+_PAGE = re.compile(r"^(\d{1,4})(\.thumb)?\.png$")
+
+
+async def upload_slides(request: Request) -> Response:
+    """Host only: a PDF per presenter, checked before anything is stored, then
+    rendered off the event loop; screens switch to it through an ``item.updated``."""
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    item_id = int(request.path_params["item_id"])
+
+    def item() -> AgendaItem | None:
+        with Session(svc.engine) as s:
+            i = s.get(AgendaItem, item_id)
+            return i if i is not None and i.meeting_id == m.id else None
+
+    current = await asyncio.to_thread(item)
+    if current is None:
+        return _error(404, "not_found", "议程中没有该述法人")
+    body = await read_capped(request, MAX_BYTES + 1024 * 1024)
+    if body is None:
+        return _error(413, "too_large", f"文件过大：上限 {MAX_BYTES // (1024 * 1024)} MB")
+    try:
+        data, _ = await _upload(request, body)
+        version = current.deck_version + 1
+        deck = await render_deck(data, deck_dir(svc.settings.data_dir, item_id, version))
+        reply = await svc.writer.command(m.id or 0, "item.deck",
+                                         {"item_id": item_id, "pages": deck.pages, "version": version})
+    except (DomainError, CommandRefused) as exc:
+        return _error(400, exc.code, exc.message)
+    except MultiPartException as exc:
+        return _error(400, "invalid", f"上传格式错误：{exc.message}")
+    return JSONResponse({"ok": True, **reply})
+
+
+async def slide_image(request: Request) -> Response:
+    """Page images are public (they are shown in the hall) and immutable per deck version."""
+    svc = _svc(request)
+    item_id = int(request.path_params["item_id"])
+    version = int(request.path_params["version"])
+    match = _PAGE.match(str(request.path_params["name"]))
+    if not match:
+        return _error(404, "not_found", "没有该页")
+    path = deck_dir(svc.settings.data_dir, item_id, version) / match.group(0)
+    if not path.is_file():
+        return _error(404, "not_found", "没有该页")
+    return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+
+async def panel_cards(request: Request) -> Response:
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    base = str(request.base_url)
+
+    def render() -> bytes:
+        with Session(svc.engine) as s:
+            members = [p for p in panel_members(s, m.id or 0) if not p.revoked]
+        cards = [Card(p.name, p.category, panel_url(svc, base, svc.signer.panel_token(m.id or 0, p.id or 0,
+                                                                                      p.token_version)))
+                 for p in members]
+        return panel_cards_pdf(m.title, cards)
+
+    return Response(await asyncio.to_thread(render), media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="panel-cards-{m.code}.pdf"'})
+
+
+async def join_poster(request: Request) -> Response:
+    svc = _svc(request)
+    m = await _host_meeting(request)
+    if isinstance(m, JSONResponse):
+        return m
+    pdf = await asyncio.to_thread(join_poster_pdf, m.title, m.code, join_url(svc, request, m.code))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="join-poster-{m.code}.pdf"'})
+
+
+__all__ = ["DeckError", "join_poster", "panel_cards", "slide_image", "upload_slides"]

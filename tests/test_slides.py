@@ -1,0 +1,112 @@
+"""Slide decks: checked upload, rendering off the loop, page turns by seq, page images, printables."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+import zxingcpp
+from PIL import Image
+from starlette.testclient import TestClient
+
+from conftest import ROOT, Conn, Seed, login, open_ws
+from live.store.slides import DeckError, check_pdf
+
+DECK = (ROOT / "assets" / "slides" / "deck-1.pdf").read_bytes()
+
+
+def upload(client: TestClient, seed: Seed, item_id: int, data: bytes, name: str = "deck.pdf") -> dict:
+    r = client.post(f"/api/meetings/{seed.code}/items/{item_id}/slides",
+                    files={"file": (name, data, "application/pdf")})
+    return {"status": r.status_code, **r.json()}
+
+
+def test_check_pdf_refuses_non_pdfs() -> None:
+    with pytest.raises(DeckError, match="不是 PDF"):
+        check_pdf(b"PK\x03\x04 a pptx")
+    with pytest.raises(DeckError, match="为空"):
+        check_pdf(b"")
+    check_pdf(DECK)
+
+
+def test_upload_turn_pages_and_late_joiner(client: TestClient, seed: Seed, tmp_path: Path) -> None:
+    login(client, seed)
+    h = Conn(open_ws(client, f"/ws/{seed.code}?role=host"))
+    item = h.state["items"][0]["id"]
+    assert h.state["items"][0]["slides"]["pages"] == 0
+    bad = upload(client, seed, item, b"not a pdf at all")
+    assert bad["status"] == 400 and "PDF" in bad["error"]["message"]
+    broken = upload(client, seed, item, b"%PDF-1.7\n garbage")
+    assert broken["status"] == 400 and broken["error"]["code"] == "invalid_deck"
+    ok = upload(client, seed, item, DECK)
+    assert ok["status"] == 200 and ok["pages"] == 6 and ok["version"] == 1
+    ev = h.expect(lambda m: m["type"] == "item.updated" and m["cause"] == "slides")["item"]["slides"]
+    assert ev == {"pages": 6, "page": 1, "version": 1, "url": f"/slides/{item}/1/1.png"}
+    png = client.get(ev["url"])
+    assert png.status_code == 200 and "immutable" in png.headers["cache-control"]
+    assert Image.open(io.BytesIO(png.content)).size[0] == 1600
+    assert client.get(f"/slides/{item}/1/6.thumb.png").status_code == 200
+    assert client.get(f"/slides/{item}/1/7.png").status_code == 404
+    assert client.get(f"/slides/{item}/1/..%2F..%2Fsecret.key").status_code == 404
+    # The presenter view turns pages; every screen follows by seq.
+    presenter = Conn(open_ws(client, f"/ws/{seed.code}?role=presenter"))
+    screen = Conn(open_ws(client, f"/ws/{seed.code}?role=screen"))
+    assert presenter.cmd("slide.goto", item_id=item, page=3)["page"] == 3
+    turned = screen.expect(lambda m: m["type"] == "item.updated" and m["cause"] == "slide")
+    assert turned["item"]["slides"]["page"] == 3
+    assert presenter.cmd("slide.goto", item_id=item, page=7)["code"] == "bad_page"
+    assert presenter.cmd("item.advance", item_id=item)["code"] == "forbidden"
+    phone = Conn(open_ws(client, f"/ws/{seed.code}?role=audience",
+                         headers={"cookie": f"live_dev={seed.device_cookie('device-slides-1')}"}))
+    assert phone.cmd("slide.goto", item_id=item, page=2)["code"] == "forbidden"
+    late = Conn(open_ws(client, f"/ws/{seed.code}?role=screen"))
+    assert late.item(item)["slides"]["page"] == 3
+    assert h.cmd("slide.goto", item_id=h.state["items"][1]["id"], page=1)["code"] == "no_deck"
+    # A new deck replaces the old one and starts at page 1.
+    again = upload(client, seed, item, DECK)
+    assert again["version"] == 2
+    assert screen.expect(lambda m: m["type"] == "item.updated" and m["cause"] == "slides")["item"]["slides"][
+        "page"] == 1
+
+
+def test_upload_needs_the_host(client: TestClient, seed: Seed) -> None:
+    r = client.post(f"/api/meetings/{seed.code}/items/1/slides", files={"file": ("d.pdf", DECK, "application/pdf")})
+    assert r.status_code == 401
+
+
+def test_stream_url(client: TestClient, seed: Seed) -> None:
+    login(client, seed)
+    h = Conn(open_ws(client, f"/ws/{seed.code}?role=host"))
+    assert h.cmd("meeting.stream", url="javascript:alert(1)")["code"] == "invalid"
+    assert h.cmd("meeting.stream", url="https://live.example.cn/zw/index.m3u8")["type"] == "ack"
+    ev = h.expect(lambda m: m["type"] == "meeting.updated" and m["cause"] == "stream")
+    assert ev["meeting"]["stream_url"] == "https://live.example.cn/zw/index.m3u8"
+    assert h.cmd("meeting.stream", url=None)["stream_url"] is None
+
+
+def _pdf_text_and_qrs(pdf: bytes) -> tuple[str, list[str]]:
+    doc = pdfium.PdfDocument(pdf)
+    text, codes = "", []
+    for page in doc:
+        text += page.get_textpage().get_text_range()
+        img = page.render(scale=2).to_pil()
+        codes += [r.text for r in zxingcpp.read_barcodes(img)]
+    return text, codes
+
+
+def test_printables_carry_names_and_working_qr_codes(client: TestClient, seed: Seed) -> None:
+    assert client.get(f"/api/meetings/{seed.code}/print/panel-cards.pdf").status_code == 401
+    login(client, seed)
+    cards = client.get(f"/api/meetings/{seed.code}/print/panel-cards.pdf")
+    assert cards.headers["content-type"] == "application/pdf"
+    text, codes = _pdf_text_and_qrs(cards.content)
+    assert "张立华" in text and "行业群众代表" in text
+    assert len(codes) == 9 and all("/p/" in c for c in codes)
+    token = codes[0].rsplit("/", 1)[1]
+    assert client.get(f"/api/panel/{token}").json()["code"] == seed.code
+    poster = client.get(f"/api/meetings/{seed.code}/print/join-poster.pdf")
+    text, codes = _pdf_text_and_qrs(poster.content)
+    assert "扫码参与" in text and " ".join(seed.code) in text
+    assert codes == [f"http://testserver/j/{seed.code}"]
