@@ -3,6 +3,9 @@
 import { codeFromPath, connect, el, fatalView, fill, statusBanner } from "./client.js";
 import { ballotView } from "./ballot.js";
 import { agendaView, stageView } from "./stage.js";
+import { audienceVoice } from "./audience-voice.js";
+import { slideCard } from "./slides.js";
+import { mountStream } from "./stream.js";
 
 const code = codeFromPath("/j/");
 const conn = connect(code, "audience");
@@ -12,6 +15,9 @@ const title = document.getElementById("title");
 statusBanner(conn);
 const ballot = el("div", { class: "card" }, ballotView(conn, { source: "public" }));
 fill(app, stageView(conn), ballot, agendaView(conn));
+audienceVoice(conn, app);
+app.querySelector(".stage").after(slideCard(conn, { thumb: true }));  // the slide during 述法
+mountStream(conn, document.getElementById("live-stream"));  // the live stream, above everything
 
 conn.on("state", (state) => {
   title.textContent = state.meeting.title;

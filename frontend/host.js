@@ -7,6 +7,8 @@ import {
 import { durationsCard, figuresCard, linksCard, panelLinksCard, tallyCard } from "./host-side.js";
 import { resultsCard } from "./host-results.js";
 import { schemeCard } from "./scheme-editor.js";
+import { hostVoice } from "./host-voice.js";
+import { hostSlides } from "./host-slides.js";
 
 const code = codeFromPath("/host/");
 const app = document.getElementById("app");
@@ -80,6 +82,8 @@ function openConsole() {
   fill(app,
     el("div", { class: "host-main" }, control, agendaCard(conn), resultsCard(conn, code), durationsCard(conn), schemeCard(conn)),
     el("div", { class: "host-side" }, figuresCard(conn), tallyCard(conn), linksCard(code), panelLinksCard(conn, api)));
+  hostVoice(conn, code, api);
+  hostSlides(conn, api);  // decks, page turns, stream address, printables (host-slides.js)
 
   conn.on("state", (state) => {
     document.getElementById("title").textContent = `主持人控制台 · ${state.meeting.title}`;

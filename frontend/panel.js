@@ -3,6 +3,8 @@
 import { connect, el, fatalView, fill, statusBanner } from "./client.js";
 import { ballotView } from "./ballot.js";
 import { agendaView, stageView } from "./stage.js";
+import { panelVoice } from "./panel-voice.js";
+import { slideCard } from "./slides.js";
 
 const token = decodeURIComponent(location.pathname.slice("/p/".length).split("/")[0] || "");
 const app = document.getElementById("app");
@@ -24,6 +26,8 @@ async function start() {
   const ballotCard = el("div", { class: "card" });
   const agenda = agendaView(conn, { extra: (item) => conn.ballot(item.id).confirmed ? el("span", { class: "voted-mark", text: "✓ 已评" }) : null });
   fill(app, agenda, el("div", { class: "main-col" }, stageView(conn), ballotCard));
+  panelVoice(conn, app.querySelector(".main-col"));
+  app.querySelector(".main-col .stage").after(slideCard(conn));  // the slide during 述法
 
   conn.on("welcome", (w) => {
     const you = w.you || {};

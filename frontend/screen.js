@@ -6,9 +6,12 @@ import {
 } from "./client.js";
 import { flagList, groupTable, rankingTable } from "./results.js";
 import { tallyView } from "./tally.js";
+import { screenVoice } from "./screen-voice.js";
+import { mountScreenSlides } from "./screen-slides.js";
 
 const code = codeFromPath("/screen/");
 const conn = connect(code, "screen");
+screenVoice(conn);
 const stage = document.getElementById("stage");
 const status = document.getElementById("status");
 const online = document.getElementById("online");
@@ -21,6 +24,7 @@ document.getElementById("code").textContent = code;
 showJoinAddress();
 
 conn.on("state", render);
+mountScreenSlides(conn, stage);  // the slide during 述法 (screen-slides.js)
 conn.on("tally", (msg) => {
   const item = currentItem(conn.state);
   if (item && msg.item_id === item.id && item.phase === "voting") tally.update(conn.state.meeting.scheme, msg.tally);

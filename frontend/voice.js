@@ -132,7 +132,7 @@ export function formDialog(title, fields, okText = "确定", note = "") {
         el("span", { class: "voice-field-label" }, f.label, f.required ? el("span", { class: "req", text: "（必填）" }) : null),
         input, f.hint ? el("small", { class: "muted", text: f.hint }) : null);
     });
-    const form = el("form", { method: "dialog", class: "voice-dialog-form" },
+    const form = el("form", { method: "dialog", class: "voice-dialog-form", novalidate: true },
       el("h2", { id: "voice-dialog-title", text: title }),
       note ? el("p", { class: "muted", text: note }) : null,
       rows, error,

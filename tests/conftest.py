@@ -214,3 +214,40 @@ def redis_url() -> str:
     if reason:
         pytest.skip(reason)
     return REDIS_URL
+
+
+@contextlib.contextmanager
+def uvicorn_in_thread(settings: Settings) -> Iterator[tuple[str, Any]]:
+    """A real uvicorn on a free port, in this process, so a test can tune Settings
+    and look at the hub. Yields the base URL and the Starlette app."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio",
+                                           ws_per_message_deflate=False, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 15
+    while not server.started and time.time() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"127.0.0.1:{port}", app
+    finally:
+        server.should_exit = True
+        thread.join(15)
+
+
+def free_port_for_tests() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

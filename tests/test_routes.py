@@ -108,3 +108,22 @@ def test_host_password_is_argon2(seed: Seed) -> None:
         assert verify_password(m.host_password_hash, seed.password)
         assert not verify_password(m.host_password_hash, seed.password + "x")
     engine.dispose()
+
+
+def test_metrics_count_connections_ballots_and_drops(client: TestClient, seed: Seed) -> None:
+    login(client, seed)
+    h = Conn(open_ws(client, f"/ws/{seed.code}?role=host"))
+    h.cmd("meeting.start")
+    item = h.state["items"][0]["id"]
+    h.cmd("item.open", item_id=item)
+    for _ in range(3):
+        h.cmd("item.advance", item_id=item)
+    phone = Conn(open_ws(client, f"/ws/{seed.code}?role=audience",
+                         headers={"cookie": f"live_dev={seed.device_cookie('device-metrics-1')}"}))
+    phone.cmd("vote", item_id=item, ballot_id="metrics-ballot-1", choice={"option": "满意"})
+    text = client.get("/metrics").text
+    assert 'live_connections{role="audience"} 1.0' in text
+    assert 'live_connections{role="host"} 1.0' in text
+    assert "live_ballots_committed_total 1.0" in text
+    assert "live_client_drops_total 0.0" in text
+    assert "live_broker_healthy 1.0" in text

@@ -23,7 +23,7 @@ from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.writer import Writer
-from live.web import problem_routes, routes, slide_routes, voice_routes
+from live.web import metrics, problem_routes, routes, slide_routes, voice_routes
 from live.web.auth import Signer
 from live.web.services import Services
 from live.web.socket import websocket_endpoint
@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/meetings/{code}/print/join-poster.pdf", slide_routes.join_poster),
         Route("/slides/{item_id:int}/{version:int}/{name}", slide_routes.slide_image),
         Route("/healthz", routes.healthz),
+        Route("/metrics", metrics.metrics),
         *voice_routes.ROUTES,
         *problem_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),

@@ -1,0 +1,46 @@
+// The recorder's page /r/{token}: during and after 点评, record the 点评 text and the
+// problems it names, for any presenter of the meeting. The live state (who is on
+// stage, the questions put) comes over a read-only screen socket; every write goes
+// over HTTP with Authorization: Bearer <token>.
+
+import { connect, el, fatalView, fill, statusBanner } from "./client.js";
+import { recordEditor } from "./record-editor.js";
+import { stageView } from "./stage.js";
+
+const token = decodeURIComponent(location.pathname.slice("/r/".length).split("/")[0] || "");
+const app = document.getElementById("app");
+const title = document.getElementById("title");
+
+start();
+
+async function start() {
+  const info = await meetingFor(token);
+  if (!info.code) {
+    fatalView(app, { closeCode: 4401, message: info.message || "记录员链接无效，请向主持人索取新链接" });
+    return;
+  }
+  const code = String(info.code);
+  title.textContent = `点评记录 · ${info.title}`;
+  document.title = `${info.title} · 点评记录`;
+  const conn = connect(code, "screen");
+  statusBanner(conn);
+  const editor = recordEditor(conn, { api: `/api/meetings/${encodeURIComponent(code)}`, headers: { Authorization: `Bearer ${token}` } });
+  fill(app, stageView(conn, { heading: "当前述法人" }),
+    el("section", { class: "card recorder-card", "aria-label": "点评与问题清单" },
+      el("h2", { text: "点评与问题清单" }),
+      el("p", { class: "muted small", text: "点评时记录点评内容及指出的问题；会后也可补录。问题的整改由主持人跟踪。" }),
+      editor.node));
+  conn.on("fatal", (fatal) => fatalView(app, fatal));
+}
+
+async function meetingFor(tok) {
+  if (!tok) return { message: "链接不完整，请向主持人索取新链接" };
+  try {
+    const resp = await fetch(`/api/recorder/${encodeURIComponent(tok)}`, { headers: { Accept: "application/json" } });
+    const body = await resp.json().catch(() => ({}));
+    if (resp.ok && body.code) return body;
+    return { message: body.error && body.error.message };
+  } catch {
+    return { message: "无法连接服务器，请检查网络后刷新页面" };
+  }
+}
