@@ -93,8 +93,7 @@ class Phone(asyncio.Protocol):
         return f"/ws/{self.lg.code}?{q}"
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not an asyncio.Transport
         self.buf = bytearray()
         self.frag = None
         self.upgraded = False
@@ -320,7 +319,7 @@ class LoadGen:
         """Join ``devices`` (cookies given), arrivals spread uniformly over ``window`` seconds."""
         role = a.get("role", "audience")
         window = float(a.get("window", 0))
-        deadline = time.monotonic() + float(a.get("timeout", 120))
+        deadline = time.monotonic() + float(a.get("limit", 120))
         t0 = time.monotonic()
         new: list[Phone] = []
         for device, cookie in a["devices"]:
@@ -356,7 +355,7 @@ class LoadGen:
         """Wait until every ready phone saw ``seq`` (or the timeout), then give the arrival times."""
         seqs = [int(s) for s in a["seqs"]]
         last = max(seqs)
-        deadline = time.monotonic() + float(a.get("timeout", 30))
+        deadline = time.monotonic() + float(a.get("limit", 30))
         while time.monotonic() < deadline:
             if all(p.seq is not None and p.seq >= last for p in self.phones.values() if p.ready):
                 break
@@ -393,7 +392,7 @@ class LoadGen:
                             "choice": {"option": random.choice(options)}}):
                 p.acks[mid] = time.monotonic()
                 sent += 1
-        deadline = time.monotonic() + float(a.get("timeout", 60))
+        deadline = time.monotonic() + float(a.get("limit", 60))
         while time.monotonic() < deadline and sum(1 for r in self.replies if r[0] == "v") < sent:
             await asyncio.sleep(0.05)
         votes = [r for r in self.replies if r[0] == "v"]
@@ -453,7 +452,7 @@ class LoadGen:
             p.resynced_at = 0.0
             p.attempt = 0
             p.abort()
-        deadline = t0 + float(a.get("timeout", 30))
+        deadline = t0 + float(a.get("limit", 30))
         target = a.get("until_seq")
         while time.monotonic() < deadline:
             if all(p.ready and not p.want_back and (target is None or (p.seq or 0) >= int(target)) for p in phones):
@@ -491,7 +490,7 @@ class LoadGen:
                     p.transport.abort()
                 else:
                     p.transport.write(client_frame(0x8, (1001).to_bytes(2, "big")))
-        deadline = time.monotonic() + float(a.get("timeout", 10))
+        deadline = time.monotonic() + float(a.get("limit", 10))
         while time.monotonic() < deadline and any(p.open for p in self.phones.values()):
             await asyncio.sleep(0.05)
         left = 0

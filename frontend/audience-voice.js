@@ -29,16 +29,12 @@ function likeAndCommentCard(conn) {
   const likeBtn = el("button", { type: "button", class: "btn voice-like-btn", "aria-label": "点赞" },
     icon("heart", 28), el("span", { text: "点赞" }));
   const likeStatus = statusLine("voice-like-status");
-  let unsent = 0, inflight = 0, acked = 0, lastSent = 0, timer = null, statusTimer = null;
+  let unsent = 0, inflight = 0, acked = 0, lastSent = 0, timer = null;
 
   const showTotal = () => {
     total.textContent = formatCount((conn.likes || 0) + unsent + inflight + acked);
   };
-  const flashStatus = (text, kind) => {
-    likeStatus.set(text, kind);
-    clearTimeout(statusTimer);
-    statusTimer = setTimeout(() => likeStatus.set(""), 5000);
-  };
+  const flashStatus = (text, kind) => likeStatus.set(text, kind, 5000);
   const schedule = () => {
     if (timer || !unsent) return;
     timer = setTimeout(flush, Math.max(0, lastSent + LIKE_EVERY_MS - Date.now()));
@@ -93,7 +89,7 @@ function likeAndCommentCard(conn) {
     try {
       const ack = await conn.send("comment.send", { text });
       input.value = "";
-      status.set(ack.status === "held" ? "已提交，待审核后显示" : "已发送", "ok");
+      status.set(ack.status === "held" ? "已提交，待审核后显示" : "已发送", "ok", 8000);
     } catch (err) {
       status.set((err && err.message) || "发送失败，请重试", "error");
     } finally {
@@ -159,7 +155,7 @@ function questionsCard(conn) {
       const ack = await conn.send("question.ask", { item_id: item.id, content });
       text.value = "";
       counter.textContent = "0/500";
-      askStatus.set(ack.status === "pending" ? "已提交，待审核" : "已提交", "ok");
+      askStatus.set(ack.status === "pending" ? "已提交，待审核" : "已提交", "ok", 15000);
     } catch (err) {
       askStatus.set((err && err.message) || "提交失败，请重试", "error");
     } finally {

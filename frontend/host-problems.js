@@ -133,7 +133,8 @@ export function rectificationCard(conn, api) {
     if (!rows.length) return fill(summary);
     fill(summary, el("table", { class: "rc-table" },
       el("caption", { text: "整改通报（按述法人）" }),
-      el("thead", {}, el("tr", {}, ["述法人", "问题数", "已销号", "已整改", "未完成", "逾期", "销号率"].map((h) => el("th", { scope: "col", text: h })))),
+      el("thead", {}, el("tr", {}, ["述法人", "问题数", "已销号", "已整改", "未完成", "逾期", "销号率"].map((h, i) =>
+        el("th", { scope: "col", class: i ? "num" : null, text: h })))),
       el("tbody", {}, rows.map((r) => el("tr", {},
         el("th", { scope: "row", text: r.presenter }),
         ...[r.total, r.closed, r.rectified, r.open].map((v) => el("td", { class: "num", text: String(v) })),

@@ -18,7 +18,11 @@ export function hostVoice(conn, code, api) {
   const control = main.querySelector(".control");
   if (control) control.after(questions, record);
   else main.prepend(questions, record);
-  main.append(importCard(conn, api), rectificationCard(conn, api));
+  main.append(importCard(conn, api));
+  // 整改 is work after the meeting: full width below both columns.
+  const rect = rectificationCard(conn, api);
+  rect.classList.add("voice-wide");
+  (main.parentElement && main.parentElement !== main ? main.parentElement : main).append(rect);
   side.prepend(moderationCard(conn, api), commentsCard(conn));
   side.append(wordsCard(conn), checkupCard(conn, api));
 }
@@ -37,6 +41,15 @@ function btn(label, onclick, { kind = "secondary", focus = null, disabled = fals
     type: "button", class: `btn btn-small btn-${kind}`, onclick, disabled, title,
     "aria-label": aria, dataset: focus ? { focus } : null,
   }, label);
+}
+
+// Ban the phone behind a comment or a question, with an optional reason.
+async function ban(conn, button, target, what, extra = "") {
+  const values = await formDialog("禁言设备", [
+    { name: "reason", label: "原因（可选）", value: "", maxlength: 200, hint: "如：刷屏、人身攻击" },
+  ], "禁言", `禁言后，发出这条${what}的手机不能再评论和提问，它待审核的评论和提问也将移出队列。${extra}`);
+  if (!values) return;
+  command(conn, button, "device.ban", { ...target, reason: values.reason.trim() }, "已禁言该设备");
 }
 
 // Keep the keyboard focus on "the same" button when a list is rebuilt.
@@ -155,7 +168,9 @@ function questionsCard(conn, api) {
               q.upvotable ? el("span", { class: "voice-q-votes num", text: `赞 ${formatCount(upvotesOf(conn, q))}` }) : null,
               isCurrent ? el("span", { class: "voice-badge voice-badge-current", text: "正在质询" }) : null,
               q.answered ? el("span", { class: "voice-badge voice-badge-done", text: "已答复" }) : null)),
-          el("div", { class: "voice-row-actions" }, up, down, pick, answer, remove));
+          el("div", { class: "voice-row-actions" }, up, down, pick, answer, remove,
+            q.origin === "public" ? btn("禁言", (ev) => ban(conn, ev.currentTarget, { question_id: q.id }, "提问", "已公开的问题请用「撤下」。"),
+              { focus: `${q.id}-ban` }) : null));
       }) : el("li", { class: "voice-empty muted", text: "该述法人暂无已公开的问题（评议团提问、已导入的问题和审核通过的群众提问会列在这里）" }));
     });
   }
@@ -223,8 +238,9 @@ function moderationCard(conn, api) {
   const qTitle = el("h3", { class: "voice-sub" });
   const cTitle = el("h3", { class: "voice-sub" });
   const bansBox = el("details", { class: "mod-bans-box" }, el("summary", { text: "已禁言的设备" }), bList);
+  const emptyNote = el("p", { class: "muted mod-empty", text: "暂无待审核的提问和评论。" });
   const root = el("section", { class: "card voice-mod", "aria-label": "审核队列" },
-    el("h2", {}, "审核队列", el("span", { class: "mod-total num" })), qTitle, qList, cTitle, cList, bansBox);
+    el("h2", {}, "审核队列", el("span", { class: "mod-total num" })), emptyNote, qTitle, qList, cTitle, cList, bansBox);
   const total = root.querySelector(".mod-total");
   let gotLive = false;
 
@@ -245,14 +261,6 @@ function moderationCard(conn, api) {
     return item ? item.presenter.name : "";
   }
 
-  async function ban(button, target, what) {
-    const values = await formDialog("禁言设备", [
-      { name: "reason", label: "原因（可选）", value: "", maxlength: 200, hint: "如：刷屏、人身攻击" },
-    ], "禁言", `禁言后，发出这条${what}的手机不能再评论和提问，它待审核的评论和提问也将移出队列。`);
-    if (!values) return;
-    command(conn, button, "device.ban", { ...target, reason: values.reason.trim() }, "已禁言该设备");
-  }
-
   function render() {
     const m = conn.moderation;
     if (!m) return;
@@ -261,17 +269,20 @@ function moderationCard(conn, api) {
     total.classList.toggle("is-busy", waiting > 0);
     qTitle.textContent = `群众提问（${m.questions_pending || 0}）`;
     cTitle.textContent = `待审评论（${m.comments_held || 0}）`;
+    // An empty queue takes one line: the headings say "0" and the lists say nothing new.
+    root.classList.toggle("is-empty", !waiting);
+    emptyNote.hidden = !!waiting;
     keepFocus(root, () => {
       fill(qList, (m.questions || []).length ? m.questions.map((q) => el("li", { class: "mod-row" },
         el("p", { class: "voice-q-text", text: q.content }),
         el("p", { class: "voice-q-meta" },
           el("span", { text: `向 ${itemName(q.item_id)} 提问` }),
-          el("span", { class: "mod-tag", text: `设备 ${q.device_tag || q.source}` }),
+          q.device_tag ? el("span", { class: "mod-tag", text: `设备 ${q.device_tag}` }) : el("span", { text: `来源 ${whoAsked(q)}` }),
           el("span", { class: "num", text: clock(q.created_at_ms) })),
         el("div", { class: "voice-row-actions" },
           btn("通过", (ev) => command(conn, ev.currentTarget, "question.approve", { question_id: q.id }), { kind: "primary", focus: `mq-${q.id}-ok` }),
           btn("驳回", (ev) => command(conn, ev.currentTarget, "question.reject", { question_id: q.id }), { focus: `mq-${q.id}-no` }),
-          q.device_tag ? btn("禁言", (ev) => ban(ev.currentTarget, { question_id: q.id }, "提问"), { focus: `mq-${q.id}-ban` }) : null)))
+          q.device_tag ? btn("禁言", (ev) => ban(conn, ev.currentTarget, { question_id: q.id }, "提问"), { focus: `mq-${q.id}-ban` }) : null)))
         : el("li", { class: "voice-empty muted", text: "没有待审核的提问" }));
       if ((m.questions_pending || 0) > (m.questions || []).length) {
         qList.append(el("li", { class: "muted", text: `另有 ${m.questions_pending - m.questions.length} 条，处理完上面的后显示` }));
@@ -284,7 +295,7 @@ function moderationCard(conn, api) {
         el("div", { class: "voice-row-actions" },
           btn("显示", (ev) => command(conn, ev.currentTarget, "comment.approve", { comment_id: c.id }), { kind: "primary", focus: `mc-${c.id}-ok` }),
           btn("隐藏", (ev) => command(conn, ev.currentTarget, "comment.hide", { comment_id: c.id }), { focus: `mc-${c.id}-no` }),
-          btn("禁言", (ev) => ban(ev.currentTarget, { comment_id: c.id }, "评论"), { focus: `mc-${c.id}-ban` }))))
+          btn("禁言", (ev) => ban(conn, ev.currentTarget, { comment_id: c.id }, "评论"), { focus: `mc-${c.id}-ban` }))))
         : el("li", { class: "voice-empty muted", text: "没有待审核的评论" }));
       if ((m.comments_held || 0) > (m.comments || []).length) {
         cList.append(el("li", { class: "muted", text: `另有 ${m.comments_held - m.comments.length} 条，处理完上面的后显示` }));
@@ -363,12 +374,8 @@ function commentsCard(conn) {
       el("p", { class: "voice-q-meta" }, el("span", { class: "num", text: clock(c.at_ms) })),
       el("div", { class: "voice-row-actions" },
         btn("隐藏", (ev) => command(conn, ev.currentTarget, "comment.hide", { comment_id: c.id }), { focus: `vr-${c.id}-hide` }),
-        btn("禁言", async (ev) => {
-          const b = ev.currentTarget;
-          const values = await formDialog("禁言设备", [{ name: "reason", label: "原因（可选）", value: "", maxlength: 200 }], "禁言",
-            "禁言后，发出这条评论的手机不能再评论和提问。这条评论本身请用「隐藏」撤下。");
-          if (values) command(conn, b, "device.ban", { comment_id: c.id, reason: values.reason.trim() }, "已禁言该设备");
-        }, { focus: `vr-${c.id}-ban` }))))
+        btn("禁言", (ev) => ban(conn, ev.currentTarget, { comment_id: c.id }, "评论", "这条评论本身请用「隐藏」撤下。"),
+          { focus: `vr-${c.id}-ban` }))))
       : el("li", { class: "voice-empty muted", text: "还没有显示的评论" })));
   }
   conn.on("state", render);

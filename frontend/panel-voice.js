@@ -31,7 +31,7 @@ export function panelVoice(conn, container) {
       const ack = await conn.send("question.ask", { item_id: item.id, content });
       text.value = "";
       counter.textContent = "0/500";
-      status.set(ack.status === "pending" ? "已提交，待审核" : "已提交，已列入质询问题", "ok");
+      status.set(ack.status === "pending" ? "已提交，待审核" : "已提交，已列入质询问题", "ok", 15000);
     } catch (err) {
       status.set((err && err.message) || "提交失败，请重试", "error");
     } finally {

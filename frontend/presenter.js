@@ -57,8 +57,14 @@ conn.on("fatal", (fatal) => fatalView(document.getElementById("app"), fatal,
 
 // ---- what is on show ----------------------------------------------------------------
 
-function deckItem() {
+// The presenter on stage (a finished one's deck is no longer turned from here).
+function stageItem() {
   const item = currentItem(conn.state);
+  return item && item.phase !== "done" ? item : null;
+}
+
+function deckItem() {
+  const item = stageItem();
   return deckOf(item) ? item : null;
 }
 
@@ -73,14 +79,16 @@ function shownPage(item) {
 function render() {
   const state = conn.state;
   if (!state) return;
-  const item = currentItem(state);
+  const item = stageItem();
   const deck = deckOf(item);
   if (!deck) {
     title.textContent = "幻灯片";
     counter.textContent = "";
     sync.textContent = "";
     prevBtn.disabled = nextBtn.disabled = true;
-    big.clear(!item ? (state.meeting.status === "ended" ? "会议已结束" : "尚无进行中的述法人")
+    const last = currentItem(state);
+    big.clear(!item ? (state.meeting.status === "ended" ? "会议已结束"
+      : last ? `「${last.presenter.name}」的述法已结束；下一位开始后，此处显示其幻灯片` : "尚无进行中的述法人")
       : `「${item.presenter.name}」尚未上传演示文稿，请主持人在控制台上传 PDF`);
     next.clear("");
     fill(strip);
@@ -92,7 +100,8 @@ function render() {
   title.textContent = `幻灯片 · ${item.presenter.name}`;
   counter.textContent = `第 ${page} / ${deck.pages} 页`;
   const pending = matches(want, item) && want.page !== item.slides.page;
-  sync.textContent = pending ? "正在同步到大屏…" : "大屏已同步";
+  sync.textContent = pending ? "正在同步到大屏…"
+    : item.phase === "report" ? "大屏已同步" : `「${item.phase_label}」环节大屏不显示幻灯片`;
   sync.classList.toggle("is-pending", pending);
   prevBtn.disabled = page <= 1;
   nextBtn.disabled = page >= deck.pages;
@@ -186,7 +195,7 @@ function pump() {
 // The server's state caught up with (or moved away from) the page wanted.
 function reconcile() {
   if (!want) return;
-  const item = currentItem(conn.state);
+  const item = stageItem();
   if (!matches(want, item) || !deckOf(item)) {
     want = null;  // another presenter, or a new deck: start from the server's page
     return;

@@ -12,6 +12,13 @@ const QUEUE_MAX = 30;     // waiting for a free lane; older ones are dropped
 const CROSS_S = 11;       // seconds for a comment to cross the stage
 const GAP_PX = 48;        // space between two comments in a lane
 
+// "评议团成员 张立华", "提问人 王女士（12345热线）", "来源 网络提问".
+function askedBy(q) {
+  if (q.origin === "panel") return q.asker ? `评议团成员 ${q.asker}` : "评议团";
+  if (q.asker) return `提问人 ${whoAsked(q)}`;
+  return q.source ? `来源 ${q.source}` : "";
+}
+
 export function screenVoice(conn) {
   const body = document.querySelector(".screen-body") || document.body;
   const aside = document.querySelector(".screen-join");
@@ -113,6 +120,9 @@ export function screenVoice(conn) {
     node.style.animationDuration = `${travel / speed}s`;
     laneFree[lane] = now + ((w + GAP_PX) / speed) * 1000;
     flying.set(c.id, node);
+    // Measured first, animated after: an animation started before its duration is set
+    // would run for 0 s and end at once.
+    node.classList.add("is-flying");
     node.addEventListener("animationend", () => {
       node.remove();
       if (flying.get(c.id) === node) flying.delete(c.id);
@@ -128,7 +138,7 @@ export function screenVoice(conn) {
     question.hidden = !show;
     document.body.toggleAttribute("data-question", show);
     if (!show) return;
-    qLabel.lastChild.textContent = whoAsked(q) ? `提问：${whoAsked(q)}` : "";
+    qLabel.lastChild.textContent = askedBy(q);
     qText.textContent = q.content;
     // Long questions step down in size so they stay inside the panel.
     const n = q.content.length;

@@ -86,7 +86,7 @@ export function slideView({ className = "", thumb = false, ahead = 1, behind = 1
     entry.img.alt = `幻灯片第 ${page} 页，共 ${s.pages} 页`;
     if (entry.img.parentNode !== node || node.childNodes.length !== 1) node.replaceChildren(entry.img);
     shownUrl = url;
-    node.classList.remove("is-empty", "is-failed");
+    node.classList.remove("is-empty", "is-failed", "is-loading");
     node.dataset.slideItem = String(item.id);
     node.dataset.slideVersion = String(s.version);
     node.dataset.slidePage = String(page);
@@ -176,7 +176,8 @@ export function slideCard(conn, { thumb = false } = {}) {
   const largeCaption = el("span", { class: "slide-dialog-caption" });
   const close = el("button", { type: "button", class: "btn btn-secondary slide-close" }, "关闭");
   const dialog = el("dialog", { class: "slide-dialog", "aria-label": "幻灯片（放大）" },
-    el("div", { class: "slide-dialog-bar" }, largeCaption, close), large.node);
+    el("div", { class: "slide-dialog-bar" }, largeCaption, el("span", { class: "slide-dialog-hint", text: "横置手机看得更清楚" }), close),
+    large.node);
   close.addEventListener("click", () => dialog.close());
   // A tap on the page (or the backdrop) closes it too.
   dialog.addEventListener("click", (ev) => { if (ev.target !== close) dialog.close(); });

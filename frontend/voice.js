@@ -96,11 +96,14 @@ export async function apiJSON(url, { method = "GET", body, headers = {}, form = 
 
 // ---- feedback ---------------------------------------------------------------------
 
-// A status line under a form: set(text, kind) with kind "ok" | "error" | "info" | "wait".
+// A status line under a form: set(text, kind, clearAfterMs) with kind "ok" | "error" | "info" | "wait".
 export function statusLine(extraClass = "") {
   const node = el("p", { class: `voice-status ${extraClass}`.trim(), role: "status", "aria-live": "polite" });
+  let timer = null;
   node.hidden = true;
-  node.set = (text, kind = "info") => {
+  node.set = (text, kind = "info", clearAfterMs = 0) => {
+    clearTimeout(timer);
+    if (clearAfterMs && text) timer = setTimeout(() => node.set(""), clearAfterMs);
     node.textContent = text || "";
     node.hidden = !text;
     node.dataset.kind = kind;
@@ -233,6 +236,6 @@ export function questionEntry(state, q, { upvotes = null, extra = null, tag = "l
       el("span", { class: "voice-q-who", text: whoAsked(q) }),
       current ? el("span", { class: "voice-badge voice-badge-current", text: "正在质询" }) : null,
       q.answered ? el("span", { class: "voice-badge voice-badge-done", text: "已答复" }) : null,
-      upvotes !== null && q.upvotable ? el("span", { class: "voice-q-votes num", text: `赞 ${formatCount(upvotes)}` }) : null),
+      upvotes && q.upvotable ? el("span", { class: "voice-q-votes num", text: `赞 ${formatCount(upvotes)}` }) : null),
     extra);
 }

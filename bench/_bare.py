@@ -1,0 +1,164 @@
+"""The reference server for the benchmarks: a minimal ``websockets`` server with
+``broadcast()`` and compression off, speaking just enough of docs/protocol.md for the
+same load client to drive it (welcome, snapshot or replay by ``since``, sequenced
+events broadcast to everyone, acks, coalesced ``tally`` and ``likes``). No database,
+no validation, no per-client queue: the floor under what the live server does.
+
+Message sizes follow the live server's (given with ``--sizes``), so that both move
+the same bytes. A helper, not a benchmark: without ``--serve`` it exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import resource
+import time
+from collections import deque
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+
+DEFAULT_SIZES = {"welcome": 260, "snapshot": 12000, "event": 900, "burst": 1500, "tally": 700, "likes": 30,
+                 "presence": 90}
+
+
+def padded(msg: dict[str, Any], size: int) -> str:
+    """``msg`` with a pad field bringing its JSON to about ``size`` bytes."""
+    base = len(orjson.dumps({**msg, "pad": ""}))
+    return orjson.dumps({**msg, "pad": "x" * max(0, size - base)}).decode()
+
+
+class Bare:
+    def __init__(self, sizes: dict[str, int]) -> None:
+        self.sizes = {**DEFAULT_SIZES, **sizes}
+        self.clients: set[Any] = set()
+        self.seq = 0
+        self.ring: deque[tuple[int, str]] = deque(maxlen=2048)
+        self.snapshot = padded({"type": "snapshot", "seq": 0, "state": {}}, self.sizes["snapshot"])
+        self.ballots: dict[str, str] = {}
+        self.tally_dirty = False
+        self.likes = 0
+        self.likes_dirty = False
+        self.comments = 0
+
+    def event(self, kind: str) -> str:
+        self.seq += 1
+        wire = padded({"type": "item.updated", "seq": self.seq, "cause": "phase"}, self.sizes[kind])
+        self.ring.append((self.seq, wire))
+        self.snapshot = padded({"type": "snapshot", "seq": self.seq, "state": {}}, self.sizes["snapshot"])
+        return wire
+
+    def tally(self) -> str:
+        counts: dict[str, int] = {}
+        for choice in self.ballots.values():
+            counts[choice] = counts.get(choice, 0) + 1
+        return padded({"type": "tally", "item_id": 1, "tally": {"total": len(self.ballots), "options": counts}},
+                      self.sizes["tally"])
+
+    async def handler(self, ws: Any) -> None:
+        from websockets.asyncio.server import broadcast
+
+        query = parse_qs(urlsplit(ws.request.path).query)
+        since_raw = query.get("since", [""])[0]
+        since = int(since_raw) if since_raw.isdigit() else None
+        await ws.send(padded({"type": "welcome", "role": query.get("role", ["audience"])[0]}, self.sizes["welcome"]))
+        if since is not None and self.ring and (since == self.seq or self.ring[0][0] <= since + 1 <= self.seq + 1):
+            events = [w for s, w in self.ring if s > since]
+            await ws.send(orjson.dumps({"type": "replay", "from_seq": since, "to_seq": self.seq,
+                                        "count": len(events)}).decode())
+            for w in events:
+                await ws.send(w)
+        else:
+            if since is not None:
+                await ws.send(orjson.dumps({"type": "resync", "reason": "gap_too_old", "seq": self.seq}).decode())
+            await ws.send(self.snapshot)
+        await ws.send(self.tally())
+        await ws.send(padded({"type": "presence", "audience": len(self.clients)}, self.sizes["presence"]))
+        await ws.send(orjson.dumps({"type": "likes", "total": self.likes}).decode())
+        self.clients.add(ws)
+        try:
+            async for raw in ws:
+                msg = orjson.loads(raw)
+                t, mid = msg.get("type"), msg.get("id")
+                if t == "vote":
+                    self.ballots[str(msg["ballot_id"])] = str(msg["choice"].get("option"))
+                    self.tally_dirty = True
+                    await ws.send(orjson.dumps({"type": "ack", "id": mid, "ballot_id": msg["ballot_id"],
+                                                "item_id": msg["item_id"], "status": "stored",
+                                                "choice": msg["choice"]}).decode())
+                elif t == "like":
+                    self.likes += int(msg.get("count", 1))
+                    self.likes_dirty = True
+                    await ws.send(orjson.dumps({"type": "ack", "id": mid, "count": 1}).decode())
+                elif t == "comment.send":
+                    self.comments += 1
+                    await ws.send(orjson.dumps({"type": "ack", "id": mid, "comment_id": self.comments,
+                                                "status": "held"}).decode())
+                elif t == "ping":
+                    await ws.send(orjson.dumps({"type": "ack", "id": mid, "seq": self.seq}).decode())
+                else:  # any host command: one sequenced event for everyone
+                    kind = "burst" if t == "meeting.durations" else "event"
+                    broadcast(self.clients, self.event(kind))
+                    await ws.send(orjson.dumps({"type": "ack", "id": mid, "seq": self.seq}).decode())
+        finally:
+            self.clients.discard(ws)
+
+    async def ticker(self) -> None:
+        from websockets.asyncio.server import broadcast
+
+        beat = 0
+        last_presence = -1
+        while True:
+            await asyncio.sleep(0.25)
+            beat += 1
+            if self.tally_dirty:
+                self.tally_dirty = False
+                broadcast(self.clients, self.tally())
+            if self.likes_dirty:
+                self.likes_dirty = False
+                broadcast(self.clients, orjson.dumps({"type": "likes", "total": self.likes}).decode())
+            if beat % 4 == 0 and len(self.clients) != last_presence:
+                last_presence = len(self.clients)
+                broadcast(self.clients, padded({"type": "presence", "audience": last_presence},
+                                               self.sizes["presence"]))
+
+
+async def serve(port: int, sizes: dict[str, int], max_seconds: float) -> None:
+    from websockets.asyncio.server import serve as ws_serve
+
+    bare = Bare(sizes)
+    async with ws_serve(bare.handler, "127.0.0.1", port, compression=None, max_size=65536, backlog=2048):
+        ticker = asyncio.create_task(bare.ticker())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max_seconds):
+                await asyncio.Future()
+        ticker.cancel()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--smoke", action="store_true", help="ignored: this is a helper, not a benchmark")
+    p.add_argument("--serve", action="store_true")
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--sizes", default="{}")
+    p.add_argument("--max-seconds", type=float, default=3600)
+    args = p.parse_args()
+    if not args.serve:
+        return 0
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    started = time.monotonic()
+    asyncio.run(serve(args.port, json.loads(args.sizes), args.max_seconds))
+    return 0 if time.monotonic() - started >= 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
