@@ -141,46 +141,42 @@ class Phone(asyncio.Protocol):
                 self.abort()
                 return
             self.upgraded = True
-        view = memoryview(buf)
         i, n = 0, len(buf)
-        try:
-            while n - i >= 2:
-                b0, b1 = buf[i], buf[i + 1]
-                ln, hdr = b1 & 0x7F, 2
-                if ln == 126:
-                    if n - i < 4:
-                        break
-                    ln, hdr = int.from_bytes(buf[i + 2:i + 4], "big"), 4
-                elif ln == 127:
-                    if n - i < 10:
-                        break
-                    ln, hdr = int.from_bytes(buf[i + 2:i + 10], "big"), 10
-                if n - i < hdr + ln:
+        while n - i >= 2:
+            b0, b1 = buf[i], buf[i + 1]
+            ln, hdr = b1 & 0x7F, 2
+            if ln == 126:
+                if n - i < 4:
                     break
-                payload = view[i + hdr:i + hdr + ln]
-                i += hdr + ln
-                op = b0 & 0x0F
-                if op == 0x1:
-                    if b0 & 0x80:
-                        self.on_text(payload, now)
-                    else:
-                        self.frag = bytearray(payload)
-                elif op == 0x0 and self.frag is not None:
-                    self.frag += payload
-                    if b0 & 0x80:
-                        whole, self.frag = bytes(self.frag), None
-                        self.on_text(whole, now)
-                elif op == 0x8:
-                    self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
-                    self.lg.closes[self.close_code] = self.lg.closes.get(self.close_code, 0) + 1
-                    if self.transport is not None:
-                        self.transport.write(client_frame(0x8, bytes(payload[:2])))
-                        self.transport.close()
+                ln, hdr = int.from_bytes(buf[i + 2:i + 4], "big"), 4
+            elif ln == 127:
+                if n - i < 10:
                     break
-                elif op == 0x9 and self.transport is not None:
-                    self.transport.write(client_frame(0xA, bytes(payload)))
-        finally:
-            view.release()
+                ln, hdr = int.from_bytes(buf[i + 2:i + 10], "big"), 10
+            if n - i < hdr + ln:
+                break
+            payload = buf[i + hdr:i + hdr + ln]
+            i += hdr + ln
+            op = b0 & 0x0F
+            if op == 0x1:
+                if b0 & 0x80:
+                    self.on_text(payload, now)
+                else:
+                    self.frag = bytearray(payload)
+            elif op == 0x0 and self.frag is not None:
+                self.frag += payload
+                if b0 & 0x80:
+                    whole, self.frag = bytes(self.frag), None
+                    self.on_text(whole, now)
+            elif op == 0x8:
+                self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else 1005
+                self.lg.closes[self.close_code] = self.lg.closes.get(self.close_code, 0) + 1
+                if self.transport is not None:
+                    self.transport.write(client_frame(0x8, bytes(payload[:2])))
+                    self.transport.close()
+                break
+            elif op == 0x9 and self.transport is not None:
+                self.transport.write(client_frame(0xA, bytes(payload)))
         del buf[:i]
 
     def on_text(self, payload: Any, now: float) -> None:

@@ -84,7 +84,7 @@ class Config:
 
     @staticmethod
     def smoke() -> Config:
-        return Config(audience=300, join=200, join_window=3, fill_window=2, phase_changes=2, burst=5, votes=150,
+        return Config(audience=300, join=200, join_window=3, fill_window=2, phase_changes=3, burst=5, votes=150,
                       vote_window=2, reconnect=150, reconnect_limit=30, chatter_total=1_500, chatter_peak=300,
                       chatter_seconds=10, cluster_audience=300, loaders=2, max_minutes=4)
 
@@ -99,6 +99,9 @@ class Figures:
 
     def __setitem__(self, key: str, value: Any) -> None:
         self.values[key] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
 
     def get(self, key: str, default: Any = None) -> Any:
         return self.values.get(key, default)

@@ -22,7 +22,7 @@ async function start() {
   const code = String(info.code);
   title.textContent = `点评记录 · ${info.title}`;
   document.title = `${info.title} · 点评记录`;
-  const conn = connect(code, "screen");
+  const conn = connect(code, "recorder");
   statusBanner(conn);
   const editor = recordEditor(conn, { api: `/api/meetings/${encodeURIComponent(code)}`, headers: { Authorization: `Bearer ${token}` } });
   fill(app, stageView(conn, { heading: "当前述法人" }),

@@ -6,7 +6,8 @@
 import { el, everyTick } from "./client.js";
 import { answerCountdown, currentQuestion, formatCount, icon, stageItem, whoAsked } from "./voice.js";
 
-const LANES = 5;
+const MAX_LANES = 6;
+const LANE_REM = 4.8;     // one lane's height, in the screen's rem
 const MAX_NODES = 20;     // comments flying at once
 const QUEUE_MAX = 30;     // waiting for a free lane; older ones are dropped
 const CROSS_S = 11;       // seconds for a comment to cross the stage
@@ -44,7 +45,7 @@ export function screenVoice(conn) {
   const seen = new Set();
   const queue = [];
   const flying = new Map();  // comment id -> node
-  const laneFree = new Array(LANES).fill(0);
+  const laneFree = new Array(MAX_LANES).fill(0);
   let primed = false;
   let overlayOn = false;
 
@@ -101,8 +102,11 @@ export function screenVoice(conn) {
   function pump() {
     if (!overlayOn || document.visibilityState === "hidden") return;
     const now = performance.now();
+    // As many lanes as fit the band the current view leaves free (voice.css sets it per mode).
+    const rem = parseFloat(getComputedStyle(document.documentElement).fontSize) || 16;
+    const lanes = Math.max(1, Math.min(MAX_LANES, Math.floor(layer.clientHeight / (LANE_REM * rem))));
     while (queue.length && flying.size < MAX_NODES) {
-      const lane = laneFree.findIndex((t) => t <= now);
+      const lane = laneFree.slice(0, lanes).findIndex((t) => t <= now);
       if (lane < 0) break;
       launch(queue.shift(), lane, now);
     }
@@ -110,7 +114,7 @@ export function screenVoice(conn) {
 
   function launch(c, lane, now) {
     const node = el("span", { class: "danmaku-item", text: c.text });
-    node.style.top = `${(lane / LANES) * 100}%`;
+    node.style.top = `${lane * LANE_REM}rem`;
     layer.append(node);
     const width = layer.clientWidth || 1200;
     const w = node.offsetWidth;

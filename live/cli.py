@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import shutil
 import sys
@@ -94,6 +95,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         m = first_meeting(s)
         if m is None:
             spec = json.loads(DEMO_SPEC.read_text(encoding="utf-8"))
+            # The demo meeting is held today, so its 整改 deadlines fall three months ahead.
+            spec.setdefault("held_on", datetime.date.today().isoformat())
             created = create_meeting(s, spec, password)
             meeting_id = created.meeting_id
             _demo_decks(s, meeting_id, data_dir)

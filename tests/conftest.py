@@ -22,7 +22,7 @@ from live.web.app import create_app
 from live.web.auth import Signer
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = json.loads((ROOT / "assets" / "demo_meeting.json").read_text(encoding="utf-8"))
+DEMO = {**json.loads((ROOT / "assets" / "demo_meeting.json").read_text(encoding="utf-8")), "held_on": "2025-01-16"}
 PASSWORD = "test-pass-1234"
 
 

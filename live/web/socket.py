@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 
 AUTH_CLOSE = 4401
 NOT_FOUND_CLOSE = 4404
-ROLES = frozenset({"host", "panel", "audience", "screen", "presenter"})
+ROLES = frozenset({"host", "panel", "audience", "screen", "presenter", "recorder"})
 
 
 def _err(msg_id: str | None, code: str, message: str, **extra: Any) -> str:
@@ -43,8 +43,9 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
     """Runs in a thread: it may read the meeting or a panel member."""
     if role not in ROLES:
         raise TokenError("未知的身份", code="bad_role")
-    if role == "screen":
-        return Identity(role="screen")
+    if role in ("screen", "recorder"):
+        # Both only watch the public state; the recorder writes over HTTP with its own token.
+        return Identity(role=role)
     if role in ("host", "presenter"):
         raw = ws.cookies.get(HOST_COOKIE)
         if not raw:
