@@ -9,6 +9,7 @@ import { resultsCard } from "./host-results.js";
 import { schemeCard } from "./scheme-editor.js";
 import { hostVoice } from "./host-voice.js";
 import { hostSlides } from "./host-slides.js";
+import { hostHealth } from "./host-health.js";
 
 const code = codeFromPath("/host/");
 const app = document.getElementById("app");
@@ -78,6 +79,7 @@ function openConsole() {
 
   const conn = connect(code, "host");
   statusBanner(conn);
+  hostHealth();
   const control = controlCard(conn);
   fill(app,
     el("div", { class: "host-main" }, control, agendaCard(conn), resultsCard(conn, code), durationsCard(conn), schemeCard(conn)),
