@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -125,6 +126,11 @@ class Sock:
 
 @pytest.mark.slow
 def test_end_to_end_meeting_over_real_sockets(server: dict[str, Any]) -> None:
+    with contextlib.ExitStack() as stack:
+        _meeting_over_sockets(server, lambda url, **kw: stack.enter_context(connect(url, **kw)))
+
+
+def _meeting_over_sockets(server: dict[str, Any], connect: Any) -> None:
     base, code = server["base"], server["code"]
     login = httpx.post(f"{base}/api/meetings/{code}/login", json={"password": server["password"]})
     assert login.status_code == 200
@@ -154,5 +160,3 @@ def test_end_to_end_meeting_over_real_sockets(server: dict[str, Any]) -> None:
     assert done["result"]["ballots"] == 5 and len(done["digest"]) == 64
     presence = screen.until(lambda m: m["type"] == "presence" and m["audience"] == 3)
     assert len(presence["panel_online"]) == 2
-    for s in [host, screen, *phones, *tablets]:
-        s.ws.close()
