@@ -141,7 +141,8 @@ export function slideView({ className = "", thumb = false, ahead = 1, behind = 1
     shownUrl = null;
     node.classList.add("is-failed");
     fill(node, el("p", { class: "slide-message", text: `第 ${page} 页加载失败，请检查网络` }));
-    delete node.dataset.slidePage;
+    // Nothing is on show now, so no timing attribute may describe a page.
+    for (const key of ["slidePage", "slideShownAt", "slideItem", "slideVersion"]) delete node.dataset[key];
   }
 
   function clear(message = empty) {
