@@ -43,3 +43,14 @@ def test_set_duration_bounds() -> None:
         timer.set_duration(-1, 0)
     with pytest.raises(PhaseError):
         timer.start(timer.MAX_DURATION_S + 1, 0)
+
+
+def test_apply_action_dispatches_every_button() -> None:
+    t = timer.start(60, 0)
+    assert not timer.apply_action(t, "pause", 0, 1000).running
+    assert timer.apply_action(timer.pause(t, 0), "resume", 0, 0).running
+    assert timer.apply_action(t, "extend", 30, 0).duration_s == 90
+    assert timer.apply_action(t, "skip", 0, 0).remaining_ms == 0
+    assert timer.apply_action(t, "set", 120, 0).duration_s == 120
+    with pytest.raises(PhaseError, match="未知"):
+        timer.apply_action(t, "explode", 0, 0)

@@ -81,3 +81,18 @@ def set_duration(seconds: int, now_ms: int, running: bool = True) -> Timer:
 def _check_seconds(seconds: int) -> None:
     if seconds < 0 or seconds > MAX_DURATION_S:
         raise PhaseError("计时须为 0 秒至 4 小时")
+
+
+def apply_action(t: Timer, action: str, seconds: int, now_ms: int) -> Timer:
+    """One of the console's timer buttons, for any countdown (a phase, an answer)."""
+    if action == "pause":
+        return pause(t, now_ms)
+    if action == "resume":
+        return resume(t, now_ms)
+    if action == "extend":
+        return extend(t, seconds, now_ms)
+    if action == "skip":
+        return skip(t, now_ms)
+    if action == "set":
+        return set_duration(seconds, now_ms, running=True)
+    raise PhaseError(f"未知的计时操作：{action}")

@@ -173,20 +173,7 @@ def timer_action(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int)
     if ItemPhase(item.phase) not in phases.ACTIVE_PHASES or MeetingStatus(m.status) is not MeetingStatus.LIVE:
         raise PhaseError("只能在述法人进行中的环节操作计时器")
     t = _get_timer(item)
-    action = args["action"]
-    seconds = int(args.get("seconds") or 0)
-    if action == "pause":
-        t = timer.pause(t, now_ms)
-    elif action == "resume":
-        t = timer.resume(t, now_ms)
-    elif action == "extend":
-        t = timer.extend(t, seconds, now_ms)
-    elif action == "skip":
-        t = timer.skip(t, now_ms)
-    elif action == "set":
-        t = timer.set_duration(seconds, now_ms, running=True)
-    else:
-        raise PhaseError(f"未知的计时操作：{action}")
+    t = timer.apply_action(t, str(args["action"]), int(args.get("seconds") or 0), now_ms)
     _set_timer(item, t)
     s.add(item)
     return CommandOutcome([_item_event(item, "timer")], {"timer": t.to_dict()})

@@ -315,20 +315,7 @@ def answer_timer(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int)
     _meeting(s, meeting_id)
     row = interaction_row(s, meeting_id, for_update=True)
     t = _answer_timer(row)
-    action = args["action"]
-    seconds = int(args.get("seconds") or 0)
-    if action == "pause":
-        t = timer.pause(t, now_ms)
-    elif action == "resume":
-        t = timer.resume(t, now_ms)
-    elif action == "extend":
-        t = timer.extend(t, seconds, now_ms)
-    elif action == "skip":
-        t = timer.skip(t, now_ms)
-    elif action == "set":
-        t = timer.set_duration(seconds, now_ms, running=True)
-    else:
-        raise PhaseError(f"未知的计时操作：{action}")
+    t = timer.apply_action(t, str(args["action"]), int(args.get("seconds") or 0), now_ms)
     _set_answer_timer(row, t)
     row.updated_at_ms = now_ms
     s.add(row)

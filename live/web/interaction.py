@@ -106,6 +106,34 @@ def _key(client: Client) -> str | None:
     return client.identity.voter_key
 
 
+def _device(client: Client, msg_id: str, refusal: str) -> str | None:
+    """The phone's device id, or None (after telling the client) for anyone else."""
+    device = client.identity.device_id
+    if client.identity.role != "audience" or device is None:
+        client.push(_err(msg_id, "forbidden", refusal))
+        return None
+    return device
+
+
+def _admit_text(svc: Services, rt: MeetingRuntime, client: Client, msg_id: str, raw: str,
+                limit: tuple[Any, Any, str], validate: Any, banned: str) -> str | None:
+    """Rate limit, clean and filter a citizen's or member's text; None once refused."""
+    limiter, rule, key = limit
+    over = _over_limit(limiter, rule, key)
+    if over:
+        client.push(_err(msg_id, "rate_limited", over))
+        return None
+    try:
+        text: str = validate(raw)
+    except ModerationError as exc:
+        client.push(_err(msg_id, "invalid", exc.message))
+        return None
+    if svc.hub.interaction.filter(rt.meeting_id).contains_banned(text):
+        client.push(_err(msg_id, "banned_words", banned))
+        return None
+    return text
+
+
 async def _ask(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.QuestionAsk) -> None:
     ident = client.identity
     key = _key(client)
@@ -117,18 +145,10 @@ async def _ask(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.
         return
     panel = ident.role == "panel"
     limits = svc.voice_limits
-    over = _over_limit(limits.panel_questions if panel else limits.questions,
-                       PANEL_QUESTION_LIMIT if panel else QUESTION_LIMIT, key)
-    if over:
-        client.push(_err(msg.id, "rate_limited", over))
-        return
-    try:
-        content = validate_question(msg.content)
-    except ModerationError as exc:
-        client.push(_err(msg.id, "invalid", exc.message))
-        return
-    if svc.hub.interaction.filter(rt.meeting_id).contains_banned(content):
-        client.push(_err(msg.id, "banned_words", "问题含有不文明用语，请修改后再提交"))
+    limit = (limits.panel_questions, PANEL_QUESTION_LIMIT, key) if panel else (limits.questions, QUESTION_LIMIT, key)
+    content = _admit_text(svc, rt, client, msg.id, msg.content, limit, validate_question,
+                          "问题含有不文明用语，请修改后再提交")
+    if content is None:
         return
     args: dict[str, Any] = {"item_id": msg.item_id, "content": content,
                             "origin": "panel" if panel else "public",
@@ -147,9 +167,8 @@ async def _ask(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.
 
 
 async def _upvote(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.QuestionUpvote) -> None:
-    device = client.identity.device_id
-    if client.identity.role != "audience" or device is None:
-        client.push(_err(msg.id, "forbidden", "只有群众可以为问题点赞"))
+    device = _device(client, msg.id, "只有群众可以为问题点赞")
+    if device is None:
         return
     over = _over_limit(svc.voice_limits.upvotes, UPVOTE_LIMIT, f"d:{device}")
     if over:
@@ -167,9 +186,8 @@ async def _upvote(svc: Services, rt: MeetingRuntime, client: Client, msg: messag
 
 
 def _like(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.Like) -> None:
-    device = client.identity.device_id
-    if client.identity.role != "audience" or device is None:
-        client.push(_err(msg.id, "forbidden", "只有群众可以点赞"))
+    device = _device(client, msg.id, "只有群众可以点赞")
+    if device is None:
         return
     over = _over_limit(svc.voice_limits.likes, LIKE_LIMIT, f"d:{device}")
     if over:
@@ -181,21 +199,12 @@ def _like(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.Like)
 
 
 async def _comment(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.CommentSend) -> None:
-    device = client.identity.device_id
-    if client.identity.role != "audience" or device is None:
-        client.push(_err(msg.id, "forbidden", "只有群众可以发表评论"))
+    device = _device(client, msg.id, "只有群众可以发表评论")
+    if device is None:
         return
-    over = _over_limit(svc.voice_limits.comments, COMMENT_LIMIT, f"d:{device}")
-    if over:
-        client.push(_err(msg.id, "rate_limited", over))
-        return
-    try:
-        text = validate_comment(msg.text)
-    except ModerationError as exc:
-        client.push(_err(msg.id, "invalid", exc.message))
-        return
-    if svc.hub.interaction.filter(rt.meeting_id).contains_banned(text):
-        client.push(_err(msg.id, "banned_words", "评论含有不文明用语，未能发送"))
+    text = _admit_text(svc, rt, client, msg.id, msg.text, (svc.voice_limits.comments, COMMENT_LIMIT, f"d:{device}"),
+                       validate_comment, "评论含有不文明用语，未能发送")
+    if text is None:
         return
     try:
         reply = await svc.writer.job("comment.send", rt.meeting_id, {
