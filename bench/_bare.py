@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import json
 import resource
-import time
 from collections import deque
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -47,7 +46,8 @@ class Bare:
 
     def event(self, kind: str) -> str:
         self.seq += 1
-        wire = padded({"type": "item.updated", "seq": self.seq, "cause": "phase"}, self.sizes[kind])
+        name = "meeting.updated" if kind == "burst" else "item.updated"
+        wire = padded({"type": name, "seq": self.seq, "cause": kind}, self.sizes[kind])
         self.ring.append((self.seq, wire))
         self.snapshot = padded({"type": "snapshot", "seq": self.seq, "state": {}}, self.sizes["snapshot"])
         return wire
@@ -155,9 +155,8 @@ def main() -> int:
         import uvloop
 
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    started = time.monotonic()
     asyncio.run(serve(args.port, json.loads(args.sizes), args.max_seconds))
-    return 0 if time.monotonic() - started >= 0 else 1
+    return 0
 
 
 if __name__ == "__main__":

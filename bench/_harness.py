@@ -86,7 +86,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 30) -> None:
+def wait_http(url: str, timeout: float = 30, log: Path | None = None) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -94,7 +94,8 @@ def wait_http(url: str, timeout: float = 30) -> None:
                 return
         except OSError:
             time.sleep(0.1)
-    raise SystemExit(f"no answer from {url}")
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise SystemExit(f"no answer from {url}\n{tail}")
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -198,7 +199,7 @@ def start_live(extra_env: dict[str, str] | None = None) -> Server:
     code, password = _meeting_from_output(out)
     port = free_port()
     proc = _serve(data, port, extra_env or {}, data / "server.log")
-    wait_http(f"http://127.0.0.1:{port}/healthz")
+    wait_http(f"http://127.0.0.1:{port}/healthz", log=data / "server.log")
     return Server([proc], [port], code, password, (data / "secret.key").read_text().strip(), data,
                   database_url=f"sqlite:///{data / 'live.db'}")
 
@@ -236,7 +237,7 @@ def start_live_cluster(workers: int = 2) -> Server:
             port = free_port()
             procs.append(_serve(data, port, env, data / f"server-{port}.log"))
             ports.append(port)
-            wait_http(f"http://127.0.0.1:{port}/healthz")
+            wait_http(f"http://127.0.0.1:{port}/healthz", log=data / f"server-{port}.log")
     except BaseException:
         server.stop()
         raise
@@ -354,17 +355,21 @@ class LoadClient:
 
     async def _read(self) -> None:
         assert self.proc.stdout is not None
-        while True:
-            line = await self.proc.stdout.readline()
-            if not line:
-                break
-            msg = json.loads(line)
-            fut = self.waiting.pop(int(msg.get("rid", -1)), None)
-            if fut and not fut.done():
-                fut.set_result(msg)
+        why = "exited"
+        try:
+            while True:
+                line = await self.proc.stdout.readline()
+                if not line:
+                    break
+                msg = json.loads(line)
+                fut = self.waiting.pop(int(msg.get("rid", -1)), None)
+                if fut and not fut.done():
+                    fut.set_result(msg)
+        except Exception as exc:
+            why = f"unreadable: {exc!r}"
         for fut in self.waiting.values():
             if not fut.done():
-                fut.set_exception(RuntimeError(f"load client {self.src} exited"))
+                fut.set_exception(RuntimeError(f"load client {self.src} {why}"))
 
     async def call(self, op: str, timeout: float = 600, **args: Any) -> dict[str, Any]:
         assert self.proc.stdin is not None
@@ -408,7 +413,7 @@ class LoadPool:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, str(BENCH / "_wsload.py"), "--serve", "--port", str(port), "--code", server.code,
                 "--src", src, "--max-seconds", str(max_seconds), cwd=ROOT, stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, preexec_fn=_child_setup)
+                stdout=asyncio.subprocess.PIPE, preexec_fn=_child_setup, limit=256 * 1024 * 1024)
             clients.append(LoadClient(proc, src, port))
         pool = LoadPool(clients)
         for c in clients:  # the hello line

@@ -50,9 +50,10 @@ def client_frame(opcode: int, payload: bytes) -> bytes:
 class Phone(asyncio.Protocol):
     """One socket; the same object is reused across reconnects."""
 
-    __slots__ = ("acks", "attempt", "buf", "close_code", "closing", "cookie", "device", "dialing", "dropped_at", "frag",
-                 "gaps", "lg", "open", "ready", "ready_at", "replay_to", "replays", "resynced_at", "resyncs",
-                 "role", "seen", "seq", "snapshots", "started", "timeline", "transport", "upgraded", "want_back")
+    __slots__ = ("acks", "attempt", "buf", "close_code", "closing", "cookie", "device", "dialing", "dropped_at",
+                 "frag", "gaps", "lg", "open", "ready", "ready_at", "replay_to", "replays", "resynced_at", "resyncs",
+                 "role", "seen", "seq", "snapshots", "started", "tally", "timeline", "transport", "upgraded",
+                 "waiter", "want_back")
 
     def __init__(self, lg: LoadGen, device: int, role: str, cookie: str | None) -> None:
         self.lg = lg
@@ -81,6 +82,8 @@ class Phone(asyncio.Protocol):
         self.resynced_at = 0.0
         self.want_back = False
         self.acks: dict[str, float] = {}
+        self.tally: dict[int, int] | None = None
+        self.waiter: asyncio.Future[None] | None = None  # resolved when ready or lost
         self.seen: dict[int, float] | None = None
         self.timeline: list[tuple[float, str]] | None = None
 
@@ -112,11 +115,17 @@ class Phone(asyncio.Protocol):
         was_ready = self.ready
         self.ready = False
         self.transport = None
+        self._wake()
         self.lg.on_lost(self, was_ready)
+
+    def _wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
 
     def abort(self) -> None:
         if self.transport is not None:
-            self.transport.abort()
+            with contextlib.suppress(Exception):
+                self.transport.abort()
 
     def send_json(self, msg: dict[str, Any]) -> bool:
         if self.transport is None or not self.ready or self.transport.is_closing():
@@ -215,7 +224,9 @@ class Phone(asyncio.Protocol):
             if not self.ready and self.replay_to is not None and seq >= self.replay_to:
                 self._ready(now)
         elif t == "tally":
-            lg.last_tally[int(msg["item_id"])] = msg["tally"]["total"]
+            if self.tally is None:
+                self.tally = {}
+            self.tally[int(msg["item_id"])] = int(msg["tally"]["total"])
         elif t == "likes":
             lg.last_likes = max(lg.last_likes, int(msg["total"]))
 
@@ -228,6 +239,7 @@ class Phone(asyncio.Protocol):
         if self.want_back:
             self.want_back = False
             self.resynced_at = now
+        self._wake()
         self.lg.on_ready(self)
 
 
@@ -243,9 +255,8 @@ class LoadGen:
         self.handshake_failures = 0
         self.connect_errors: dict[str, int] = {}
         self.watch: set[int] = set()
-        self.last_tally: dict[int, int] = {}
         self.last_likes = 0
-        self.replies: list[tuple[str, str, float]] = []
+        self.replies: list[tuple[str, str, float, float]] = []
         self.reply_codes: dict[str, int] = {}
         self.ready_count = 0
         self.reconnecting = 0
@@ -266,9 +277,10 @@ class LoadGen:
         while not self.stopping and time.monotonic() < deadline:
             try:
                 async with asyncio.timeout(min(15.0, max(0.1, deadline - time.monotonic()))):
+                    phone.waiter = loop.create_future()
                     await loop.create_connection(lambda: phone, self.host, self.port, local_addr=(self.src, 0))
-                    while phone.open and not phone.ready:
-                        await asyncio.sleep(0.02)
+                    if phone.open and not phone.ready:
+                        await phone.waiter
                 if phone.ready:
                     return
             except (OSError, TimeoutError) as exc:
@@ -307,7 +319,7 @@ class LoadGen:
 
     def on_reply(self, phone: Phone, mid: str, msg: dict[str, Any], latency: float) -> None:
         status = msg.get("status") or msg.get("code") or msg["type"]
-        self.replies.append((mid[:1], str(status), latency))
+        self.replies.append((mid[:1], str(status), latency, time.monotonic()))
 
     # --- operations ---------------------------------------------------------------
 
@@ -377,7 +389,7 @@ class LoadGen:
         window = float(a["window"])
         self.replies.clear()
         voters = [self.phones[int(d)] for d in a["devices"] if int(d) in self.phones]
-        plan = sorted((start + random.random() * window, p) for p in voters if p.ready)
+        plan = sorted(((start + random.random() * window, p) for p in voters if p.ready), key=lambda x: x[0])
         sent = 0
         for at, p in plan:
             delay = at - time.monotonic()
@@ -393,7 +405,7 @@ class LoadGen:
             await asyncio.sleep(0.05)
         votes = [r for r in self.replies if r[0] == "v"]
         return {"sent": sent, "latency": [round(r[2], 5) for r in votes if r[1] in ("stored", "replaced")],
-                "statuses": _count(r[1] for r in votes), "send_window": round(time.monotonic() - start, 3)}
+                "statuses": _count(r[1] for r in votes), "last_ack": max((r[3] for r in votes), default=start)}
 
     async def op_chatter(self, a: dict[str, Any]) -> dict[str, Any]:
         """Likes and comments at ``rates`` messages a second (one entry per second); a
@@ -453,7 +465,7 @@ class LoadGen:
         while time.monotonic() < deadline:
             if all(p.ready and not p.want_back and (target is None or (p.seq or 0) >= int(target)) for p in phones):
                 break
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.2)
         back = [p for p in phones if p.ready and not p.want_back]
         return {"dropped": len(phones), "back": len(back),
                 "back_s": [round(p.resynced_at - p.dropped_at, 4) for p in back],
@@ -471,21 +483,36 @@ class LoadGen:
             "open": sum(1 for p in phones if p.open), "reconnecting": self.reconnecting,
             "gaps": sum(p.gaps for p in phones), "closes": self.closes,
             "seq_min": min(seqs) if seqs else None, "seq_max": max(seqs) if seqs else None,
-            "tally": self.last_tally, "likes": self.last_likes,
+            "tally": self.tallies(phones), "likes": self.last_likes,
         }
         if a.get("timelines"):
             out["timelines"] = [[(round(t, 4), k) for t, k in p.timeline] for p in phones if p.timeline is not None]
+        return out
+
+    @staticmethod
+    def tallies(phones: list[Phone]) -> dict[str, dict[str, int]]:
+        """For each item: how many ready phones show which total."""
+        out: dict[str, dict[str, int]] = {}
+        for p in phones:
+            if p.ready and p.tally:
+                for item, total in p.tally.items():
+                    per = out.setdefault(str(item), {})
+                    per[str(total)] = per.get(str(total), 0) + 1
         return out
 
     async def op_close(self, a: dict[str, Any]) -> dict[str, Any]:
         self.stopping = True
         for p in self.phones.values():
             p.closing = True
-            if p.transport is not None:
-                if a.get("abort"):
+            if p.transport is None:
+                continue
+            try:
+                if a.get("abort") or p.transport.is_closing():
                     p.transport.abort()
                 else:
                     p.transport.write(client_frame(0x8, (1001).to_bytes(2, "big")))
+            except Exception:  # already gone
+                p.abort()
         deadline = time.monotonic() + float(a.get("limit", 10))
         while time.monotonic() < deadline and any(p.open for p in self.phones.values()):
             await asyncio.sleep(0.05)
@@ -519,7 +546,11 @@ async def serve(args: argparse.Namespace) -> None:
             result = await getattr(lg, f"op_{req['op']}")(req)
         except Exception as exc:  # report, never die silently
             result = {"error": f"{type(exc).__name__}: {exc}"}
-        out.write(orjson.dumps({"rid": req["rid"], **result}) + b"\n")
+        try:
+            line = orjson.dumps({"rid": req["rid"], **result}, option=orjson.OPT_NON_STR_KEYS)
+        except Exception as exc:
+            line = orjson.dumps({"rid": req["rid"], "error": f"cannot encode the reply: {exc}"})
+        out.write(line + b"\n")
         out.flush()
 
     out.write(orjson.dumps({"rid": 0, "ready": True, "pid": os.getpid()}) + b"\n")

@@ -129,9 +129,9 @@ class Profiler:
             yield
             return
         self.out.mkdir(parents=True, exist_ok=True)
-        self.proc = subprocess.Popen(["py-spy", "record", "--pid", str(self.pids[0]), "--rate", "100", "--format", "raw",
-                                      "--output", str(self.out / f"{name}.txt"), "--nonblocking"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cmd = ["py-spy", "record", "--pid", str(self.pids[0]), "--rate", "100", "--format", "raw",
+               "--output", str(self.out / f"{name}.txt"), "--nonblocking"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             yield
         finally:
@@ -167,14 +167,16 @@ async def stats(pool: LoadPool, **kw: Any) -> dict[str, Any]:
             closes[k] = closes.get(k, 0) + v
     seq_mins = [r["seq_min"] for r in replies if r["seq_min"] is not None]
     seq_maxs = [r["seq_max"] for r in replies if r["seq_max"] is not None]
-    tallies: dict[str, set[int]] = {}
+    tallies: dict[str, dict[int, int]] = {}  # item -> total shown -> phones showing it
     for r in replies:
-        for item, total in r["tally"].items():
-            tallies.setdefault(item, set()).add(total)
+        for item, per in r["tally"].items():
+            for total, n in per.items():
+                tallies.setdefault(item, {})[int(total)] = tallies.get(item, {}).get(int(total), 0) + n
     return {"ready": sum(r["ready"] for r in replies), "open": sum(r["open"] for r in replies),
             "gaps": sum(r["gaps"] for r in replies), "closes": closes,
             "seq_min": min(seq_mins) if seq_mins else None, "seq_max": max(seq_maxs) if seq_maxs else None,
-            "tally": {k: sorted(v) for k, v in tallies.items()}, "likes": max(r["likes"] for r in replies),
+            "tally": {k: sorted(v) for k, v in tallies.items()}, "tally_phones": tallies,
+            "likes": max(r["likes"] for r in replies),
             "replies": replies}
 
 
@@ -238,35 +240,56 @@ async def fan_out(pool: LoadPool, host: Host, server: Server, item: int, fig: Fi
 
 
 async def vote_burst(pool: LoadPool, host: Host, server: Server, item: int, fig: Figures, cfg: Config,
-                     options: list[str]) -> None:
+                     options: list[str], window: float, key: str = "vote") -> None:
+    """``cfg.votes`` phones vote once each, spread over ``window`` seconds."""
     voters = list(range(cfg.votes))
     start = time.monotonic() + 0.5
     cpu0 = server.cpu_s()
-    replies = await pool.each("vote", item_id=item, options=options, start=start, window=cfg.vote_window,
+    replies = await pool.each("vote", item_id=item, options=options, start=start, window=window,
                               devices=voters, limit=60, timeout=90)
     lat = [x for r in replies for x in r["latency"]]
     statuses: dict[str, int] = {}
     for r in replies:
         for k, v in r["statuses"].items():
             statuses[k] = statuses.get(k, 0) + v
-    last_ack = max((r["send_window"] for r in replies), default=0.0)
-    await asyncio.sleep(1.5)  # the coalesced tally goes out within a tick
-    st = await stats(pool)
-    fig["votes_sent"] = sum(r["sent"] for r in replies)
-    fig["votes_acked"] = len(lat)
-    fig["votes_statuses"] = statuses
-    fig["vote_p50_ms"] = ms(percentile(lat, 50))
-    fig["vote_p99_ms"] = ms(percentile(lat, 99))
-    fig["vote_max_ms"] = ms(max(lat)) if lat else float("nan")
-    fig["ballots_per_s"] = round(len(lat) / last_ack) if last_ack else float("nan")
-    fig["vote_server_cpu_s"] = round(server.cpu_s() - cpu0, 2)
-    fig["tally_seen"] = st["tally"].get(str(item), [])
+    last_ack = max((r["last_ack"] for r in replies), default=start) - start
+    # Tallies are coalesced (and paced for a big audience): wait until every phone shows the last.
+    acked = len(lat)
+    t_acked = time.monotonic()
+    deadline = t_acked + 15
+    while True:
+        await asyncio.sleep(0.25)
+        st = await stats(pool)
+        if st["tally"].get(str(item)) == [acked] or time.monotonic() > deadline:
+            break
+    fig[f"{key}_tally_all_phones_s"] = round(time.monotonic() - t_acked, 2)
+    fig[f"{key}_sent"] = sum(r["sent"] for r in replies)
+    fig[f"{key}_acked"] = len(lat)
+    fig[f"{key}_statuses"] = statuses
+    fig[f"{key}_p50_ms"] = ms(percentile(lat, 50))
+    fig[f"{key}_p99_ms"] = ms(percentile(lat, 99))
+    fig[f"{key}_max_ms"] = ms(max(lat)) if lat else float("nan")
+    fig[f"{key}_per_s"] = round(len(lat) / last_ack) if last_ack > 0 else float("nan")
+    fig[f"{key}_last_ack_s"] = round(last_ack, 2)
+    fig[f"{key}_server_cpu_s"] = round(server.cpu_s() - cpu0, 2)
+    fig[f"{key}_tally_seen"] = st["tally"].get(str(item), [])
     if server.kind == "live":
-        fig["ballots_stored"] = db_scalar(server, "SELECT count(*) FROM ballot WHERE item_id = :i", i=item)
+        fig[f"{key}_stored"] = db_scalar(server, "SELECT count(*) FROM ballot WHERE item_id = :i", i=item)
 
 
-async def reconnect_storm(pool: LoadPool, host: Host, fig: Figures, cfg: Config, audience: int) -> None:
+async def to_voting(host: Host, item: int, previous: int | None) -> None:
+    """Close the previous item's 测评 and bring ``item`` to 测评."""
+    if previous is not None:
+        await host.cmd("item.advance", item_id=previous)
+    await host.cmd("item.open", item_id=item)
+    for _ in range(3):
+        await host.cmd("item.advance", item_id=item)
+
+
+async def reconnect_storm(pool: LoadPool, host: Host, server: Server, fig: Figures, cfg: Config,
+                          audience: int) -> None:
     victims = list(range(audience - cfg.reconnect, audience))
+    cpu0 = server.cpu_s()
     drop = asyncio.create_task(pool.each("drop", devices=victims, limit=cfg.reconnect_limit,
                                          timeout=cfg.reconnect_limit + 30))
     await asyncio.sleep(0.05)
@@ -274,8 +297,16 @@ async def reconnect_storm(pool: LoadPool, host: Host, fig: Figures, cfg: Config,
         await host.cmd("meeting.durations", durations={"comment": 200 + n})
     replies = await drop
     final = await settle(host)
-    await asyncio.sleep(1.0)
-    st = await stats(pool)
+    # Those not back within the limit keep trying (with backoff); wait for them, bounded, so the
+    # next phase starts with the whole audience, and say how long it took.
+    t_limit = time.monotonic()
+    while True:
+        await asyncio.sleep(1.0)
+        st = await stats(pool)
+        if st["ready"] >= audience + 1 or time.monotonic() - t_limit > 120:
+            break
+    fig["reconnect_everyone_back_s"] = round(time.monotonic() - t_limit + cfg.reconnect_limit, 1) \
+        if any(r["back"] < r["dropped"] for r in replies) else None
     back = [x for r in replies for x in r["back_s"]]
     fig["reconnect_dropped"] = sum(r["dropped"] for r in replies)
     fig["reconnect_back"] = sum(r["back"] for r in replies)
@@ -288,6 +319,7 @@ async def reconnect_storm(pool: LoadPool, host: Host, fig: Figures, cfg: Config,
     fig["reconnect_gaps"] = sum(r["gaps"] for r in replies)
     fig["reconnect_final_seq_ok"] = st["seq_min"] == final == st["seq_max"]
     fig["reconnect_ready_after"] = st["ready"]
+    fig["reconnect_cpu_s"] = round(server.cpu_s() - cpu0, 1)
 
 
 def chatter_rates(cfg: Config) -> list[int]:
@@ -397,11 +429,12 @@ async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Pat
     prof = Profiler(profile if kind == "live" else None, server.pids)
     pool: LoadPool | None = None
     host = Host(server)
+    item = item2 = 0
     try:
         await host.connect()
         await host.cmd("meeting.start")
-        items = host.state.get("items") or [{"id": 1}]
-        item = int(items[0]["id"])
+        items = host.state.get("items") or [{"id": 1}, {"id": 2}]
+        item, item2 = int(items[0]["id"]), int(items[1]["id"])
         options = [o["key"] for o in host.state["meeting"]["scheme"]["options"]] if kind == "live" else ["满意"]
         await host.cmd("item.open", item_id=item)
         pool = await LoadPool.start(server, cfg.loaders)
@@ -412,15 +445,16 @@ async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Pat
         rss0 = server.rss_kb()
         fig["rss_base_mb"] = round(rss0 / 1024, 1)
         log(f"{kind}: join storm, {cfg.join} phones over {cfg.join_window:.0f} s")
+        cpu0 = server.cpu_s()
         with prof.phase("join"):
             j = await connect(pool, server, list(range(cfg.join)), cfg.join_window)
+        fig["join_cpu_ms_per_join"] = round((server.cpu_s() - cpu0) / max(1, j["ready"]) * 1000, 2)
         fig["join_ready"] = j["ready"]
         fig["join_failed"] = j["failed"]
         fig["join_p50_ms"] = ms(percentile(j["lat"], 50))
         fig["join_p95_ms"] = ms(percentile(j["lat"], 95))
         fig["join_max_ms"] = ms(max(j["lat"])) if j["lat"] else float("nan")
         fig["join_errors"] = j["errors"]
-        fig["join_cpu_avg"] = None
         log(f"{kind}: filling to {cfg.audience}")
         f = await connect(pool, server, list(range(cfg.join, cfg.audience)), cfg.fill_window)
         fig["fill_failed"] = f["failed"]
@@ -435,10 +469,14 @@ async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Pat
             await fan_out(pool, host, server, item, fig, cfg)
         log(f"{kind}: vote burst ({cfg.votes} in {cfg.vote_window:.0f} s)")
         with prof.phase("votes"):
-            await vote_burst(pool, host, server, item, fig, cfg, options)
+            await vote_burst(pool, host, server, item, fig, cfg, options, cfg.vote_window)
+        log(f"{kind}: vote capacity ({cfg.votes} at once, second item)")
+        await to_voting(host, item2, item)
+        with prof.phase("votes_at_once"):
+            await vote_burst(pool, host, server, item2, fig, cfg, options, 1.0, key="cap")
         log(f"{kind}: reconnect storm ({cfg.reconnect})")
         with prof.phase("reconnect"):
-            await reconnect_storm(pool, host, fig, cfg, cfg.audience)
+            await reconnect_storm(pool, host, server, fig, cfg, cfg.audience)
         log(f"{kind}: likes and comments ({cfg.chatter_total} over {cfg.chatter_seconds} s)")
         with prof.phase("likes"):
             await chatter(pool, server, fig, cfg)
@@ -448,9 +486,13 @@ async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Pat
         fig["sizes"] = {"welcome": host.size("welcome"), "snapshot": host.size("snapshot"),
                         "event": host.size("item.updated"), "burst": host.size("meeting.updated"),
                         "tally": host.size("tally"), "presence": host.size("presence")}
-        await pool.each("close", timeout=60)
+    except Exception as exc:  # keep what was measured; say what broke
+        log(f"{kind} run stopped: {exc!r}")
+        fig.notes.append(f"{kind}: stopped early: {exc!r}")
     finally:
         if pool is not None:
+            with contextlib.suppress(Exception):
+                await pool.each("close", timeout=60)
             await pool.close()
         await host.close()
         server.stop()
@@ -467,10 +509,11 @@ async def run_cluster(cfg: Config, profile: Path | None) -> Figures:
     server = start_live_cluster(cfg.cluster_workers)
     pool: LoadPool | None = None
     host = Host(server)
+    item = item2 = 0
     try:
         await host.connect()
         await host.cmd("meeting.start")
-        item = int(host.state["items"][0]["id"])
+        item, item2 = int(host.state["items"][0]["id"]), int(host.state["items"][1]["id"])
         options = [o["key"] for o in host.state["meeting"]["scheme"]["options"]]
         await host.cmd("item.open", item_id=item)
         loaders = max(cfg.loaders, 2 * cfg.cluster_workers)
@@ -493,13 +536,20 @@ async def run_cluster(cfg: Config, profile: Path | None) -> Figures:
         log(f"cluster: {fig['held']} held {per_worker}; fan-out")
         await fan_out(pool, host, server, item, fig, cfg)
         log("cluster: vote burst")
-        await vote_burst(pool, host, server, item, fig, cfg, options)
+        await vote_burst(pool, host, server, item, fig, cfg, options, cfg.vote_window)
+        log("cluster: vote capacity")
+        await to_voting(host, item2, item)
+        await vote_burst(pool, host, server, item2, fig, cfg, options, 1.0, key="cap")
         st = await stats(pool)
         fig["closes"] = st["closes"]
         fig["gaps_total"] = st["gaps"]
-        await pool.each("close", timeout=60)
+    except Exception as exc:  # keep what was measured; say what broke
+        log(f"cluster run stopped: {exc!r}")
+        fig.notes.append(f"cluster: stopped early: {exc!r}")
     finally:
         if pool is not None:
+            with contextlib.suppress(Exception):
+                await pool.each("close", timeout=60)
             await pool.close()
         await host.close()
         stopper = server.cleanup
@@ -537,11 +587,11 @@ def report(cfg: Config, live: Figures | None, bare: Figures | None, cluster: Fig
         return "-" if v is None else v
 
     rows: list[tuple[str, str, str, str, str]] = []
-    ok_all = True
+    ok_all = True  # the correctness checks (counts equal, none lost, no gaps); speed targets only print MISS
 
-    def row(name: str, lv: Any, bv: Any, target: str = "", ok: bool | None = None) -> None:
+    def row(name: str, lv: Any, bv: Any, target: str = "", ok: bool | None = None, hard: bool = False) -> None:
         nonlocal ok_all
-        if ok is False:
+        if ok is False and hard:
             ok_all = False
         rows.append((name, str(lv), str(bv), target, verdict(ok) if target else ""))
 
@@ -558,18 +608,19 @@ def report(cfg: Config, live: Figures | None, bare: Figures | None, cluster: Fig
             f"{g(B, 'rss_base_mb')} -> {g(B, 'rss_full_mb')}")
         row(f"join storm: {cfg.join:,} joined over {cfg.join_window:.0f} s (failed)",
             f"{g(L, 'join_ready')} ({g(L, 'join_failed')})", f"{g(B, 'join_ready')} ({g(B, 'join_failed')})",
-            f"all, within 60 s", (L.get("join_ready") == cfg.join) if live else None)
+            "all, within 60 s", (L.get("join_ready") == cfg.join) if live else None)
         row("  time to first snapshot p50 (ms)", g(L, "join_p50_ms"), g(B, "join_p50_ms"))
         row("  time to first snapshot p95 (ms)", g(L, "join_p95_ms"), g(B, "join_p95_ms"), "< 1000",
             num(L, "join_p95_ms") < 1000 if live else None)
         row("  time to first snapshot max (ms)", g(L, "join_max_ms"), g(B, "join_max_ms"))
-        row(f"fan-out: phase change to all sockets p50 (ms)", g(L, "fanout_p50_ms"), g(B, "fanout_p50_ms"))
+        row("  server CPU per join (ms)", g(L, "join_cpu_ms_per_join"), g(B, "join_cpu_ms_per_join"))
+        row("fan-out: phase change to all sockets p50 (ms)", g(L, "fanout_p50_ms"), g(B, "fanout_p50_ms"))
         row("  p99 (ms)", g(L, "fanout_p99_ms"), g(B, "fanout_p99_ms"), "<= 1000",
             num(L, "fanout_p99_ms") <= 1000 if live else None)
         row("  max (ms); deliveries (missing)", f"{g(L, 'fanout_max_ms')}; {g(L, 'fanout_deliveries')} "
             f"({g(L, 'fanout_missing')})", f"{g(B, 'fanout_max_ms')}; {g(B, 'fanout_deliveries')} "
             f"({g(B, 'fanout_missing')})", "none missing",
-            L.get("fanout_missing") == 0 if live else None)
+            L.get("fanout_missing") == 0 if live else None, hard=True)
         ratio = num(L, "sends_per_cpu_s") / num(B, "sends_per_cpu_s") if live and bare else float("nan")
         row(f"  burst of {cfg.burst} events: sends per server CPU-second", g(L, "sends_per_cpu_s"),
             g(B, "sends_per_cpu_s"), ">= 1/2 bare",
@@ -580,31 +631,49 @@ def report(cfg: Config, live: Figures | None, bare: Figures | None, cluster: Fig
         row("  live / bare (CPU; wall)", f"{ratio:.2f}; {ratio_w:.2f}", "1")
         row("  event size (bytes: phase change; burst)", f"{g(L, 'msg_bytes_phase')}; {g(L, 'msg_bytes_burst')}",
             f"{g(B, 'msg_bytes_phase')}; {g(B, 'msg_bytes_burst')}")
-        row(f"vote burst: ballots sent over {cfg.vote_window:.0f} s / acked", f"{g(L, 'votes_sent')} / "
-            f"{g(L, 'votes_acked')}", f"{g(B, 'votes_sent')} / {g(B, 'votes_acked')}", f"{cfg.votes:,} acked",
-            L.get("votes_acked") == cfg.votes if live else None)
+        row(f"vote burst: ballots sent over {cfg.vote_window:.0f} s / acked", f"{g(L, 'vote_sent')} / "
+            f"{g(L, 'vote_acked')}", f"{g(B, 'vote_sent')} / {g(B, 'vote_acked')}", f"{cfg.votes:,} acked",
+            L.get("vote_acked") == cfg.votes if live else None)
         row("  ack latency p50 (ms)", g(L, "vote_p50_ms"), g(B, "vote_p50_ms"))
         row("  ack latency p99 (ms)", g(L, "vote_p99_ms"), g(B, "vote_p99_ms"), "< 500",
             num(L, "vote_p99_ms") < 500 if live else None)
-        row("  ballots/s (acks / time to last ack)", g(L, "ballots_per_s"), g(B, "ballots_per_s"))
-        same = live is not None and L.get("ballots_stored") == L.get("votes_acked") and \
-            L.get("tally_seen") == [L.get("votes_acked")]
-        row("  stored = acks = final tally", f"{g(L, 'ballots_stored')} = {g(L, 'votes_acked')} = "
-            f"{g(L, 'tally_seen')}", f"(no store) {g(B, 'votes_acked')} = {g(B, 'tally_seen')}", "equal",
-            same if live else None)
+        row("  ballots/s (acks / time to last ack; offered by the window)", g(L, "vote_per_s"), g(B, "vote_per_s"))
+        same = live is not None and L.get("vote_stored") == L.get("vote_acked") and \
+            L.get("vote_tally_seen") == [L.get("vote_acked")]
+        row("  every phone shows the final tally after (s)", g(L, "vote_tally_all_phones_s"),
+            g(B, "vote_tally_all_phones_s"))
+        row("  stored = acks = final tally on every phone", f"{g(L, 'vote_stored')} = {g(L, 'vote_acked')} = "
+            f"{g(L, 'vote_tally_seen')}", f"(no store) {g(B, 'vote_acked')} = {g(B, 'vote_tally_seen')}", "equal",
+            same if live else None, hard=True)
+        row(f"vote capacity: {cfg.votes:,} ballots within 1 s (second item) / acked", f"{g(L, 'cap_sent')} / "
+            f"{g(L, 'cap_acked')}", f"{g(B, 'cap_sent')} / {g(B, 'cap_acked')}", f"{cfg.votes:,} acked",
+            L.get("cap_acked") == cfg.votes if live else None)
+        row("  ack latency p50 / p99 (ms)", f"{g(L, 'cap_p50_ms')} / {g(L, 'cap_p99_ms')}",
+            f"{g(B, 'cap_p50_ms')} / {g(B, 'cap_p99_ms')}")
+        row("  ballots/s (acks / time to last ack)", g(L, "cap_per_s"), g(B, "cap_per_s"))
+        same = live is not None and L.get("cap_stored") == L.get("cap_acked") and \
+            L.get("cap_tally_seen") == [L.get("cap_acked")]
+        row("  stored = acks = final tally on every phone", f"{g(L, 'cap_stored')} = {g(L, 'cap_acked')} = "
+            f"{g(L, 'cap_tally_seen')}", f"(no store) {g(B, 'cap_acked')} = {g(B, 'cap_tally_seen')}", "equal",
+            same if live else None, hard=True)
         row(f"reconnect storm: dropped / back within {cfg.reconnect_limit:.0f} s",
             f"{g(L, 'reconnect_dropped')} / {g(L, 'reconnect_back')}",
             f"{g(B, 'reconnect_dropped')} / {g(B, 'reconnect_back')}", "none lost",
-            (L.get("reconnect_back") == cfg.reconnect and L.get("reconnect_final_seq_ok") is True) if live else None)
+            (L.get("reconnect_back") == cfg.reconnect and L.get("reconnect_final_seq_ok") is True) if live else None,
+            hard=True)
         row("  back and resynced p50 / p95 / all (s)", f"{g(L, 'reconnect_p50_s')} / {g(L, 'reconnect_p95_s')} / "
             f"{g(L, 'reconnect_all_back_s')}", f"{g(B, 'reconnect_p50_s')} / {g(B, 'reconnect_p95_s')} / "
             f"{g(B, 'reconnect_all_back_s')}")
+        row("  server CPU over the storm (s)", g(L, "reconnect_cpu_s"), g(B, "reconnect_cpu_s"))
+        row("  if not: everyone back after (s)", g(L, "reconnect_everyone_back_s"),
+            g(B, "reconnect_everyone_back_s"))
         row("  answered with replay / snapshot (resync)", f"{g(L, 'reconnect_replays')} / "
             f"{g(L, 'reconnect_snapshots')} ({g(L, 'reconnect_resyncs')})",
             f"{g(B, 'reconnect_replays')} / {g(B, 'reconnect_snapshots')} ({g(B, 'reconnect_resyncs')})")
         row("  seq gaps; every socket at the final seq", f"{g(L, 'reconnect_gaps')}; "
             f"{g(L, 'reconnect_final_seq_ok')}", f"{g(B, 'reconnect_gaps')}; {g(B, 'reconnect_final_seq_ok')}",
-            "0; True", (L.get("reconnect_gaps") == 0 and L.get("reconnect_final_seq_ok") is True) if live else None)
+            "0; True", (L.get("reconnect_gaps") == 0 and L.get("reconnect_final_seq_ok") is True) if live else None,
+            hard=True)
         row(f"likes+comments over {cfg.chatter_seconds} s (peak /s)", f"{g(L, 'chatter_sent')} "
             f"({g(L, 'chatter_peak_rate')})", f"{g(B, 'chatter_sent')} ({g(B, 'chatter_peak_rate')})",
             f"{cfg.chatter_total:,}, peaks {cfg.chatter_peak:,}/s",
@@ -619,9 +688,12 @@ def report(cfg: Config, live: Figures | None, bare: Figures | None, cluster: Fig
         row("  server CPU (cores: avg; peak second)", f"{g(L, 'chatter_cpu_avg')}; {g(L, 'chatter_cpu_peak')}",
             f"{g(B, 'chatter_cpu_avg')}; {g(B, 'chatter_cpu_peak')}", "< 1 core",
             num(L, "chatter_cpu_peak") < 1.0 if live else None)
-        row("  likes acked = shown gain = stored", f"{g(L, 'likes_acked')} = {g(L, 'likes_shown_gain')} = "
-            f"{g(L, 'likes_stored')}", f"{g(B, 'likes_acked')} = {g(B, 'likes_shown_gain')}", "equal",
-            (L.get("likes_acked") == L.get("likes_shown_gain") == L.get("likes_stored")) if live else None)
+        likes_ok = live is not None and isinstance(L.get("likes_acked"), int) and \
+            L["likes_acked"] <= L.get("likes_shown_gain", -1) == L.get("likes_stored") <= L.get("chatter_likes", -1)
+        row("  likes acked <= shown = stored <= sent", f"{g(L, 'likes_acked')} <= {g(L, 'likes_shown_gain')} = "
+            f"{g(L, 'likes_stored')} <= {g(L, 'chatter_likes')}",
+            f"{g(B, 'likes_acked')} <= {g(B, 'likes_shown_gain')} (no store)", "holds", likes_ok if live else None,
+            hard=True)
         row("closes seen by phones (code: count)", g(L, "closes"), g(B, "closes"))
     if cluster:
         n = cfg.cluster_workers
@@ -630,11 +702,16 @@ def report(cfg: Config, live: Figures | None, bare: Figures | None, cluster: Fig
         row("  RSS per connection per worker (KB)", g(C, "rss_per_conn_kb"), "")
         row("  phase change to all p50 / p99 (ms)", f"{g(C, 'fanout_p50_ms')} / {g(C, 'fanout_p99_ms')}", "",
             "p99 <= 1000", num(C, "fanout_p99_ms") <= 1000)
-        row("  vote burst acked; p50 / p99 ack (ms)", f"{g(C, 'votes_acked')}; {g(C, 'vote_p50_ms')} / "
+        row("  vote burst acked; p50 / p99 ack (ms)", f"{g(C, 'vote_acked')}; {g(C, 'vote_p50_ms')} / "
             f"{g(C, 'vote_p99_ms')}", "", "p99 < 500", num(C, "vote_p99_ms") < 500)
-        same = C.get("ballots_stored") == C.get("votes_acked") and C.get("tally_seen") == [C.get("votes_acked")]
-        row("  stored = acks = final tally (every worker's sockets)", f"{g(C, 'ballots_stored')} = "
-            f"{g(C, 'votes_acked')} = {g(C, 'tally_seen')}", "", "equal", same)
+        same = C.get("vote_stored") == C.get("vote_acked") and C.get("vote_tally_seen") == [C.get("vote_acked")]
+        row("  stored = acks = final tally on every phone (both workers)", f"{g(C, 'vote_stored')} = "
+            f"{g(C, 'vote_acked')} = {g(C, 'vote_tally_seen')}", "", "equal", same, hard=True)
+        row("  vote capacity (1 s) acked; p50 / p99 (ms); ballots/s", f"{g(C, 'cap_acked')}; {g(C, 'cap_p50_ms')} / "
+            f"{g(C, 'cap_p99_ms')}; {g(C, 'cap_per_s')}", "")
+        same = C.get("cap_stored") == C.get("cap_acked") and C.get("cap_tally_seen") == [C.get("cap_acked")]
+        row("  capacity burst: stored = acks = final tally", f"{g(C, 'cap_stored')} = {g(C, 'cap_acked')} = "
+            f"{g(C, 'cap_tally_seen')}", "", "equal", same, hard=True)
     width = [max(len(r[i]) for r in rows) for i in range(5)]
     head = ("figure", "live", "bare websockets", "target", "")
     width = [max(w, len(h)) for w, h in zip(width, head, strict=True)]
@@ -650,8 +727,10 @@ def report(cfg: Config, live: Figures | None, bare: Figures | None, cluster: Fig
             ("fan-out sends / server CPU-second", g(L, "sends_per_cpu_s"), g(C, "sends_per_cpu_s")),
             ("fan-out sends / wall second", g(L, "sends_per_wall_s"), g(C, "sends_per_wall_s")),
             ("phase change p99 to all (ms)", g(L, "fanout_p99_ms"), g(C, "fanout_p99_ms")),
-            ("ballots / s (10 s burst), p99 ack (ms)", f"{g(L, 'ballots_per_s')}, {g(L, 'vote_p99_ms')}",
-             f"{g(C, 'ballots_per_s')}, {g(C, 'vote_p99_ms')}"),
+            ("ballots / s (10 s burst), p99 ack (ms)", f"{g(L, 'vote_per_s')}, {g(L, 'vote_p99_ms')}",
+             f"{g(C, 'vote_per_s')}, {g(C, 'vote_p99_ms')}"),
+            ("ballots / s (all within 1 s), p99 ack (ms)", f"{g(L, 'cap_per_s')}, {g(L, 'cap_p99_ms')}",
+             f"{g(C, 'cap_per_s')}, {g(C, 'cap_p99_ms')}"),
         ]
         for name, a, b in tput:
             lines.append(f"  {name:<41}{a!s:<32}{b}")
@@ -671,7 +750,7 @@ def machine() -> str:
     import uvicorn
     import websockets
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GB, Linux {platform.release()}, "
             f"Python {platform.python_version()}, uvicorn {uvicorn.__version__}, websockets {websockets.__version__}, "
             f"open files {hard}")
@@ -692,16 +771,26 @@ async def main_async(cfg: Config, only: set[str], profile: Path | None) -> int:
         except Exception as exc:  # PostgreSQL or Redis missing: say so, do not fake it
             log(f"cluster run failed: {exc!r}")
             cluster = Figures("cluster", notes=[repr(exc)])
-    text, ok = report(cfg, live, bare, cluster)
+    text, correct = report(cfg, live, bare, cluster)
     print()
     print(f"audience benchmarks ({'smoke' if cfg.audience < 1000 else 'full'} run, "
           f"{time.monotonic() - t0:.0f} s)")
     print(f"machine: {machine()}")
     print(text)
-    if cluster and cluster.notes:
-        print(f"cluster: {cluster.notes}")
-    print("\nPASS/MISS are against the targets of issue 7; a MISS is a real figure, not a failure of the bench.")
-    return 0 if (live or bare or cluster) else 1
+    for f in (live, bare, cluster):
+        for note in f.notes if f else []:
+            print(f"note: {note}")
+    print("\nPASS/MISS are against the targets of issue 7 (measured, never adjusted). The exit status is 1 only\n"
+          "when a correctness check fails (counts equal, none lost, no gaps, none missing).")
+    return 0 if correct and not any(f.notes for f in (live, bare, cluster) if f) else 1
+
+
+def _time_limit(*_: Any) -> None:
+    from _harness import _kill_children
+
+    print("bench time limit reached; stopping everything", file=sys.stderr, flush=True)
+    _kill_children()
+    os._exit(3)
 
 
 def main() -> int:
@@ -723,7 +812,7 @@ def main() -> int:
     raise_nofile()
     os.chdir(ROOT)
     # The whole run is bounded: past the limit everything is torn down (children get killed at exit).
-    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("bench time limit")))
+    signal.signal(signal.SIGALRM, _time_limit)
     signal.alarm(int(cfg.max_minutes * 60))
     with contextlib.suppress(ImportError):
         import uvloop

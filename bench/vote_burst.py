@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from websockets.asyncio.client import ClientConnection, connect
 
-from _harness import Server, host_cookie, percentile, raise_nofile, start_server, table
+from _harness import Server, host_cookie, percentile, raise_nofile, table
+from _harness import start_live as start_server
 from live.web.auth import Signer
 
 

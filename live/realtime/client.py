@@ -1,5 +1,13 @@
-"""One connected socket: a bounded outbound queue drained by its own task, so a
-phone that stops reading is dropped instead of holding up the room."""
+"""One connected socket: a bounded outbound queue, so a phone that stops reading
+is dropped instead of holding up the room.
+
+A message goes out at once when nothing waits before it: the send coroutine is
+run right there, and on an open socket it finishes without ever suspending (the
+ASGI send only writes to the transport). Only when it does suspend (the socket's
+write buffer is full: the phone reads slowly) is a task made to finish it, and
+later messages wait, in order, in the bounded queue that the task drains. So a
+fan-out to 19,000 phones costs no task switch and no future per phone, and an idle
+phone holds no task and no queue at all."""
 
 from __future__ import annotations
 
@@ -7,16 +15,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 log = logging.getLogger(__name__)
 
 SLOW_CLOSE_CODE = 4008
+_CLOSE = "\x00close:"
 
 
-@dataclass
+@dataclass(slots=True)
 class Identity:
     role: str  # host | panel | audience | screen | presenter
     voter_key: str | None = None
@@ -31,7 +41,7 @@ class Identity:
         return self.voter_key is not None
 
 
-@dataclass
+@dataclass(slots=True)
 class TokenBucket:
     """Per-connection message budget: ``rate`` a second, bursts up to ``burst``."""
 
@@ -56,35 +66,135 @@ Send = Callable[[str], Awaitable[None]]
 Close = Callable[[int, str], Coroutine[Any, Any, None]]
 
 
+class Backlog(deque[str]):
+    """The messages waiting behind a send in flight (at most ``maxsize``)."""
+
+    def __init__(self, maxsize: int) -> None:
+        super().__init__()
+        self.maxsize = maxsize
+
+    def qsize(self) -> int:
+        return len(self)
+
+    def full(self) -> bool:
+        return len(self) >= self.maxsize
+
+    def empty(self) -> bool:
+        return not self
+
+
+class _Resume:
+    """Awaiting it finishes a coroutine that was started by hand and suspended on
+    ``first`` (what it yielded): the same delegation ``await`` does, picked up midway."""
+
+    __slots__ = ("coro", "first")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], first: Any) -> None:
+        self.coro = coro
+        self.first = first
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, value = self.coro, self.first
+        while True:
+            try:
+                sent = yield value
+            except BaseException as exc:  # cancelled (or closed) while waiting: pass it in
+                try:
+                    value = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+                continue
+            try:
+                value = coro.send(sent)
+            except StopIteration as stop:
+                return stop.value
+
+
 class Client:
+    __slots__ = ("__weakref__", "_backlog", "_close", "_send", "_started", "_task", "dropped", "identity",
+                 "joined", "on_drop", "queue_size", "sent")
+
     def __init__(self, identity: Identity, send: Send, close: Close, queue_size: int = 256) -> None:
         self.identity = identity
         self._send = send
         self._close = close
-        self.queue: asyncio.Queue[str] = asyncio.Queue(maxsize=queue_size)
+        self.queue_size = queue_size
+        self._backlog: Backlog | None = None  # made when a message first has to wait
         self.dropped = False
         self.sent = 0
-        self._task: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None  # only while a send is in flight
+        self._started = False
         self.on_drop: Callable[[Client], None] | None = None
+        self.joined = 0  # the stamp of its registration in a meeting (see runtime.ClientSet)
+
+    @property
+    def queue(self) -> Backlog:
+        """What waits to be sent (empty most of the time)."""
+        return self._backlog if self._backlog is not None else Backlog(self.queue_size)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._pump())
+        """From now on messages go out; any pushed before wait in order."""
+        self._started = True
+        if self._backlog and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._drain())
 
     def push(self, wire: str) -> bool:
         if self.dropped:
             return False
-        try:
-            self.queue.put_nowait(wire)
-            return True
-        except asyncio.QueueFull:
+        if self._task is None and self._started and not self._backlog and not wire.startswith(_CLOSE):
+            return self._send_now(wire)
+        backlog = self._backlog
+        if backlog is None:
+            backlog = self._backlog = Backlog(self.queue_size)
+        if len(backlog) >= self.queue_size:
             self.drop()
             return False
+        backlog.append(wire)
+        if self._task is None and self._started:
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+        return True
+
+    def _send_now(self, wire: str) -> bool:
+        coro = self._send(wire)
+        if not isinstance(coro, Coroutine):  # some other awaitable: await it in a task
+            self._task = asyncio.get_running_loop().create_task(self._finish(coro, None, started=False))
+            return True
+        try:
+            waiting_on = coro.send(None)
+        except StopIteration:
+            self.sent += 1
+            return True
+        except Exception:  # the socket went away; the receive loop notices and cleans up
+            self.dropped = True
+            return False
+        # The socket cannot take more now: finish this send in a task, queue what follows.
+        self._task = asyncio.get_running_loop().create_task(self._finish(coro, waiting_on))
+        return True
+
+    async def _finish(self, coro: Awaitable[Any], waiting_on: Any, started: bool = True) -> None:
+        try:
+            if started:
+                assert isinstance(coro, Coroutine)
+                await _Resume(coro, waiting_on)
+            else:
+                await coro
+            self.sent += 1
+        except asyncio.CancelledError:
+            self._task = None
+            raise
+        except Exception:
+            self.dropped = True
+            self._task = None
+            return
+        await self._drain()
 
     def drop(self) -> None:
         """Too slow: close it. On return it replays by seq or resyncs."""
         if self.dropped:
             return
         self.dropped = True
+        if self._backlog is not None:
+            self._backlog.clear()  # what it would have got is not kept for it
         if self.on_drop:
             self.on_drop(self)
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._close(SLOW_CLOSE_CODE, "too slow"))
@@ -92,15 +202,19 @@ class Client:
 
     def close_after_flush(self, code: int, reason: str) -> None:
         """Close once what is queued (such as the reason) has been sent."""
-        self.queue.put_nowait(f"\x00close:{code}:{reason}") if not self.queue.full() else self.drop()
+        if self.dropped:
+            return
+        self.push(f"{_CLOSE}{code}:{reason}")
 
-    async def _pump(self) -> None:
+    async def _drain(self) -> None:
         try:
-            while True:
-                wire = await self.queue.get()
-                if wire.startswith("\x00close:"):
+            backlog = self._backlog
+            while backlog and not self.dropped:
+                wire = backlog.popleft()
+                if wire.startswith(_CLOSE):
                     _, code, reason = wire.split(":", 2)
                     self.dropped = True
+                    backlog.clear()
                     await self._close(int(code), reason)
                     return
                 await self._send(wire)
@@ -109,9 +223,12 @@ class Client:
             raise
         except Exception:  # the socket went away; the receive loop notices and cleans up
             self.dropped = True
+        finally:
+            self._task = None
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+                await task

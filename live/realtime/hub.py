@@ -224,8 +224,8 @@ class Hub:
             beat += 1
             for rt in list(self.runtimes.values()):
                 try:
-                    for wire in rt.take_dirty_tallies():
-                        self.messages_sent_estimate += rt.fan_out(wire)
+                    for item_id, wire in rt.take_dirty_tally_wires():
+                        self.messages_sent_estimate += rt.fan_out_volatile(f"tally:{item_id}", wire)
                     self.interaction.tick(rt)
                     if beat % 4 == 0:
                         self.broker.publish({"k": "presence", "w": self.worker_id, "m": rt.meeting_id,
@@ -233,5 +233,7 @@ class Hub:
                         presence = rt.presence_wire_if_changed()
                         if presence:
                             rt.fan_out(presence)
+                    # Whole values held back for a big audience go out when their turn comes.
+                    self.messages_sent_estimate += rt.flush_volatile()
                 except Exception:
                     log.exception("ticker failed for meeting %s", rt.meeting_id)

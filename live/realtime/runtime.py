@@ -4,9 +4,12 @@ the connected clients."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
+import itertools
 import time
 from collections import deque
+from collections.abc import Iterable
 from typing import Any
 
 from live.domain.scheme import BallotValue, Scheme, live_tally
@@ -15,6 +18,94 @@ from live.store.events import SeqEvent, encode
 from live.store.state import State, apply_event
 
 RING_SIZE = 2048
+FAN_SLICE = 1000  # clients served before the event loop may run something else (an ack, a join)
+VOLATILE_SHARE = 0.3  # at most this share of the loop's time goes to whole-value updates for the audience
+TALLY_SHARE = 0.05  # and at most this share to recomputing live tallies (10,000 ballots: ~25 ms each)
+# Volatile messages that carry a whole value (the last one supersedes the others), by their encoded start.
+_WHOLE_VALUES = (('{"type":"likes"', "likes"), ('{"type":"presence"', "presence"))
+
+
+class ClientSet(set[Client]):
+    """The connected clients of a meeting, with their numbers by role kept up to date as
+    they come and go, so that presence costs the same for 20 phones or 20,000."""
+
+    def __init__(self, clients: Iterable[Client] = ()) -> None:
+        super().__init__()
+        self.roles: dict[str, int] = {}
+        self.members: dict[int, int] = {}  # panel member id -> open sockets
+        self.watchers: set[Client] = set()  # everyone but the audience: screens, hosts, panel, presenters
+        self.stamp = 0  # counts joins; each client keeps the stamp it joined with
+        self.update(clients)
+
+    def add(self, client: Client) -> None:
+        if client in self:
+            return
+        super().add(client)
+        self.stamp += 1
+        client.joined = self.stamp
+        ident = client.identity
+        if ident.role != "audience":
+            self.watchers.add(client)
+        self.roles[ident.role] = self.roles.get(ident.role, 0) + 1
+        if ident.member_id is not None:
+            self.members[ident.member_id] = self.members.get(ident.member_id, 0) + 1
+
+    def discard(self, client: object) -> None:
+        if not isinstance(client, Client) or client not in self:
+            return
+        super().discard(client)
+        self.watchers.discard(client)
+        ident = client.identity
+        left = self.roles.get(ident.role, 0) - 1
+        if left > 0:
+            self.roles[ident.role] = left
+        else:
+            self.roles.pop(ident.role, None)
+        if ident.member_id is not None:
+            n = self.members.get(ident.member_id, 0) - 1
+            if n > 0:
+                self.members[ident.member_id] = n
+            else:
+                self.members.pop(ident.member_id, None)
+
+    def remove(self, client: object) -> None:
+        if client not in self:
+            raise KeyError(client)
+        self.discard(client)
+
+    def pop(self) -> Client:
+        client = next(iter(self))
+        self.discard(client)
+        return client
+
+    def clear(self) -> None:
+        super().clear()
+        self.roles.clear()
+        self.members.clear()
+        self.watchers.clear()
+
+    def update(self, *others: Iterable[Client]) -> None:
+        for other in others:
+            for client in other:
+                self.add(client)
+
+    def difference_update(self, *others: Iterable[Any]) -> None:
+        for other in others:
+            for client in list(other):
+                self.discard(client)
+
+    def __ior__(self, other: Any) -> ClientSet:  # type: ignore[override, misc]
+        self.update(other)
+        return self
+
+    def __isub__(self, other: Any) -> ClientSet:  # type: ignore[misc]
+        self.difference_update(other)
+        return self
+
+    def _unsupported(self, *_: Any) -> Any:
+        raise TypeError("ClientSet keeps counts: use add, discard, remove, pop, clear, update, difference_update")
+
+    intersection_update = symmetric_difference_update = __iand__ = __ixor__ = _unsupported
 
 
 class MeetingRuntime:
@@ -26,17 +117,33 @@ class MeetingRuntime:
         self.state = state
         self.ring: deque[SeqEvent] = deque(maxlen=RING_SIZE)
         self.pending: dict[int, SeqEvent] = {}
+        self._values: dict[int, dict[str, BallotValue]] = {}
         self.ballots = ballots
-        self.clients: set[Client] = set()
+        self.clients: ClientSet = ClientSet()
         self.dirty_items: set[int] = set(ballots)
         self._snapshot_wire: tuple[int, str] | None = None
         self._tally_wire: dict[int, str] = {}
+        self._tally_next: dict[int, float] = {}  # an item's tally is not recomputed before then
         self.remote_presence: dict[str, tuple[float, dict[str, Any]]] = {}
         self._presence_wire: str | None = None
+        self._scheme: tuple[dict[str, Any], Scheme] | None = None
+        # The fan-out: jobs (a wire and who gets it) served in order, a slice at a time.
+        self._fan_jobs: deque[tuple[str, tuple[Client, ...]]] = deque()
+        self._fanner: asyncio.Task[None] | None = None
+        self.send_cost_s = 20e-6  # measured: loop time per message put on a socket
+        # Whole-value updates for the audience not yet sent (the newest per key), and when they may go.
+        self._volatile: dict[str, tuple[str, int]] = {}
+        self._volatile_next = 0.0
+        self.volatile_interval_s = 0.0
 
     @property
     def scheme(self) -> Scheme:
-        return Scheme.from_dict(self.state["meeting"]["scheme"])
+        """Parsed once per scheme: events replace the meeting (and its scheme dict) whole."""
+        raw = self.state["meeting"]["scheme"]
+        cached = self._scheme
+        if cached is None or cached[0] is not raw:
+            cached = self._scheme = (raw, Scheme.from_dict(raw))
+        return cached[1]
 
     def item(self, item_id: int) -> dict[str, Any] | None:
         for it in self.state["items"]:
@@ -73,7 +180,8 @@ class MeetingRuntime:
             return []
         if since > self.seq or not self.ring or self.ring[0].seq > since + 1:
             return None
-        return [e for e in self.ring if e.seq > since]
+        # The ring is dense (seq, seq + 1, ...): skip straight to the first one wanted.
+        return list(itertools.islice(self.ring, since + 1 - self.ring[0].seq, None))
 
     def snapshot_wire(self) -> str:
         if self._snapshot_wire is None or self._snapshot_wire[0] != self.seq:
@@ -86,15 +194,25 @@ class MeetingRuntime:
 
     # --- live tally --------------------------------------------------------
 
+    @property
+    def ballots(self) -> dict[int, dict[str, tuple[str, dict[str, Any]]]]:
+        """Every ballot per item: ballot id -> (group, choice)."""
+        return self._ballots
+
+    @ballots.setter
+    def ballots(self, ballots: dict[int, dict[str, tuple[str, dict[str, Any]]]]) -> None:
+        self._ballots = ballots
+        self._values = {item: {b: BallotValue(g, c) for b, (g, c) in rows.items()} for item, rows in ballots.items()}
+
     def apply_ballots(self, changes: list[list[Any]]) -> None:
         for item_id, ballot_id, group, choice in changes:
-            self.ballots.setdefault(int(item_id), {})[str(ballot_id)] = (str(group), choice)
-            self.dirty_items.add(int(item_id))
+            item, bid, grp = int(item_id), str(ballot_id), str(group)
+            self._ballots.setdefault(item, {})[bid] = (grp, choice)
+            self._values.setdefault(item, {})[bid] = BallotValue(grp, choice)
+            self.dirty_items.add(item)
 
     def tally(self, item_id: int) -> dict[str, Any]:
-        scheme = self.scheme
-        values = [BallotValue(g, c) for g, c in self.ballots.get(item_id, {}).values()]
-        return live_tally(scheme, values)
+        return live_tally(self.scheme, self._values.get(item_id, {}).values())
 
     def tally_wire(self, item_id: int) -> str:
         wire = self._tally_wire.get(item_id)
@@ -104,11 +222,22 @@ class MeetingRuntime:
         return wire
 
     def take_dirty_tallies(self) -> list[str]:
-        out: list[str] = []
+        return [wire for _, wire in self.take_dirty_tally_wires()]
+
+    def take_dirty_tally_wires(self, now: float | None = None) -> list[tuple[int, str]]:
+        """The fresh tally of each item with new ballots, encoded once. An item whose tally is
+        costly to compute (many ballots) is recomputed less often, keeping that under
+        ``TALLY_SHARE`` of the loop; it stays dirty until then."""
+        now = time.monotonic() if now is None else now
+        out: list[tuple[int, str]] = []
         for item_id in sorted(self.dirty_items):
+            if now < self._tally_next.get(item_id, 0.0):
+                continue
             self._tally_wire.pop(item_id, None)
-            out.append(self.tally_wire(item_id))
-        self.dirty_items.clear()
+            start = time.perf_counter()
+            out.append((item_id, self.tally_wire(item_id)))
+            self._tally_next[item_id] = now + (time.perf_counter() - start) / TALLY_SHARE
+            self.dirty_items.discard(item_id)
         return out
 
     def tallies_for_join(self) -> list[str]:
@@ -117,14 +246,8 @@ class MeetingRuntime:
     # --- presence ----------------------------------------------------------
 
     def local_presence(self) -> dict[str, Any]:
-        counts = {"audience": 0, "screen": 0, "host": 0, "panel": 0}
-        members: set[int] = set()
-        for c in self.clients:
-            role = c.identity.role
-            counts[role] = counts.get(role, 0) + 1
-            if c.identity.member_id is not None:
-                members.add(c.identity.member_id)
-        return {**counts, "members": sorted(members)}
+        counts = {"audience": 0, "screen": 0, "host": 0, "panel": 0, **self.clients.roles}
+        return {**counts, "members": sorted(self.clients.members)}
 
     def presence(self, now: float | None = None) -> dict[str, Any]:
         now = time.monotonic() if now is None else now
@@ -150,9 +273,83 @@ class MeetingRuntime:
         self._presence_wire = wire
         return wire
 
+    # --- fan-out -------------------------------------------------------------
+
     def fan_out(self, wire: str) -> int:
+        """Give ``wire`` to every client registered now, after whatever was fanned out before.
+
+        A whole-value volatile message (``likes``, ``presence``) goes through
+        :meth:`fan_out_volatile`. Returns how many clients it is for."""
+        for prefix, key in _WHOLE_VALUES:
+            if wire.startswith(prefix):
+                return self.fan_out_volatile(key, wire)
+        return self._fan(wire, tuple(self.clients))
+
+    def fan_out_volatile(self, key: str, wire: str) -> int:
+        """A whole value (a tally, the like count, presence) that the next one of the same
+        ``key`` supersedes. Screens, hosts, panel tablets and presenters get it at once. The
+        audience gets it at once too while the room is small; in a big room it gets the newest
+        value of each key at most as often as keeps these updates under ``VOLATILE_SHARE`` of
+        the loop (at 19,000 phones about once a second), so that ballots, acks and joins keep
+        their pace. Nothing is lost: a phone always ends up with the newest value."""
+        n = self._fan(wire, tuple(self.clients.watchers)) if self.clients.watchers else 0
+        self._volatile[key] = (wire, self.clients.stamp)
+        return n + self.flush_volatile()
+
+    def flush_volatile(self, now: float | None = None) -> int:
+        """Send the audience the waiting whole values if their time has come (the hub's ticker
+        calls this every tick). Returns how many messages that makes."""
+        if not self._volatile:
+            return 0
+        now = time.monotonic() if now is None else now
+        if now < self._volatile_next:
+            return 0
+        waiting = list(self._volatile.values())
+        self._volatile.clear()
+        audience = [c for c in self.clients if c.identity.role == "audience"]
         n = 0
-        for c in list(self.clients):
-            if c.push(wire):
-                n += 1
+        for wire, stamp in waiting:
+            # A phone that joined after this value was made got a newer one with its welcome.
+            n += self._fan(wire, tuple(c for c in audience if c.joined <= stamp))
+        self.volatile_interval_s = n * self.send_cost_s / VOLATILE_SHARE
+        self._volatile_next = now + self.volatile_interval_s
         return n
+
+    def _fan(self, wire: str, recipients: tuple[Client, ...]) -> int:
+        if not recipients:
+            return 0
+        if not self._fan_jobs and len(recipients) <= FAN_SLICE:
+            self._push(wire, recipients)  # a small room: at once, as it always was
+            return len(recipients)
+        self._fan_jobs.append((wire, recipients))
+        if self._fanner is None:
+            self._fanner = asyncio.get_running_loop().create_task(self._serve_fan_jobs(), name="fan-out")
+        return len(recipients)
+
+    def _push(self, wire: str, recipients: tuple[Client, ...]) -> None:
+        start = time.perf_counter()
+        for c in recipients:
+            c.push(wire)
+        if len(recipients) >= 100:
+            per = (time.perf_counter() - start) / len(recipients)
+            self.send_cost_s += (per - self.send_cost_s) * 0.2
+
+    async def _serve_fan_jobs(self) -> None:
+        """One job after another, in order; between slices the loop serves other sockets, so a
+        fan-out to 19,000 phones never stalls an ack for the whole time it takes."""
+        try:
+            while self._fan_jobs:
+                wire, recipients = self._fan_jobs[0]
+                for start in range(0, len(recipients), FAN_SLICE):
+                    self._push(wire, recipients[start:start + FAN_SLICE])
+                    if start + FAN_SLICE < len(recipients):
+                        await asyncio.sleep(0)
+                self._fan_jobs.popleft()
+                await asyncio.sleep(0)
+        finally:
+            self._fanner = None
+
+    @property
+    def fan_backlog(self) -> int:
+        """Fan-out jobs waiting (0 when the room is quiet)."""
+        return len(self._fan_jobs)
