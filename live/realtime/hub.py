@@ -219,10 +219,15 @@ class Hub:
 
     async def _ticker(self) -> None:
         beat = 0
+        lag = 0.0
         while True:
+            woke = time.monotonic()
             await asyncio.sleep(self.tick_s)
             beat += 1
+            # How late this tick is tells how busy the loop is; big fan-outs back off by it.
+            lag += (max(0.0, time.monotonic() - woke - self.tick_s) - lag) * 0.3
             for rt in list(self.runtimes.values()):
+                rt.loop_lag_s = lag
                 try:
                     for item_id, wire in rt.take_dirty_tally_wires():
                         self.messages_sent_estimate += rt.fan_out_volatile(f"tally:{item_id}", wire)

@@ -19,7 +19,7 @@ from live.store.state import State, apply_event
 
 RING_SIZE = 2048
 FAN_SLICE = 1000  # clients served before the event loop may run something else (an ack, a join)
-VOLATILE_SHARE = 0.3  # at most this share of the loop's time goes to whole-value updates for the audience
+VOLATILE_SHARE = 0.25  # at most this share of the loop's time goes to whole-value updates for the audience
 TALLY_SHARE = 0.05  # and at most this share to recomputing live tallies (10,000 ballots: ~25 ms each)
 # Volatile messages that carry a whole value (the last one supersedes the others), by their encoded start.
 _WHOLE_VALUES = (('{"type":"likes"', "likes"), ('{"type":"presence"', "presence"))
@@ -135,6 +135,7 @@ class MeetingRuntime:
         self._volatile: dict[str, tuple[str, int]] = {}
         self._volatile_next = 0.0
         self.volatile_interval_s = 0.0
+        self.loop_lag_s = 0.0  # how late the hub's ticker woke, smoothed (set by the hub)
 
     @property
     def scheme(self) -> Scheme:
@@ -290,11 +291,12 @@ class MeetingRuntime:
         ``key`` supersedes. Screens, hosts, panel tablets and presenters get it at once. The
         audience gets it at once too while the room is small; in a big room it gets the newest
         value of each key at most as often as keeps these updates under ``VOLATILE_SHARE`` of
-        the loop (at 19,000 phones about once a second), so that ballots, acks and joins keep
+        the loop (at 19,000 phones about every 1.5 s), so that ballots, acks and joins keep
         their pace. Nothing is lost: a phone always ends up with the newest value."""
-        n = self._fan(wire, tuple(self.clients.watchers)) if self.clients.watchers else 0
+        watchers = tuple(self.clients.watchers)
+        self._push(wire, watchers)  # a few sockets; a volatile value need not wait behind events
         self._volatile[key] = (wire, self.clients.stamp)
-        return n + self.flush_volatile()
+        return len(watchers) + self.flush_volatile()
 
     def flush_volatile(self, now: float | None = None) -> int:
         """Send the audience the waiting whole values if their time has come (the hub's ticker
@@ -311,7 +313,8 @@ class MeetingRuntime:
         for wire, stamp in waiting:
             # A phone that joined after this value was made got a newer one with its welcome.
             n += self._fan(wire, tuple(c for c in audience if c.joined <= stamp))
-        self.volatile_interval_s = n * self.send_cost_s / VOLATILE_SHARE
+        # Busy loop (the hub's ticker wakes late): hold back longer still.
+        self.volatile_interval_s = n * self.send_cost_s / VOLATILE_SHARE + 4 * self.loop_lag_s
         self._volatile_next = now + self.volatile_interval_s
         return n
 
