@@ -38,8 +38,8 @@ class Bare:
         self.seq = 0
         self.ring: deque[tuple[int, str]] = deque(maxlen=2048)
         self.snapshot = padded({"type": "snapshot", "seq": 0, "state": {}}, self.sizes["snapshot"])
-        self.ballots: dict[str, str] = {}
-        self.tally_dirty = False
+        self.ballots: dict[int, dict[str, str]] = {}
+        self.tally_dirty: set[int] = set()
         self.likes = 0
         self.likes_dirty = False
         self.comments = 0
@@ -52,11 +52,12 @@ class Bare:
         self.snapshot = padded({"type": "snapshot", "seq": self.seq, "state": {}}, self.sizes["snapshot"])
         return wire
 
-    def tally(self) -> str:
+    def tally(self, item: int) -> str:
         counts: dict[str, int] = {}
-        for choice in self.ballots.values():
+        ballots = self.ballots.get(item, {})
+        for choice in ballots.values():
             counts[choice] = counts.get(choice, 0) + 1
-        return padded({"type": "tally", "item_id": 1, "tally": {"total": len(self.ballots), "options": counts}},
+        return padded({"type": "tally", "item_id": item, "tally": {"total": len(ballots), "options": counts}},
                       self.sizes["tally"])
 
     async def handler(self, ws: Any) -> None:
@@ -76,7 +77,8 @@ class Bare:
             if since is not None:
                 await ws.send(orjson.dumps({"type": "resync", "reason": "gap_too_old", "seq": self.seq}).decode())
             await ws.send(self.snapshot)
-        await ws.send(self.tally())
+        for item in sorted(self.ballots):
+            await ws.send(self.tally(item))
         await ws.send(padded({"type": "presence", "audience": len(self.clients)}, self.sizes["presence"]))
         await ws.send(orjson.dumps({"type": "likes", "total": self.likes}).decode())
         self.clients.add(ws)
@@ -85,8 +87,9 @@ class Bare:
                 msg = orjson.loads(raw)
                 t, mid = msg.get("type"), msg.get("id")
                 if t == "vote":
-                    self.ballots[str(msg["ballot_id"])] = str(msg["choice"].get("option"))
-                    self.tally_dirty = True
+                    item = int(msg["item_id"])
+                    self.ballots.setdefault(item, {})[str(msg["ballot_id"])] = str(msg["choice"].get("option"))
+                    self.tally_dirty.add(item)
                     await ws.send(orjson.dumps({"type": "ack", "id": mid, "ballot_id": msg["ballot_id"],
                                                 "item_id": msg["item_id"], "status": "stored",
                                                 "choice": msg["choice"]}).decode())
@@ -115,9 +118,9 @@ class Bare:
         while True:
             await asyncio.sleep(0.25)
             beat += 1
-            if self.tally_dirty:
-                self.tally_dirty = False
-                broadcast(self.clients, self.tally())
+            for item in sorted(self.tally_dirty):
+                broadcast(self.clients, self.tally(item))
+            self.tally_dirty.clear()
             if self.likes_dirty:
                 self.likes_dirty = False
                 broadcast(self.clients, orjson.dumps({"type": "likes", "total": self.likes}).decode())

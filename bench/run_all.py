@@ -180,9 +180,12 @@ async def stats(pool: LoadPool, **kw: Any) -> dict[str, Any]:
             "replies": replies}
 
 
-async def settle(host: Host, quiet: float = 0.3, limit: float = 10) -> int:
-    """Wait until no sequenced event arrived for ``quiet`` seconds; the host's seq."""
+async def settle(host: Host, quiet: float = 0.5, limit: float = 20, at_least: int = 0) -> int:
+    """Wait until the host has seen seq ``at_least`` and then no sequenced event for ``quiet``
+    seconds (the host is one socket of the fan-out: it may hear of its own command late)."""
     deadline = time.monotonic() + limit
+    while host.seq < at_least and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
     seq = host.seq
     while time.monotonic() < deadline:
         await asyncio.sleep(quiet)
@@ -201,8 +204,10 @@ async def fan_out(pool: LoadPool, host: Host, server: Server, item: int, fig: Fi
         await pool.each("watch", seqs=list(range(s + 1, s + 4)))
         t0 = time.monotonic()
         await host.cmd("item.advance", item_id=item)
-        last = await settle(host)
+        last = await settle(host, at_least=s + 1)
         got = await pool.each("collect", seqs=[last], limit=60, timeout=90)
+        if not any(r["times"][str(last)] for r in got):
+            log(f"  no phone saw seq {last}: {[(r['missing'], len(r['times'][str(last)])) for r in got]}")
         for r in got:
             lat += [t - t0 for t in r["times"][str(last)]]
             missing += r["missing"]
@@ -293,10 +298,11 @@ async def reconnect_storm(pool: LoadPool, host: Host, server: Server, fig: Figur
     drop = asyncio.create_task(pool.each("drop", devices=victims, limit=cfg.reconnect_limit,
                                          timeout=cfg.reconnect_limit + 30))
     await asyncio.sleep(0.05)
+    s0 = host.seq
     for n in range(3):  # things change while they are away: they must replay them
         await host.cmd("meeting.durations", durations={"comment": 200 + n})
     replies = await drop
-    final = await settle(host)
+    final = await settle(host, at_least=s0 + 3)
     # Those not back within the limit keep trying (with backoff); wait for them, bounded, so the
     # next phase starts with the whole audience, and say how long it took.
     t_limit = time.monotonic()
@@ -367,8 +373,13 @@ async def chatter(pool: LoadPool, monitor: LoadPool, server: Server, fig: Figure
     cpu = server.cpu_s() - cpu0
     stop.set()
     await sampler
-    await asyncio.sleep(1.0)
-    st = await stats(pool)
+    acked_now = sum(r["likes_acked"] for r in replies)
+    deadline = time.monotonic() + 10  # the audience's like count is paced: wait for it to catch up
+    while True:
+        await asyncio.sleep(0.5)
+        st = await stats(pool)
+        if st["likes"] - likes_before >= acked_now or time.monotonic() > deadline:
+            break
     screens = await stats(monitor, timelines=True)
     sent_likes = sum(r["sent"]["like"] for r in replies)
     sent_comments = sum(r["sent"]["comment"] for r in replies)
@@ -426,6 +437,7 @@ def db_scalar(server: Server, sql: str, **params: Any) -> Any:
 async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Path | None) -> Figures:
     """The live server with one worker, or the bare reference: every phase."""
     fig = Figures(kind)
+    fig["load_before"] = loadavg()
     server = start_live() if kind == "live" else start_bare(sizes)
     prof = Profiler(profile if kind == "live" else None, server.pids)
     pool: LoadPool | None = None
@@ -500,6 +512,7 @@ async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Pat
                 await p.close()
         await host.close()
         server.stop()
+    fig["load_after"] = loadavg()
     if kind == "live":
         # Likes are stored every few seconds and at shutdown: after a clean stop all are in.
         fig["likes_stored"] = db_scalar(server, "SELECT coalesce(sum(likes), 0) FROM meeting_interaction")
@@ -510,6 +523,7 @@ async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Pat
 
 async def run_cluster(cfg: Config, profile: Path | None) -> Figures:
     fig = Figures("cluster")
+    fig["load_before"] = loadavg()
     server = start_live_cluster(cfg.cluster_workers)
     pool: LoadPool | None = None
     host = Host(server)
@@ -559,6 +573,7 @@ async def run_cluster(cfg: Config, profile: Path | None) -> Figures:
         stopper = server.cleanup
         server.cleanup = []
         server.stop()
+    fig["load_after"] = loadavg()
     try:
         fig["ballots_stored_end"] = db_scalar(server, "SELECT count(*) FROM ballot WHERE item_id = :i", i=item)
     finally:
@@ -566,6 +581,12 @@ async def run_cluster(cfg: Config, profile: Path | None) -> Figures:
             with contextlib.suppress(Exception):
                 fn()
     return fig
+
+
+def loadavg() -> float:
+    """The machine's 1-minute load average: others' work on the box shows here."""
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
 
 
 def server_rss(pid: int) -> int:
@@ -699,11 +720,14 @@ def report(cfg: Config, live: Figures | None, bare: Figures | None, cluster: Fig
             f"{g(B, 'likes_acked')} <= {g(B, 'likes_shown_gain')} (no store)", "holds", likes_ok if live else None,
             hard=True)
         row("closes seen by phones (code: count)", g(L, "closes"), g(B, "closes"))
+        row("machine load average before -> after (2 cores)", f"{g(L, 'load_before')} -> {g(L, 'load_after')}",
+            f"{g(B, 'load_before')} -> {g(B, 'load_after')}")
     if cluster:
         n = cfg.cluster_workers
         row(f"cluster: audience sockets held by {n} workers (each)", f"{g(C, 'held')} {g(C, 'held_per_worker')}",
             "", f">= {cfg.cluster_audience:,}", num(C, "held") >= cfg.cluster_audience)
         row("  RSS per connection per worker (KB)", g(C, "rss_per_conn_kb"), "")
+        row("  machine load average before -> after", f"{g(C, 'load_before')} -> {g(C, 'load_after')}", "")
         row("  phase change to all p50 / p99 (ms)", f"{g(C, 'fanout_p50_ms')} / {g(C, 'fanout_p99_ms')}", "",
             "p99 <= 1000", num(C, "fanout_p99_ms") <= 1000)
         row("  vote burst acked; p50 / p99 ack (ms)", f"{g(C, 'vote_acked')}; {g(C, 'vote_p50_ms')} / "
@@ -803,12 +827,15 @@ def main() -> int:
     p.add_argument("--only", default="live,bare,cluster", help="targets to run: live, bare, cluster")
     p.add_argument("--profile", type=Path, help="py-spy the live server during each phase into this directory")
     p.add_argument("--audience", type=int)
+    p.add_argument("--cluster-audience", type=int)
     p.add_argument("--join-window", type=float)
     p.add_argument("--max-minutes", type=float)
     args = p.parse_args()
     cfg = Config.smoke() if args.smoke else Config()
     if args.audience:
         cfg.audience = args.audience
+    if args.cluster_audience:
+        cfg.cluster_audience = args.cluster_audience
     if args.join_window:
         cfg.join_window = args.join_window
     if args.max_minutes:

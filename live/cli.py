@@ -40,9 +40,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             os.environ["LIVE_PUBLIC_URL"] = settings.public_url
         uvicorn.run("live.web.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
                     ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=65536,
-                    log_level="warning", proxy_headers=True)
+                    log_level="warning", proxy_headers=True, backlog=settings.backlog)
         return
-    uvicorn.run(create_app(settings), host=host, port=port, ws="websockets-sansio",
+    uvicorn.run(create_app(settings), host=host, port=port, ws="websockets-sansio", backlog=settings.backlog,
                 ws_per_message_deflate=False, ws_max_size=65536, log_level="warning", proxy_headers=True)
 
 

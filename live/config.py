@@ -24,6 +24,10 @@ class Settings:
     socket_burst: float = 30.0
     cookie_secure: bool = False
     tick_s: float = 0.25
+    # Connections waiting to be accepted. A hall's phones come back together after a Wi-Fi
+    # blip; past this queue the kernel drops them into TCP retransmission (1 s, 3 s, 7 s...).
+    # The kernel caps it at net.core.somaxconn.
+    backlog: int = 8192
 
     @staticmethod
     def from_env(**overrides: object) -> Settings:
@@ -37,6 +41,7 @@ class Settings:
                      redis_url=env.get("LIVE_REDIS_URL") or None,
                      redis_channel=env.get("LIVE_REDIS_CHANNEL") or "live:bus",
                      public_url=env.get("LIVE_PUBLIC_URL") or None,
+                     backlog=int(env.get("LIVE_BACKLOG") or 8192),
                      cookie_secure=env.get("LIVE_COOKIE_SECURE", "") in ("1", "true", "yes"))
         for key, value in overrides.items():
             if value is not None:

@@ -124,12 +124,13 @@ def test_client_set_keeps_counts_by_role_and_member() -> None:
     for c in (a, b, p1, p1b, h, a):
         s.add(c)
     assert len(s) == 5 and s.roles == {"audience": 2, "panel": 2, "host": 1} and s.members == {1: 2}
+    assert s.audience == {a, b} and s.watchers == {p1, p1b, h}
     s.discard(p1)
     s.discard(p1)
     s.discard("not a client")
     assert s.members == {1: 1} and s.roles["panel"] == 1
     s -= {p1b, a}
-    assert s.roles == {"audience": 1, "host": 1} and s.members == {}
+    assert s.roles == {"audience": 1, "host": 1} and s.members == {} and s.audience == {b}
     s.pop()
     s.remove(next(iter(s)))
     assert len(s) == 0 and s.roles == {}

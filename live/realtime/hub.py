@@ -18,6 +18,7 @@ from sqlmodel import Session, select
 
 from live.realtime.broker import Broker
 from live.realtime.client import Client
+from live.realtime.gcpolicy import GcPolicy
 from live.realtime.interaction import KINDS as INTERACTION_KINDS
 from live.realtime.interaction import Interaction
 from live.realtime.runtime import MeetingRuntime
@@ -47,6 +48,7 @@ class Hub:
         self.drops = 0
         # Likes, upvote counts, banned-word filters and the host's moderation queue.
         self.interaction = Interaction(self)
+        self.gc_policy = GcPolicy()
 
     async def start(self) -> None:
         await self.broker.start(self.deliver)
@@ -214,6 +216,7 @@ class Hub:
 
     def leave(self, rt: MeetingRuntime, client: Client) -> None:
         rt.clients.discard(client)
+        self.gc_policy.observe_leave()
 
     # --- coalesced volatile updates ------------------------------------------
 
@@ -242,3 +245,6 @@ class Hub:
                     self.messages_sent_estimate += rt.flush_volatile()
                 except Exception:
                     log.exception("ticker failed for meeting %s", rt.meeting_id)
+            sockets = sum(len(rt.clients) for rt in self.runtimes.values())
+            if self.gc_policy.tick(time.monotonic(), sockets) == "thaw":
+                log.info("collected the cycles of departed sockets (%d open)", sockets)

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIKES_PERSIST_S = 5.0
+# The host's moderation queue is re-read from the database; during a burst of comments
+# once a second is enough for a person to read, and it keeps the query off every tick.
+MODERATION_MIN_S = 1.0
 KINDS = frozenset({"likes", "upvotes", "mod", "words"})
 
 
@@ -65,6 +68,7 @@ class MeetingVoice:
     upvotes_dirty: set[int] = field(default_factory=set)
     moderation_dirty: bool = False
     moderation_loading: bool = False
+    moderation_at: float = 0.0
     filter: BannedWordFilter = field(default_factory=lambda: build_filter([]))
 
     def likes_wire(self) -> str:
@@ -110,7 +114,11 @@ class Interaction:
         old.merge_upvotes(voice.upvotes)
 
     def voice(self, meeting_id: int) -> MeetingVoice:
-        return self.meetings.setdefault(meeting_id, MeetingVoice())
+        # Not setdefault: a new MeetingVoice builds a word filter, and this runs on every like.
+        voice = self.meetings.get(meeting_id)
+        if voice is None:
+            voice = self.meetings[meeting_id] = MeetingVoice()
+        return voice
 
     def filter(self, meeting_id: int) -> BannedWordFilter:
         return self.voice(meeting_id).filter
@@ -180,13 +188,14 @@ class Interaction:
             wire = voice.upvotes_wire(voice.upvotes_dirty)
             voice.upvotes_dirty = set()
             rt.fan_out(wire)
-        if voice.moderation_dirty and not voice.moderation_loading:
-            hosts = [c for c in rt.clients if c.identity.role == "host"]
-            voice.moderation_dirty = False
-            if hosts:
-                voice.moderation_loading = True
-                self._spawn(self._push_moderation(rt, voice))
         now = time.monotonic()
+        if (voice.moderation_dirty and not voice.moderation_loading
+                and now - voice.moderation_at >= MODERATION_MIN_S):
+            voice.moderation_dirty = False
+            if rt.clients.roles.get("host"):
+                voice.moderation_loading = True
+                voice.moderation_at = now
+                self._spawn(self._push_moderation(rt, voice))
         if now - self._last_persist >= LIKES_PERSIST_S:
             self._last_persist = now
             for mid, v in self.meetings.items():
@@ -197,7 +206,7 @@ class Interaction:
     async def _push_moderation(self, rt: MeetingRuntime, voice: MeetingVoice) -> None:
         try:
             wire = await asyncio.to_thread(self.moderation_wire, rt.meeting_id)
-            for c in list(rt.clients):
+            for c in list(rt.clients.watchers):
                 if c.identity.role == "host":
                     c.push(wire)
         except Exception:

@@ -34,6 +34,7 @@ class ClientSet(set[Client]):
         self.roles: dict[str, int] = {}
         self.members: dict[int, int] = {}  # panel member id -> open sockets
         self.watchers: set[Client] = set()  # everyone but the audience: screens, hosts, panel, presenters
+        self.audience: set[Client] = set()
         self.stamp = 0  # counts joins; each client keeps the stamp it joined with
         self.update(clients)
 
@@ -44,8 +45,7 @@ class ClientSet(set[Client]):
         self.stamp += 1
         client.joined = self.stamp
         ident = client.identity
-        if ident.role != "audience":
-            self.watchers.add(client)
+        (self.audience if ident.role == "audience" else self.watchers).add(client)
         self.roles[ident.role] = self.roles.get(ident.role, 0) + 1
         if ident.member_id is not None:
             self.members[ident.member_id] = self.members.get(ident.member_id, 0) + 1
@@ -55,6 +55,7 @@ class ClientSet(set[Client]):
             return
         super().discard(client)
         self.watchers.discard(client)
+        self.audience.discard(client)
         ident = client.identity
         left = self.roles.get(ident.role, 0) - 1
         if left > 0:
@@ -83,6 +84,7 @@ class ClientSet(set[Client]):
         self.roles.clear()
         self.members.clear()
         self.watchers.clear()
+        self.audience.clear()
 
     def update(self, *others: Iterable[Client]) -> None:
         for other in others:
@@ -284,7 +286,8 @@ class MeetingRuntime:
         for prefix, key in _WHOLE_VALUES:
             if wire.startswith(prefix):
                 return self.fan_out_volatile(key, wire)
-        return self._fan(wire, tuple(self.clients))
+        # Screens and consoles first: the hall sees a phase change before 19,000 phones do.
+        return self._fan(wire, (*self.clients.watchers, *self.clients.audience))
 
     def fan_out_volatile(self, key: str, wire: str) -> int:
         """A whole value (a tally, the like count, presence) that the next one of the same
@@ -308,7 +311,7 @@ class MeetingRuntime:
             return 0
         waiting = list(self._volatile.values())
         self._volatile.clear()
-        audience = [c for c in self.clients if c.identity.role == "audience"]
+        audience = tuple(self.clients.audience)
         n = 0
         for wire, stamp in waiting:
             # A phone that joined after this value was made got a newer one with its welcome.

@@ -73,6 +73,7 @@ class Ballot(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("item_id", "voter_key", name="uq_ballot_item_voter"),
         Index("ix_ballot_item", "item_id"),
+        Index("ix_ballot_meeting_voter", "meeting_id", "voter_key"),
     )
     id: str = Field(primary_key=True, max_length=40)
     meeting_id: int = Field(foreign_key="meeting.id")
