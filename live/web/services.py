@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 
 from live.config import Settings
 from live.realtime.hub import Hub
+from live.store.own_ballots import OwnBallots
 from live.store.writer import Writer
 from live.web.auth import Signer
 from live.web.interaction import VoiceLimits
@@ -24,6 +25,10 @@ class Services:
     login_failures: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300))
     public_hits: RateLimiter = field(default_factory=lambda: RateLimiter(1200, 60))
     voice_limits: VoiceLimits = field(default_factory=VoiceLimits)  # comments, questions, upvotes, likes
+    own_ballots: OwnBallots = field(init=False)  # phones' own ballots, read in batches on join
+
+    def __post_init__(self) -> None:
+        self.own_ballots = OwnBallots(self.engine)
 
     def public_base(self, request_base: str) -> str:
         return (self.settings.public_url or request_base).rstrip("/")

@@ -16,7 +16,7 @@ from live.domain.phases import ItemPhase, MeetingStatus, PhaseError, check_can_v
 from live.domain.scheme import BallotError, validate_choice
 from live.realtime.client import Client, Identity, TokenBucket
 from live.realtime.runtime import MeetingRuntime
-from live.store.ballots import BallotJob, my_ballots
+from live.store.ballots import BallotJob
 from live.store.events import encode
 from live.store.models import Meeting, PanelMember
 from live.store.writer import CommandRefused
@@ -77,11 +77,6 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
     return Identity(role="audience", voter_key=f"d:{device}", group_source="public", device_id=device)
 
 
-def _my_ballots(svc: Services, meeting_id: int, voter_key: str) -> dict[str, Any]:
-    with Session(svc.engine) as s:
-        return {str(k): v for k, v in my_ballots(s, meeting_id, voter_key).items()}
-
-
 async def websocket_endpoint(ws: WebSocket) -> None:
     svc: Services = ws.app.state.services
     code = str(ws.path_params["code"])
@@ -119,7 +114,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     welcome: dict[str, Any] = {"type": "welcome", "role": identity.role, "meeting_id": meeting_id,
                                "code": rt.code, "you": _you(identity), "my_ballots": {}}
     if identity.voter_key:
-        welcome["my_ballots"] = await asyncio.to_thread(_my_ballots, svc, meeting_id, identity.voter_key)
+        welcome["my_ballots"] = await svc.own_ballots.get(meeting_id, identity.voter_key)
     client.start()
     await svc.hub.join(rt, client, welcome, since)
     bucket = TokenBucket(svc.settings.socket_rate, svc.settings.socket_burst)
