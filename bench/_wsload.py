@@ -404,7 +404,9 @@ class LoadGen:
         while time.monotonic() < deadline and sum(1 for r in self.replies if r[0] == "v") < sent:
             await asyncio.sleep(0.05)
         votes = [r for r in self.replies if r[0] == "v"]
-        return {"sent": sent, "latency": [round(r[2], 5) for r in votes if r[1] in ("stored", "replaced")],
+        ok = [r for r in votes if r[1] in ("stored", "replaced")]
+        return {"sent": sent, "latency": [round(r[2], 5) for r in ok],
+                "sent_at": [round(r[3] - r[2] - start, 3) for r in ok],  # when, so a slow tail can be placed
                 "statuses": _count(r[1] for r in votes), "last_ack": max((r[3] for r in votes), default=start)}
 
     async def op_chatter(self, a: dict[str, Any]) -> dict[str, Any]:

@@ -253,6 +253,13 @@ async def vote_burst(pool: LoadPool, host: Host, server: Server, item: int, fig:
     replies = await pool.each("vote", item_id=item, options=options, start=start, window=window,
                               devices=voters, limit=60, timeout=90)
     lat = [x for r in replies for x in r["latency"]]
+    # Where in the burst the slow acks were sent: a stall shows as one bad second, load as all.
+    by_s: dict[int, list[float]] = {}
+    for r in replies:
+        for at, x in zip(r.get("sent_at", []), r["latency"], strict=False):
+            by_s.setdefault(max(0, int(at)), []).append(x)
+    fig[f"{key}_p99_by_s"] = [ms(percentile(v, 99)) for _, v in sorted(by_s.items())]
+    log(f"  ack p99 by second of sending (ms): {fig[f'{key}_p99_by_s']}")
     statuses: dict[str, int] = {}
     for r in replies:
         for k, v in r["statuses"].items():
