@@ -561,7 +561,9 @@ async def run_cluster(cfg: Config, profile: Path | None) -> Figures:
         log(f"cluster: {fig['held']} held {per_worker}; fan-out")
         await fan_out(pool, host, server, item, fig, cfg)
         log("cluster: vote burst")
-        await vote_burst(pool, host, server, item, fig, cfg, options, cfg.vote_window)
+        prof = Profiler(profile / "cluster" if profile else None, server.pids)  # the first worker
+        with prof.phase("votes"):
+            await vote_burst(pool, host, server, item, fig, cfg, options, cfg.vote_window)
         log("cluster: vote capacity")
         await to_voting(host, item2, item)
         await vote_burst(pool, host, server, item2, fig, cfg, options, 1.0, key="cap")

@@ -27,6 +27,9 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from live.web.app import create_app
+    from live.web.factory import tune_process
+
+    tune_process()
 
     if workers > 1:
         # Each worker builds its own app from the environment (factory mode).
