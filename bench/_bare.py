@@ -134,7 +134,8 @@ async def serve(port: int, sizes: dict[str, int], max_seconds: float) -> None:
     from websockets.asyncio.server import serve as ws_serve
 
     bare = Bare(sizes)
-    async with ws_serve(bare.handler, "127.0.0.1", port, compression=None, max_size=65536, backlog=2048):
+    async with ws_serve(bare.handler, "127.0.0.1", port, compression=None, max_size=65536,
+                        backlog=8192):  # the listen backlog live serve uses
         ticker = asyncio.create_task(bare.ticker())
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(max_seconds):

@@ -499,10 +499,14 @@ async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Pat
         log(f"{kind}: reconnect storm ({cfg.reconnect})")
         with prof.phase("reconnect"):
             await reconnect_storm(pool, host, server, fig, cfg, cfg.audience)
+        # 10,000 connections torn down and made again: memory must come back, not pile up
+        # (the GC policy keeps departed sockets' cycles until the room has turned over).
+        fig["rss_after_reconnect_mb"] = round(server.rss_kb() / 1024, 1)
         log(f"{kind}: likes and comments ({cfg.chatter_total} over {cfg.chatter_seconds} s)")
         with prof.phase("likes"):
             await chatter(pool, monitor, server, fig, cfg)
         st = await stats(pool)
+        fig["rss_end_mb"] = round(server.rss_kb() / 1024, 1)
         fig["closes"] = st["closes"]
         fig["gaps_total"] = st["gaps"]
         fig["sizes"] = {"welcome": host.size("welcome"), "snapshot": host.size("snapshot"),
@@ -640,6 +644,9 @@ def report(cfg: Config, live: Figures | None, bare: Figures | None, cluster: Fig
             num(L, "rss_per_conn_kb") <= 40 if live else None)
         row("server RSS base -> full (MB)", f"{g(L, 'rss_base_mb')} -> {g(L, 'rss_full_mb')}",
             f"{g(B, 'rss_base_mb')} -> {g(B, 'rss_full_mb')}")
+        row("  after the reconnect storm -> at the end (MB)",
+            f"{g(L, 'rss_after_reconnect_mb')} -> {g(L, 'rss_end_mb')}",
+            f"{g(B, 'rss_after_reconnect_mb')} -> {g(B, 'rss_end_mb')}")
         row(f"join storm: {cfg.join:,} joined over {cfg.join_window:.0f} s (failed)",
             f"{g(L, 'join_ready')} ({g(L, 'join_failed')})", f"{g(B, 'join_ready')} ({g(B, 'join_failed')})",
             "all, within 60 s", (L.get("join_ready") == cfg.join) if live else None)
