@@ -225,3 +225,12 @@ def test_whole_values_reach_a_big_audience_paced_and_newest_last() -> None:
         assert late.got == [encode({"type": "likes", "total": 9})] and rt.flush_volatile() == 0
 
     _run(go())
+
+
+def test_voting_open_follows_the_items_phases() -> None:
+    rt = _runtime()
+    assert rt.voting_open is False
+    rt.state["items"] = [{"id": 1, "phase": "done"}, {"id": 2, "phase": "comment"}]
+    assert rt.voting_open is False
+    rt.state["items"][1]["phase"] = "voting"
+    assert rt.voting_open is True

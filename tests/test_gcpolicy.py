@@ -72,3 +72,21 @@ def test_real_gc_freeze_and_thaw_round_trip() -> None:
         assert p.tick(1.0, 0) == "thaw" and gc.get_freeze_count() == 0
     finally:
         gc.unfreeze()
+
+
+def test_an_open_vote_defers_the_pause_up_to_three_rooms_of_departures() -> None:
+    rec = Recorder()
+    p = GcPolicy(big_room=100, every_s=5, gc=rec)
+    p.tick(0.0, 300, voting=True)
+    p.observe_leave(301)  # a room's worth turned over, but ballots are waiting for acks
+    assert p.tick(5.0, 300, voting=True) == "freeze"
+    assert p.tick(10.0, 300, voting=False) == "thaw"  # the vote closed: now
+    p.tick(15.0, 300, voting=True)
+    p.observe_leave(901)  # past three rooms' worth: memory wins even during a vote
+    assert p.tick(20.0, 300, voting=True) == "thaw"
+
+
+def test_an_empty_room_thaws_even_during_a_vote() -> None:
+    p = GcPolicy(big_room=100, every_s=5, gc=Recorder())
+    p.tick(0.0, 300, voting=True)
+    assert p.tick(5.0, 10, voting=True) == "thaw"

@@ -12,7 +12,8 @@ The policy: while the room is big, move everything alive into the permanent gene
 objects are still freed by reference counting when a phone leaves; only garbage in
 reference cycles waits. When the room has emptied, or enough phones have left since the
 first freeze that their cycles could matter, everything is unfrozen and collected once,
-when that pause costs the least.
+when that pause costs the least: not while a 测评 is open, unless three rooms' worth of
+phones have left (the bound on memory held that way).
 """
 
 from __future__ import annotations
@@ -44,13 +45,15 @@ class GcPolicy:
         if self.frozen:
             self.left += n
 
-    def tick(self, now: float, clients: int) -> str | None:
-        """Called by the hub's ticker with the worker's open sockets; says what it did."""
+    def tick(self, now: float, clients: int, voting: bool = False) -> str | None:
+        """Called by the hub's ticker with the worker's open sockets and whether any 测评 is
+        open (a pause then delays acks); says what it did."""
         if now - self.last < self.every_s:
             return None
         self.last = now
         self.last_clients = clients
-        if self.frozen and (clients < self.big_room // 2 or self.left > max(self.peak, 1)):
+        turned_over = self.left > max(self.peak, 1) * (3 if voting else 1)
+        if self.frozen and (clients < self.big_room // 2 or turned_over):
             # The room emptied, or as many phones left as it ever held (a reconnect storm
             # or two): collect their cycles now, in one pause, and start over.
             self.gc.unfreeze()

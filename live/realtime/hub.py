@@ -246,5 +246,6 @@ class Hub:
                 except Exception:
                     log.exception("ticker failed for meeting %s", rt.meeting_id)
             sockets = sum(len(rt.clients) for rt in self.runtimes.values())
-            if self.gc_policy.tick(time.monotonic(), sockets) == "thaw":
+            voting = any(rt.voting_open for rt in self.runtimes.values())
+            if self.gc_policy.tick(time.monotonic(), sockets, voting) == "thaw":
                 log.info("collected the cycles of departed sockets (%d open)", sockets)

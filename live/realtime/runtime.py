@@ -186,6 +186,11 @@ class MeetingRuntime:
         # The ring is dense (seq, seq + 1, ...): skip straight to the first one wanted.
         return list(itertools.islice(self.ring, since + 1 - self.ring[0].seq, None))
 
+    @property
+    def voting_open(self) -> bool:
+        """Whether any item is in 测评 (ballots are coming in and waiting for acks)."""
+        return any(it.get("phase") == "voting" for it in self.state["items"])
+
     def snapshot_wire(self) -> str:
         if self._snapshot_wire is None or self._snapshot_wire[0] != self.seq:
             msg = {"type": "snapshot", "seq": self.seq, "state": self.state}
