@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import resource
 from collections import deque
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -153,12 +152,9 @@ def main() -> int:
     args = p.parse_args()
     if not args.serve:
         return 0
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    with contextlib.suppress(ImportError):
-        import uvloop
+    from _harness import prepare_socket_process
 
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    prepare_socket_process()
     asyncio.run(serve(args.port, json.loads(args.sizes), args.max_seconds))
     return 0
 

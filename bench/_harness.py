@@ -47,6 +47,15 @@ def raise_nofile() -> int:
     return hard
 
 
+def prepare_socket_process() -> None:
+    """For a bench child that holds thousands of sockets: every file it may open, and uvloop."""
+    raise_nofile()
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def _child_setup() -> None:
     """In the child before exec: all the sockets it may have, and SIGTERM if the bench dies."""
     raise_nofile()

@@ -22,7 +22,6 @@ import base64
 import contextlib
 import os
 import random
-import resource
 import sys
 import time
 from typing import Any
@@ -584,12 +583,9 @@ def main() -> int:
     args = p.parse_args()
     if not args.serve:
         return 0
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    with contextlib.suppress(ImportError):
-        import uvloop
+    from _harness import prepare_socket_process
 
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    prepare_socket_process()
 
     async def bounded() -> None:
         with contextlib.suppress(TimeoutError):

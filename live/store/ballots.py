@@ -152,14 +152,10 @@ def is_conflict(exc: Exception) -> bool:
     return isinstance(exc, IntegrityError)
 
 
-def my_ballots(s: Session, meeting_id: int, voter_key: str) -> dict[int, dict[str, Any]]:
-    """A voter's own live ballots, so a reloaded page keeps its ballot ids."""
-    return my_ballots_many(s, meeting_id, [voter_key]).get(voter_key, {})
-
-
 def my_ballots_many(s: Session, meeting_id: int, voter_keys: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
-    """The own ballots of many voters at once: a join storm reads them in a few queries
-    through the index on (meeting_id, voter_key), without building ORM objects."""
+    """Voters' own live ballots, so a reloaded page keeps its ballot ids. Many voters at once:
+    a join storm reads them in a few queries through the index on (meeting_id, voter_key),
+    without building ORM objects."""
     t = BALLOT
     out: dict[str, dict[int, dict[str, Any]]] = {}
     conn = s.connection()
