@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 from sqlmodel import Session
 
-from live.config import Settings
+from live.config import UVICORN_WS_OPTIONS, Settings
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.seed import SpecError, create_meeting, first_meeting, panel_members, set_host_password
@@ -42,11 +42,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         if settings.public_url:
             os.environ["LIVE_PUBLIC_URL"] = settings.public_url
         uvicorn.run("live.web.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    ws="websockets-sansio", ws_per_message_deflate=False, ws_max_size=65536,
-                    log_level="warning", proxy_headers=True, backlog=settings.backlog)
+                    log_level="warning", proxy_headers=True, backlog=settings.backlog,
+                    **UVICORN_WS_OPTIONS)  # type: ignore[arg-type]
         return
-    uvicorn.run(create_app(settings), host=host, port=port, ws="websockets-sansio", backlog=settings.backlog,
-                ws_per_message_deflate=False, ws_max_size=65536, log_level="warning", proxy_headers=True)
+    uvicorn.run(create_app(settings), host=host, port=port, backlog=settings.backlog, log_level="warning",
+                proxy_headers=True, **UVICORN_WS_OPTIONS)  # type: ignore[arg-type]
 
 
 def _base_url(host: str, port: int, public_url: str | None) -> str:

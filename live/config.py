@@ -7,6 +7,13 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+# The server drops a WebSocket frame larger than this and closes the socket with 1009
+# (message too big); frames up to it but over Settings.max_message_bytes get ``too_large``.
+WS_MAX_FRAME = 65536
+# How `live serve` runs uvicorn's WebSockets (tests start their servers with the same).
+UVICORN_WS_OPTIONS: dict[str, object] = {"ws": "websockets-sansio", "ws_per_message_deflate": False,
+                                         "ws_max_size": WS_MAX_FRAME}
+
 
 @dataclass
 class Settings:

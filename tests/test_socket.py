@@ -291,3 +291,80 @@ def test_forged_expired_and_tampered_credentials(client: TestClient, seed: Seed)
     assert ok.welcome["you"]["name"] == "张立华"
     # The server is still fine.
     assert client.get("/healthz").json()["ok"] is True
+
+
+# --- the validation layer: hostile frames get documented errors, never ``internal`` -----------
+
+
+def test_hostile_frames_get_documented_errors_with_their_id(client: TestClient, seed: Seed) -> None:
+    from conftest import reply
+
+    ws = open_ws(client, f"/ws/{seed.code}?role=screen")
+    cases = [
+        ({"id": "r1", "type": ["ping"]}, "r1", "bad_message"),
+        ({"id": "r2", "type": None}, "r2", "bad_message"),
+        ({"id": "r3", "type": "nope"}, "r3", "unknown_type"),
+        ({"id": "r4", "type": "like", "count": True}, "r4", "invalid"),
+        ({"id": "r5", "type": "vote", "item_id": 1, "ballot_id": "abcdefgh",
+          "choice": {"option": {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}}}, "r5", "too_deep"),
+        ({"id": "r6", "type": "ping", "extra": 1}, "r6", "invalid"),
+        ({"id": "r7", "type": "vote"}, "r7", "invalid"),  # validated before the role check
+        ({"id": "r8", "type": "meeting.start"}, "r8", "forbidden"),
+    ]
+    for frame, mid, code in cases:
+        ws.send_text(orjson.dumps(frame).decode())
+        got = reply(ws, mid)
+        assert got["code"] == code, (frame, got)
+    # ~1000 levels: orjson's own limit is 1024, ours is 8.
+    ws.send_text('{"id": "deep", "type": "vote", "item_id": 1, "ballot_id": "abcdefgh", "choice": {"option": '
+                 + "[" * 1000 + "1" + "]" * 1000 + "}}")
+    assert reply(ws, "deep")["code"] == "too_deep"
+    # No readable id: the error's id is null.
+    for raw in ('{"id": 5, "type": "ping"}', '{"id": "' + "x" * 65 + '", "type": "ping"}', "[1]", "{"):
+        ws.send_text(raw)
+        got = recv_any_error(ws)
+        assert got["id"] is None and got["code"] in ("bad_message", "bad_json"), (raw, got)
+    ws.send_bytes(b'{"id": "bin", "type": "ping"}')
+    assert reply(ws, "bin")["type"] == "ack"
+    ws.send_bytes(b"\xff\xfe")
+    assert recv_any_error(ws)["code"] == "bad_json"
+
+
+def recv_any_error(ws: object) -> dict[str, object]:
+    from conftest import recv_until
+
+    return recv_until(ws, lambda m: m.get("type") == "error")  # type: ignore[arg-type]
+
+
+def test_since_takes_ascii_digits_only(client: TestClient, seed: Seed) -> None:
+    from live.web.socket import parse_since
+
+    assert parse_since("12") == 12 and parse_since("0") == 0
+    for raw in ("١٢", "-1", "1e3", "", " 12", "9" * 19, None):
+        assert parse_since(raw) is None, raw
+
+
+def test_host_words_are_cleaned_and_comments_close_with_the_item(client: TestClient, seed: Seed) -> None:
+    h = host(client, seed)
+    added = h.cmd("words.add", words=["坏\x00词\u202e语"])
+    assert added["type"] == "ack" and added["words"] == ["坏词语"], added
+    assert h.cmd("words.add", words=["\u202e"])["code"] in ("invalid", "term_too_short")
+    h.cmd("comment.mode", mode="show")
+    assert h.cmd("meeting.start")["type"] == "ack"
+    first = item_ids(h)[0]
+    phone = citizen(client, seed, "device-closed-1")
+    to_voting(h, first)
+    assert phone.cmd("comment.send", text="支持")["type"] == "ack"
+    assert h.cmd("item.advance", item_id=first)["phase"] == "done"
+    refused = phone.cmd("comment.send", text="还能评论吗")
+    assert refused["code"] == "closed" and "评议已结束" in refused["message"], refused
+    assert phone.cmd("question.ask", item_id=first, content="还能提问吗")["code"] == "closed"
+
+
+def test_problem_question_id_must_be_a_real_id(client: TestClient, seed: Seed) -> None:
+    login(client, seed)
+    first = item_ids(host(client, seed))[0]
+    for bad in ([], True, "1", 1.5, 0):
+        r = client.post(f"/api/meetings/{seed.code}/items/{first}/problems",
+                        json={"description": "制度不健全", "question_id": bad})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "invalid", (bad, r.text)

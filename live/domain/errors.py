@@ -1,13 +1,210 @@
-"""The one error shape of the domain: a Chinese ``message`` fit to show a user as is,
-and a stable ``code`` that clients and tests can match on."""
+"""The one error type of the server: :class:`LiveError`.
+
+Every refusal a client can see, on the socket or over HTTP, is a ``LiveError`` carrying a
+stable ``code`` from :class:`ErrorCode`, a Chinese ``message`` fit to show a user as is, an
+optional HTTP ``status`` and extra fields (``already_voted`` carries the stored ballot)::
+
+    ValueError
+     └── LiveError                 code, message, status, extra, msg_id
+          ├── PhaseError           illegal_transition (live.domain.phases)
+          │    └── RectificationError
+          ├── BallotError          invalid_ballot (live.domain.scheme)
+          ├── ModerationError      invalid_text (live.domain.moderation)
+          ├── QuestionImportError  invalid_file (live.domain.question_import)
+          ├── DeckError            invalid_deck (live.store.slides)
+          ├── TokenError           bad_token, 401 (live.web.auth)
+          └── BadMessage           bad_message (live.web.messages)
+
+The subclasses exist so that code can catch one family (``except PhaseError``); they add
+nothing but a default code. ``DomainError`` and the writer's ``CommandRefused`` are other
+names for ``LiveError``. The socket renders one as an ``error`` frame
+(``live.web.frames.error_frame``), HTTP as ``{"error": {"code", "message"}}`` through one
+exception handler (``live.web.errors``). docs/protocol.md lists every code (tested).
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import Any
 
-class DomainError(ValueError):
-    default_code = "invalid"
 
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code or self.default_code
+class ErrorCode(StrEnum):
+    """Every code the server can send. Add a code here (with its Chinese default message)
+    and to docs/protocol.md's error list before raising it; tests/test_errors.py checks both."""
+
+    # the frame or request itself
+    BAD_JSON = "bad_json"
+    BAD_MESSAGE = "bad_message"
+    UNKNOWN_TYPE = "unknown_type"
+    TOO_DEEP = "too_deep"
+    TOO_LARGE = "too_large"
+    INVALID = "invalid"
+    RATE_LIMITED = "rate_limited"
+    INTERNAL = "internal"
+    # who you are
+    LOGIN_REQUIRED = "login_required"
+    BAD_PASSWORD = "bad_password"
+    BAD_TOKEN = "bad_token"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    JOIN_REQUIRED = "join_required"
+    BAD_ROLE = "bad_role"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    # the meeting's course
+    ILLEGAL_TRANSITION = "illegal_transition"
+    STALE = "stale"
+    NO_CHANGE = "no_change"
+    CONFLICT = "conflict"
+    CLOSED = "closed"
+    ALREADY_CLOSED = "already_closed"
+    # ballots and schemes
+    NOT_VOTING = "not_voting"
+    NOT_ELIGIBLE = "not_eligible"
+    INVALID_BALLOT = "invalid_ballot"
+    INVALID_SCHEME = "invalid_scheme"
+    SCHEME_LOCKED = "scheme_locked"
+    ALREADY_VOTED = "already_voted"
+    BALLOT_ID_TAKEN = "ballot_id_taken"
+    # slides
+    NO_DECK = "no_deck"
+    BAD_PAGE = "bad_page"
+    INVALID_DECK = "invalid_deck"
+    NO_FILE = "no_file"
+    EMPTY_FILE = "empty_file"
+    TOO_MANY_PAGES = "too_many_pages"
+    # the public's voice
+    INVALID_TEXT = "invalid_text"
+    EMPTY = "empty"
+    TOO_LONG = "too_long"
+    BANNED_WORDS = "banned_words"
+    BANNED = "banned"
+    BAD_TERM = "bad_term"
+    TERM_TOO_SHORT = "term_too_short"
+    TERM_TOO_LONG = "term_too_long"
+    # question import
+    INVALID_FILE = "invalid_file"
+    BAD_CSV = "bad_csv"
+    BAD_XLSX = "bad_xlsx"
+    BAD_ENCODING = "bad_encoding"
+    XLS_UNSUPPORTED = "xls_unsupported"
+    NO_HEADER = "no_header"
+    MISSING_COLUMN = "missing_column"
+    NO_ROWS = "no_rows"
+    TOO_MANY_ROWS = "too_many_rows"
+    NO_PRESENTERS = "no_presenters"
+    # 整改
+    UNKNOWN_STATUS = "unknown_status"
+    REASON_REQUIRED = "reason_required"
+    REASON_TOO_LONG = "reason_too_long"
+    # printables
+    NO_FONT = "no_font"
+
+    @property
+    def default_message(self) -> str:
+        return _MESSAGES[self]
+
+    @property
+    def default_status(self) -> int:
+        return _STATUS.get(self, 400)
+
+
+_MESSAGES: dict[ErrorCode, str] = {
+    ErrorCode.BAD_JSON: "消息不是合法的 JSON",
+    ErrorCode.BAD_MESSAGE: "消息格式错误",
+    ErrorCode.UNKNOWN_TYPE: "未知的消息类型",
+    ErrorCode.TOO_DEEP: "消息嵌套过深",
+    ErrorCode.TOO_LARGE: "内容过大",
+    ErrorCode.INVALID: "请求无效",
+    ErrorCode.RATE_LIMITED: "操作过于频繁，请稍后再试",
+    ErrorCode.INTERNAL: "服务器内部错误，请重试",
+    ErrorCode.LOGIN_REQUIRED: "请先以主持人身份登录",
+    ErrorCode.BAD_PASSWORD: "密码错误",
+    ErrorCode.BAD_TOKEN: "凭证无效",
+    ErrorCode.EXPIRED: "凭证已过期，请重新获取",
+    ErrorCode.REVOKED: "该链接已被收回，请向会务人员索取新链接",
+    ErrorCode.JOIN_REQUIRED: "请先扫描二维码或输入会议码加入",
+    ErrorCode.BAD_ROLE: "未知的身份",
+    ErrorCode.FORBIDDEN: "无权执行该操作",
+    ErrorCode.NOT_FOUND: "没有找到",
+    ErrorCode.ILLEGAL_TRANSITION: "当前状态下不能执行该操作",
+    ErrorCode.STALE: "界面已过期，请刷新后重试",
+    ErrorCode.NO_CHANGE: "没有变化",
+    ErrorCode.CONFLICT: "操作冲突，请重试",
+    ErrorCode.CLOSED: "已结束，不再接受",
+    ErrorCode.ALREADY_CLOSED: "已销号",
+    ErrorCode.NOT_VOTING: "当前不在测评阶段",
+    ErrorCode.NOT_ELIGIBLE: "您所在的群体不参加本次测评",
+    ErrorCode.INVALID_BALLOT: "选票无效",
+    ErrorCode.INVALID_SCHEME: "测评方案无效",
+    ErrorCode.SCHEME_LOCKED: "测评已开始，方案不能再改",
+    ErrorCode.ALREADY_VOTED: "您已对该述法人投过票",
+    ErrorCode.BALLOT_ID_TAKEN: "选票编号冲突，请刷新页面后重新投票",
+    ErrorCode.NO_DECK: "该述法人还没有上传材料",
+    ErrorCode.BAD_PAGE: "没有该页",
+    ErrorCode.INVALID_DECK: "文件不是可用的 PDF",
+    ErrorCode.NO_FILE: "没有收到文件",
+    ErrorCode.EMPTY_FILE: "文件是空的",
+    ErrorCode.TOO_MANY_PAGES: "页数过多",
+    ErrorCode.INVALID_TEXT: "内容无效",
+    ErrorCode.EMPTY: "内容不能为空",
+    ErrorCode.TOO_LONG: "内容过长",
+    ErrorCode.BANNED_WORDS: "内容含有不文明用语",
+    ErrorCode.BANNED: "该设备已被禁止发言",
+    ErrorCode.BAD_TERM: "词语无效",
+    ErrorCode.TERM_TOO_SHORT: "词语过短",
+    ErrorCode.TERM_TOO_LONG: "词语过长",
+    ErrorCode.INVALID_FILE: "文件无法读取",
+    ErrorCode.BAD_CSV: "CSV 文件无法读取",
+    ErrorCode.BAD_XLSX: "XLSX 文件无法读取",
+    ErrorCode.BAD_ENCODING: "文件编码无法识别",
+    ErrorCode.XLS_UNSUPPORTED: "不支持旧版 XLS，请另存为 XLSX",
+    ErrorCode.NO_HEADER: "文件没有表头",
+    ErrorCode.MISSING_COLUMN: "缺少必需的列",
+    ErrorCode.NO_ROWS: "文件没有数据行",
+    ErrorCode.TOO_MANY_ROWS: "行数过多",
+    ErrorCode.NO_PRESENTERS: "会议还没有述法人",
+    ErrorCode.UNKNOWN_STATUS: "未知的整改状态",
+    ErrorCode.REASON_REQUIRED: "请填写原因",
+    ErrorCode.REASON_TOO_LONG: "原因过长",
+    ErrorCode.NO_FONT: "服务器缺少中文字体，无法生成文件",
+}
+
+_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INTERNAL: 500, ErrorCode.NO_FONT: 500,
+    ErrorCode.LOGIN_REQUIRED: 401, ErrorCode.BAD_PASSWORD: 401, ErrorCode.BAD_TOKEN: 401,
+    ErrorCode.EXPIRED: 401, ErrorCode.REVOKED: 401, ErrorCode.JOIN_REQUIRED: 401,
+    ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404,
+    ErrorCode.ILLEGAL_TRANSITION: 409, ErrorCode.ALREADY_CLOSED: 409, ErrorCode.NO_CHANGE: 409,
+    ErrorCode.SCHEME_LOCKED: 409, ErrorCode.STALE: 409, ErrorCode.CONFLICT: 409,
+    ErrorCode.TOO_LARGE: 413, ErrorCode.RATE_LIMITED: 429,
+}
+
+
+class LiveError(ValueError):
+    """A refusal with a code from :class:`ErrorCode`; see the module docstring."""
+
+    default_code: ErrorCode | str = ErrorCode.INVALID
+
+    def __init__(self, message: str | None = None, code: ErrorCode | str | None = None, *,
+                 status: int | None = None, msg_id: str | None = None, headers: dict[str, str] | None = None,
+                 **extra: Any) -> None:
+        self.code = ErrorCode(code or self.default_code)
+        self.message = message or self.code.default_message
+        super().__init__(self.message)
+        self.status = status or self.code.default_status
+        self.msg_id = msg_id
+        self.headers = headers
+        self.extra = extra
+
+    def with_id(self, msg_id: str | None) -> LiveError:
+        """This error, answering the command ``msg_id`` (when it had none yet)."""
+        if self.msg_id is None:
+            self.msg_id = msg_id
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": str(self.code), "message": self.message, **self.extra}
+
+
+DomainError = LiveError  # the name the domain modules grew up with

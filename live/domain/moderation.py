@@ -96,8 +96,8 @@ def skeleton(text: str) -> tuple[str, list[int]]:
 
 
 def validate_term(term: str) -> str:
-    """A lexicon term as stored (trimmed); raise if it cannot be matched safely."""
-    cleaned = term.strip()
+    """A lexicon term as stored (cleaned like all user text); raise if it cannot be matched safely."""
+    cleaned = clean_text(term)
     skel, _ = skeleton(cleaned)
     if _BREAK in skel:
         raise ModerationError(f"敏感词「{cleaned}」不能包含逗号、句号等断句符号", code="bad_term")

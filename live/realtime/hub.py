@@ -22,6 +22,7 @@ from live.realtime.gcpolicy import GcPolicy
 from live.realtime.interaction import KINDS as INTERACTION_KINDS
 from live.realtime.interaction import Interaction
 from live.realtime.runtime import MeetingRuntime
+from live.realtime.sync import LOG_REPLAY_LIMIT, MeetingSync
 from live.store import events as event_log
 from live.store.ballots import TallyChange, item_ballots
 from live.store.events import SeqEvent, encode
@@ -30,7 +31,6 @@ from live.store.state import load_state
 
 log = logging.getLogger(__name__)
 
-REPLAY_LIMIT = 1000  # beyond this a reconnecting client is cheaper to resync
 
 
 class Hub:
@@ -49,6 +49,7 @@ class Hub:
         # Likes, upvote counts, banned-word filters and the host's moderation queue.
         self.interaction = Interaction(self)
         self.gc_policy = GcPolicy()
+        self.sync = MeetingSync()  # what a joining client gets: replay, log read or snapshot
 
     async def start(self) -> None:
         await self.broker.start(self.deliver)
@@ -155,7 +156,7 @@ class Hub:
         rt = self.runtimes.get(meeting_id)
         if rt is None or not rt.has_gap:
             return
-        missing = await asyncio.to_thread(self._events_since, meeting_id, rt.seq, REPLAY_LIMIT)
+        missing = await asyncio.to_thread(self._events_since, meeting_id, rt.seq, LOG_REPLAY_LIMIT)
         for ev in missing:
             self._fan(rt, rt.accept(ev))
 
@@ -184,25 +185,12 @@ class Hub:
         """Welcome, then replay or snapshot, then register: nothing awaits between
         reading ``rt.seq`` and registering, so no event can fall in between."""
         client.push(encode({**welcome, "server_time_ms": int(time.time() * 1000)}))
-        replay: list[SeqEvent] | None = None
-        if since is not None:
-            replay = rt.replay_from_ring(since)
-            if replay is None and 0 <= since < rt.seq and rt.seq - since <= REPLAY_LIMIT:
-                replay = await asyncio.to_thread(self._events_since, rt.meeting_id, since, REPLAY_LIMIT)
-                # Events that came in while we read the log are in the ring now.
-                tail = rt.replay_from_ring(replay[-1].seq if replay else since) or []
-                replay = [*replay, *[e for e in tail if not replay or e.seq > replay[-1].seq]]
-                if not replay or replay[0].seq != since + 1 or replay[-1].seq != rt.seq:
-                    replay = None
-        if replay is None:
-            if since is not None:
-                client.push(encode({"type": "resync", "reason": "gap_too_old" if since < rt.seq else "ahead",
-                                    "seq": rt.seq}))
-            client.push(rt.snapshot_wire())
-        else:
-            client.push(encode({"type": "replay", "from_seq": since, "to_seq": rt.seq, "count": len(replay)}))
-            for ev in replay:
-                client.push(ev.wire)
+        plan = self.sync.plan(since, rt.seq, rt.ring)
+        if plan.kind == "read_log" and since is not None:
+            logged = await asyncio.to_thread(self._events_since, rt.meeting_id, since, LOG_REPLAY_LIMIT)
+            plan = self.sync.after_log(since, rt.seq, logged, rt.ring)
+        for wire in self.sync.frames(plan, rt.snapshot_wire):
+            client.push(wire)
         for wire in rt.tallies_for_join():
             client.push(wire)
         client.push(encode(rt.presence()))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import itertools
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -14,6 +13,7 @@ from typing import Any
 
 from live.domain.scheme import BallotValue, Scheme, live_tally
 from live.realtime.client import Client
+from live.realtime.sync import from_ring
 from live.store.events import SeqEvent, encode
 from live.store.state import State, apply_event
 
@@ -179,12 +179,7 @@ class MeetingRuntime:
 
     def replay_from_ring(self, since: int) -> list[SeqEvent] | None:
         """Events after ``since`` if the ring still holds them all, else None."""
-        if since == self.seq:
-            return []
-        if since > self.seq or not self.ring or self.ring[0].seq > since + 1:
-            return None
-        # The ring is dense (seq, seq + 1, ...): skip straight to the first one wanted.
-        return list(itertools.islice(self.ring, since + 1 - self.ring[0].seq, None))
+        return from_ring(self.ring, since, self.seq)
 
     @property
     def voting_open(self) -> bool:

@@ -17,6 +17,7 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from live.domain.errors import LiveError
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError, check_can_vote
 from live.store.models import AgendaItem, Ballot, Meeting
 
@@ -40,6 +41,10 @@ class BallotOutcome:
     code: str = ""
     message: str = ""
     extra: dict[str, Any] | None = None
+
+    def error(self) -> LiveError:
+        """The refusal as the one error type (only for ``ok`` False)."""
+        return LiveError(self.message, self.code, **(self.extra or {}))
 
 
 @dataclass(frozen=True)

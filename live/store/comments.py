@@ -14,11 +14,11 @@ from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
 from live.domain.moderation import ModerationError, skeleton, validate_term
-from live.domain.phases import MeetingStatus, PhaseError
+from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
 from live.store.commands import Command, CommandOutcome, Events, _meeting
 from live.store.interaction_state import comment_public, interaction_public, interaction_row
 from live.store.jobs import BatchFn, BatchJob, BatchResult
-from live.store.models import BannedWord, Comment, DeviceBan, Meeting, MeetingInteraction, Question
+from live.store.models import AgendaItem, BannedWord, Comment, DeviceBan, Meeting, MeetingInteraction, Question
 from live.store.questions import device_tag, question_host
 
 # The host's queue shows this many of each, oldest first; the counts say how many wait in all.
@@ -64,6 +64,9 @@ def send_batch(s: Session, jobs: list[BatchJob], now_ms: int) -> list[BatchResul
     devices = sorted({str(j.args["device_id"]) for j in jobs})
     banned = {(b.meeting_id, b.device_id) for b in s.exec(select(DeviceBan).where(
         col(DeviceBan.device_id).in_(devices))).all()}
+    item_ids = sorted({int(j.args["item_id"]) for j in jobs if j.args.get("item_id") is not None})
+    done = {i.id for i in s.exec(select(AgendaItem).where(col(AgendaItem.id).in_(item_ids))).all()
+            if ItemPhase(i.phase) is ItemPhase.DONE} if item_ids else set()
     orders: dict[int, int] = {}
     out: list[BatchResult] = []
     for j in jobs:
@@ -73,6 +76,9 @@ def send_batch(s: Session, jobs: list[BatchJob], now_ms: int) -> list[BatchResul
             continue
         if MeetingStatus(m.status) is MeetingStatus.ENDED:
             out.append(PhaseError("会议已结束，不再接受评论", code="closed"))
+            continue
+        if j.args.get("item_id") is not None and int(j.args["item_id"]) in done:
+            out.append(PhaseError("该述法人的评议已结束，不再接受评论", code="closed"))
             continue
         device = str(j.args["device_id"])
         if (j.meeting_id, device) in banned:

@@ -4,7 +4,7 @@ a thousand phones upvoting at once cost a handful of commits.
 
 A batch function gets every job of the run and returns one result per job, in
 order: a :class:`CommandOutcome` (its events are appended to the log) or a
-:class:`PhaseError` that refuses that job alone. It must settle duplicates inside
+:class:`~live.domain.errors.LiveError` that refuses that job alone. It must settle duplicates inside
 the batch itself (two upvotes by one device in one run)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from live.domain.phases import PhaseError
+from live.domain.errors import LiveError
 from live.store.commands import CommandOutcome
 
 
@@ -25,5 +25,5 @@ class BatchJob:
     args: dict[str, Any]
 
 
-BatchResult = CommandOutcome | PhaseError
+BatchResult = CommandOutcome | LiveError
 BatchFn = Callable[[Session, list[BatchJob], int], list[BatchResult]]

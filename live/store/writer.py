@@ -19,8 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
-from live.domain.phases import PhaseError
-from live.domain.scheme import BallotError
+from live.domain.errors import ErrorCode, LiveError
 from live.store import comments, problems, questions
 from live.store import events as event_log
 from live.store.ballots import BallotJob, BallotOutcome, TallyChange, store_batch
@@ -37,11 +36,8 @@ COMMANDS: dict[str, Command] = {**HOST_COMMANDS, **questions.COMMANDS, **comment
 BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES}
 
 
-class CommandRefused(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+# A refused command is the one error type; the old name stays for the callers that catch it.
+CommandRefused = LiveError
 
 
 @dataclass
@@ -147,13 +143,13 @@ class Writer:
                     log.exception("writer job failed")
                     for job in group:
                         if not job.fut.done():
-                            job.fut.set_exception(CommandRefused("internal", "服务器内部错误，请重试"))
+                            job.fut.set_exception(LiveError(code=ErrorCode.INTERNAL))
 
     async def _do_command(self, loop: asyncio.AbstractEventLoop, cmd: _Cmd) -> None:
         try:
             outcome, seq_events = await loop.run_in_executor(self._pool, self._run_command, cmd)
-        except (PhaseError, BallotError) as exc:
-            cmd.fut.set_exception(CommandRefused(exc.code, exc.message))
+        except LiveError as exc:
+            cmd.fut.set_exception(exc)
             return
         self.on_commit(seq_events, [])
         cmd.fut.set_result(outcome.reply)
@@ -172,8 +168,8 @@ class Writer:
         self.batches += 1
         self.on_commit(seq_events, [])
         for job, result in zip(jobs, results, strict=True):
-            if isinstance(result, PhaseError):
-                job.fut.set_exception(CommandRefused(result.code, result.message))
+            if isinstance(result, LiveError):
+                job.fut.set_exception(result)
             else:
                 job.fut.set_result(result.reply)
 
@@ -197,7 +193,7 @@ class Writer:
                         except IntegrityError:
                             continue
                     else:
-                        results.append(PhaseError("操作冲突，请重试", code="conflict"))
+                        results.append(LiveError("操作冲突，请重试", ErrorCode.CONFLICT))
                 return results, seq_events
             except OperationalError:
                 if attempt == 4:

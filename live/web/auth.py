@@ -8,6 +8,7 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from live.domain.errors import ErrorCode, LiveError
 from live.passwords import hash_password, new_meeting_code, new_password, verify_password
 
 __all__ = ["Signer", "TokenError", "hash_password", "new_meeting_code", "new_password", "verify_password"]
@@ -18,11 +19,10 @@ HOST_MAX_AGE = 12 * 3600
 PANEL_MAX_AGE = 60 * 24 * 3600
 DEVICE_MAX_AGE = 365 * 24 * 3600
 
-class TokenError(ValueError):
-    def __init__(self, message: str, code: str = "auth") -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class TokenError(LiveError):
+    """A credential that does not hold (401 unless said otherwise)."""
+
+    default_code = ErrorCode.BAD_TOKEN
 
 
 @dataclass

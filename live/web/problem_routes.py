@@ -23,15 +23,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from live.domain.errors import LiveError
 from live.domain.phases import PhaseError
 from live.reports.checkup import FontNotFoundError, checkup_filename, render_checkup_docx, render_checkup_pdf
 from live.reports.rectification_xlsx import render_rectification_xlsx
 from live.store import problems
 from live.store.models import Meeting, Problem
-from live.store.writer import CommandRefused
 from live.web.auth import TokenError
-from live.web.routes import _error, _host_meeting, _meeting, _svc
-from live.web.voice_routes import json_body, read_recorder_token, refused
+from live.web.routes import _host_meeting, _meeting, _svc
+from live.web.voice_routes import json_body, read_recorder_token
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -46,22 +46,22 @@ def _attachment(filename: str, fallback: str) -> dict[str, str]:
     return {"Content-Disposition": f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"}
 
 
-async def _editor(request: Request) -> tuple[Meeting, str] | JSONResponse:
+async def _editor(request: Request) -> tuple[Meeting, str]:
     """The meeting's host, or its recorder by bearer token."""
     auth = request.headers.get("authorization", "")
     if not auth.lower().startswith("bearer "):
         m = await _host_meeting(request)
-        return m if isinstance(m, JSONResponse) else (m, "host")
+        return m, "host"
     svc = _svc(request)
     m_ = await _meeting(svc, str(request.path_params["code"]))
     if m_ is None:
-        return _error(404, "not_found", "会议码不存在")
+        raise LiveError("会议码不存在", "not_found", status=404)
     try:
         mid, version = read_recorder_token(svc, auth[7:].strip())
     except (TokenError, KeyError, ValueError):
-        return _error(401, "bad_token", "记录员凭证无效")
+        raise LiveError("记录员凭证无效", "bad_token", status=401) from None
     if mid != m_.id or version != m_.host_session_version:
-        return _error(401, "revoked", "该记录员链接已失效，请向主持人索取新链接")
+        raise LiveError("该记录员链接已失效，请向主持人索取新链接", "revoked", status=401)
     return m_, "recorder"
 
 
@@ -69,11 +69,8 @@ def _pick(body: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: body[k] for k in fields if k in body}
 
 
-async def _command(request: Request, meeting_id: int, name: str, args: dict[str, Any]) -> dict[str, Any] | Response:
-    try:
-        return await _svc(request).writer.command(meeting_id, name, args)
-    except CommandRefused as exc:
-        return refused(exc)
+async def _command(request: Request, meeting_id: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    return await _svc(request).writer.command(meeting_id, name, args)
 
 
 def _read(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -95,52 +92,38 @@ def _item_id(request: Request) -> int:
 
 async def item_record(request: Request) -> Response:
     who = await _editor(request)
-    if isinstance(who, JSONResponse):
-        return who
     m, _ = who
     try:
         record = await _in_thread(request, problems.item_record, m.id or 0, _item_id(request), date.today())
     except PhaseError as exc:
-        return _error(404, exc.code, exc.message)
+        raise LiveError(exc.message, exc.code, status=404) from exc
     return JSONResponse(record)
 
 
 async def save_review(request: Request) -> Response:
     who = await _editor(request)
-    if isinstance(who, JSONResponse):
-        return who
     body = await json_body(request)
-    if isinstance(body, JSONResponse):
-        return body
     m, _ = who
     reply = await _command(request, m.id or 0, "review.save",
                            {"item_id": _item_id(request), "text": body.get("text"), "commenter": body.get("commenter")})
-    return reply if isinstance(reply, Response) else JSONResponse(reply)
+    return JSONResponse(reply)
 
 
 async def add_problem(request: Request) -> Response:
     who = await _editor(request)
-    if isinstance(who, JSONResponse):
-        return who
     body = await json_body(request)
-    if isinstance(body, JSONResponse):
-        return body
     m, _ = who
     reply = await _command(request, m.id or 0, "problem.add",
                            {"item_id": _item_id(request), **_pick(body, PROBLEM_FIELDS)})
-    if isinstance(reply, Response):
-        return reply
     return await _problem_response(request, int(reply["problem_id"]), status=201)
 
 
 # --- one problem ---------------------------------------------------------------------------------
 
 
-async def _problem_meeting(request: Request) -> tuple[int, int, str] | JSONResponse:
+async def _problem_meeting(request: Request) -> tuple[int, int, str]:
     """(problem id, its meeting id, who) for a host, or a recorder of the problem's own meeting."""
     who = await _editor(request)
-    if isinstance(who, JSONResponse):
-        return who
     m, role = who
     pid = int(request.path_params["problem_id"])
 
@@ -150,7 +133,7 @@ async def _problem_meeting(request: Request) -> tuple[int, int, str] | JSONRespo
 
     mid = await _in_thread(request, find)
     if mid is None or (role == "recorder" and mid != m.id):
-        return _error(404, "not_found", "问题清单中没有该问题")
+        raise LiveError("问题清单中没有该问题", "not_found", status=404)
     return pid, mid, role
 
 
@@ -165,41 +148,28 @@ async def _problem_response(request: Request, pid: int, status: int = 200) -> Re
 
     data = await _in_thread(request, read)
     if data is None:
-        return _error(404, "not_found", "问题清单中没有该问题")
+        raise LiveError("问题清单中没有该问题", "not_found", status=404)
     return JSONResponse(data, status_code=status)
 
 
 async def problem_detail(request: Request) -> Response:
     found = await _problem_meeting(request)
-    if isinstance(found, JSONResponse):
-        return found
     if request.method == "DELETE":
         reply = await _command(request, found[1], "problem.delete", {"problem_id": found[0]})
-        return reply if isinstance(reply, Response) else JSONResponse(reply)
+        return JSONResponse(reply)
     if request.method == "PATCH":
         body = await json_body(request)
-        if isinstance(body, JSONResponse):
-            return body
-        reply = await _command(request, found[1], "problem.update",
-                               {"problem_id": found[0], **_pick(body, EDIT_FIELDS)})
-        if isinstance(reply, Response):
-            return reply
+        await _command(request, found[1], "problem.update", {"problem_id": found[0], **_pick(body, EDIT_FIELDS)})
     return await _problem_response(request, found[0])
 
 
 async def _host_step(request: Request, name: str, fields: tuple[str, ...]) -> Response:
     found = await _problem_meeting(request)
-    if isinstance(found, JSONResponse):
-        return found
     pid, mid, role = found
     if role != "host":
-        return _error(403, "forbidden", "只有主持人可以记录整改")
+        raise LiveError("只有主持人可以记录整改", "forbidden", status=403)
     body = await json_body(request)
-    if isinstance(body, JSONResponse):
-        return body
-    reply = await _command(request, mid, name, {"problem_id": pid, "author": role, **_pick(body, fields)})
-    if isinstance(reply, Response):
-        return reply
+    await _command(request, mid, name, {"problem_id": pid, "author": role, **_pick(body, fields)})
     return await _problem_response(request, pid)
 
 
@@ -215,14 +185,14 @@ async def problem_note(request: Request) -> Response:
 # --- across meetings (hosts only) -------------------------------------------------------------
 
 
-def _filters(request: Request, m: Meeting) -> dict[str, Any] | JSONResponse:
+def _filters(request: Request, m: Meeting) -> dict[str, Any]:
     q = request.query_params
     raw_overdue = q.get("overdue", "").lower()
     if raw_overdue not in ("", "1", "0", "true", "false", "yes", "no"):
-        return _error(400, "invalid", "overdue 应为 true 或 false")
+        raise LiveError("overdue 应为 true 或 false", "invalid", status=400)
     scope = q.get("scope", "all")
     if scope not in ("all", "meeting"):
-        return _error(400, "invalid", "scope 应为 all 或 meeting")
+        raise LiveError("scope 应为 all 或 meeting", "invalid", status=400)
     return {"presenter": q.get("presenter") or None, "status": q.get("status") or None,
             "overdue": None if not raw_overdue else raw_overdue in ("1", "true", "yes"),
             "meeting_id": m.id if scope == "meeting" else None}
@@ -233,18 +203,14 @@ def _views(s: Session, f: dict[str, Any], today: date) -> list[problems.ProblemV
     return problems.filtered(views, today, presenter=f["presenter"], status=f["status"], overdue=f["overdue"])
 
 
-async def _host_filters(request: Request) -> dict[str, Any] | JSONResponse:
+async def _host_filters(request: Request) -> dict[str, Any]:
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     return _filters(request, m)
 
 
 async def rectification(request: Request) -> Response:
     """Problems across meetings, filtered by ``presenter``, ``status``, ``overdue`` (and ``scope``)."""
     f = await _host_filters(request)
-    if isinstance(f, JSONResponse):
-        return f
     today = date.today()
 
     def read(s: Session) -> dict[str, Any]:
@@ -255,26 +221,22 @@ async def rectification(request: Request) -> Response:
     try:
         return JSONResponse(await _in_thread(request, read))
     except PhaseError as exc:
-        return _error(400, exc.code, exc.message)
+        raise LiveError(exc.message, exc.code, status=400) from exc
 
 
 async def rectification_summary(request: Request) -> Response:
     """The 通报 of the next meeting: per presenter, total, closed, rectified, open, overdue."""
     f = await _host_filters(request)
-    if isinstance(f, JSONResponse):
-        return f
     today = date.today()
     try:
         rows = await _in_thread(request, lambda s: problems.summary(_views(s, f, today), today))
     except PhaseError as exc:
-        return _error(400, exc.code, exc.message)
+        raise LiveError(exc.message, exc.code, status=400) from exc
     return JSONResponse({"today": today.isoformat(), "summary": rows})
 
 
 async def rectification_xlsx(request: Request) -> Response:
     f = await _host_filters(request)
-    if isinstance(f, JSONResponse):
-        return f
     today = date.today()
 
     def render(s: Session) -> bytes:
@@ -283,7 +245,7 @@ async def rectification_xlsx(request: Request) -> Response:
     try:
         data = await _in_thread(request, render)
     except PhaseError as exc:
-        return _error(400, exc.code, exc.message)
+        raise LiveError(exc.message, exc.code, status=400) from exc
     return Response(data, media_type=XLSX,
                     headers=_attachment(f"问题清单及整改情况_{today.isoformat()}.xlsx", "rectification.xlsx"))
 
@@ -294,11 +256,9 @@ async def rectification_xlsx(request: Request) -> Response:
 async def checkup(request: Request) -> Response:
     """Host only: one presenter's 法治体检单 as DOCX or PDF, from what is stored now."""
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     fmt = str(request.path_params["fmt"])
     if fmt not in ("docx", "pdf"):
-        return _error(404, "not_found", "只提供 docx 与 pdf 两种格式")
+        raise LiveError("只提供 docx 与 pdf 两种格式", "not_found", status=404)
     item_id = _item_id(request)
 
     def render(s: Session) -> tuple[bytes, str]:
@@ -309,9 +269,9 @@ async def checkup(request: Request) -> Response:
     try:
         body, filename = await _in_thread(request, render)
     except PhaseError as exc:
-        return _error(404, exc.code, exc.message)
+        raise LiveError(exc.message, exc.code, status=404) from exc
     except FontNotFoundError as exc:
-        return _error(500, "no_font", str(exc))
+        raise LiveError(str(exc), "no_font", status=500) from exc
     return Response(body, media_type=DOCX if fmt == "docx" else "application/pdf",
                     headers=_attachment(filename, f"checkup-{item_id}.{fmt}"))
 

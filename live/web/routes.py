@@ -11,6 +11,7 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from live.domain.errors import LiveError
 from live.store.models import Meeting, PanelMember
 from live.store.seed import panel_members
 from live.web.auth import DEVICE_COOKIE, DEVICE_MAX_AGE, HOST_COOKIE, HOST_MAX_AGE, TokenError, verify_password
@@ -25,8 +26,6 @@ def _svc(request: Request) -> Services:
     return services
 
 
-def _error(status: int, code: str, message: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers or None)
 
 
 def _client_ip(request: Request) -> str:
@@ -38,10 +37,9 @@ def _page(name: str) -> FileResponse:
                         headers={"Cache-Control": "no-cache"})
 
 
-def _limited(svc: Services, request: Request) -> JSONResponse | None:
+def _limited(svc: Services, request: Request) -> None:
     if not svc.public_hits.allow(_client_ip(request)):
-        return _error(429, "rate_limited", "请求过于频繁，请稍后再试", **{"Retry-After": "10"})
-    return None
+        raise LiveError("请求过于频繁，请稍后再试", "rate_limited", status=429, headers={"Retry-After": "10"})
 
 
 async def _meeting(svc: Services, code: str) -> Meeting | None:
@@ -77,8 +75,7 @@ async def join_form(request: Request) -> Response:
 async def audience_page(request: Request) -> Response:
     """Scanning the join QR lands here: give the phone its anonymous device cookie."""
     svc = _svc(request)
-    if (limited := _limited(svc, request)) is not None:
-        return limited
+    _limited(svc, request)
     code = str(request.path_params["code"]).upper()
     if await _meeting(svc, code) is None:
         return Response("<!doctype html><meta charset=utf-8><title>会议码不存在</title>"
@@ -118,12 +115,11 @@ async def panel_page(request: Request) -> Response:
 
 async def meeting_info(request: Request) -> Response:
     svc = _svc(request)
-    if (limited := _limited(svc, request)) is not None:
-        return limited
+    _limited(svc, request)
     code = str(request.path_params["code"]).upper()
     m = await _meeting(svc, code)
     if m is None:
-        return _error(404, "not_found", "会议码不存在")
+        raise LiveError("会议码不存在", "not_found", status=404)
     return JSONResponse({"code": m.code, "title": m.title, "status": m.status,
                          "join_url": join_url(svc, request, m.code)})
 
@@ -134,21 +130,22 @@ async def login(request: Request) -> Response:
     key = f"{_client_ip(request)}|{code}"
     if svc.login_failures.blocked(key):
         wait = svc.login_failures.retry_after(key)
-        return _error(429, "rate_limited", f"密码错误次数过多，请 {wait} 秒后再试", **{"Retry-After": str(wait)})
+        raise LiveError(f"密码错误次数过多，请 {wait} 秒后再试", "rate_limited", status=429,
+                        headers={"Retry-After": str(wait)})
     try:
         body = orjson.loads(await request.body())
         password = body["password"]
         if not isinstance(password, str) or not 0 < len(password) <= 200:
             raise ValueError
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        return _error(400, "invalid", "请求格式错误：需要 {\"password\": \"...\"}")
+        raise LiveError("请求格式错误：需要 {\"password\": \"...\"}", "invalid", status=400) from None
     m = await _meeting(svc, code)
     if m is None:
-        return _error(404, "not_found", "会议码不存在")
+        raise LiveError("会议码不存在", "not_found", status=404)
     ok = await asyncio.to_thread(verify_password, m.host_password_hash, password.strip())
     if not ok:
         svc.login_failures.allow(key)
-        return _error(401, "bad_password", "密码错误")
+        raise LiveError("密码错误", "bad_password", status=401)
     svc.login_failures.reset(key)
     assert m.id is not None
     resp = JSONResponse({"ok": True, "code": m.code})
@@ -163,27 +160,28 @@ async def logout(request: Request) -> Response:
     return resp
 
 
-async def _host_meeting(request: Request) -> Meeting | JSONResponse:
+async def _host_meeting(request: Request) -> Meeting:
     svc = _svc(request)
     code = str(request.path_params["code"]).upper()
     m = await _meeting(svc, code)
     if m is None:
-        return _error(404, "not_found", "会议码不存在")
+        raise LiveError("会议码不存在", "not_found", status=404)
     raw = request.cookies.get(HOST_COOKIE)
     try:
         if not raw:
             raise TokenError("请先登录", code="login_required")
         mid, version = svc.signer.read_host_cookie(raw)
     except TokenError as exc:
-        return _error(401, exc.code, exc.message)
+        raise LiveError(exc.message, exc.code, status=401) from exc
     if mid != m.id or version != m.host_session_version:
-        return _error(401, "login_required", "登录已失效，请重新登录")
+        raise LiveError("登录已失效，请重新登录", "login_required", status=401)
     return m
 
 
 async def session_info(request: Request) -> Response:
-    m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
+    try:
+        m = await _host_meeting(request)
+    except LiveError:
         return JSONResponse({"host": False})
     return JSONResponse({"host": True, "code": m.code})
 
@@ -191,8 +189,6 @@ async def session_info(request: Request) -> Response:
 async def panel_links(request: Request) -> Response:
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     assert m.id is not None
     meeting_id = m.id
 
@@ -218,8 +214,6 @@ async def revoke_panel(request: Request) -> Response:
     """Revoke a member's link and issue a new one (a lost tablet, a leaked link)."""
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     member_id = int(request.path_params["member_id"])
 
     def bump() -> PanelMember | None:
@@ -236,7 +230,7 @@ async def revoke_panel(request: Request) -> Response:
 
     p = await asyncio.to_thread(bump)
     if p is None or p.id is None or m.id is None:
-        return _error(404, "not_found", "评议团成员不存在")
+        raise LiveError("评议团成员不存在", "not_found", status=404)
     # The old link's open tablets are closed on every worker, not just refused next time.
     svc.hub.broker.publish({"k": "revoke", "m": m.id, "member": p.id})
     token = svc.signer.panel_token(m.id, p.id, p.token_version)
@@ -247,12 +241,11 @@ async def revoke_panel(request: Request) -> Response:
 async def panel_info(request: Request) -> Response:
     """Who a personal link belongs to, and the meeting code its page connects to."""
     svc = _svc(request)
-    if (limited := _limited(svc, request)) is not None:
-        return limited
+    _limited(svc, request)
     try:
         mid, member_id, version = svc.signer.read_panel_token(str(request.path_params["token"]))
     except TokenError as exc:
-        return _error(400, exc.code, exc.message)
+        raise LiveError(exc.message, exc.code, status=400) from exc
 
     def load() -> tuple[Meeting | None, PanelMember | None]:
         with Session(svc.engine) as s:
@@ -260,19 +253,18 @@ async def panel_info(request: Request) -> Response:
 
     m, p = await asyncio.to_thread(load)
     if m is None or p is None or p.meeting_id != mid:
-        return _error(404, "bad_token", "评议团链接无效")
+        raise LiveError("评议团链接无效", "bad_token", status=404)
     if p.revoked or p.token_version != version:
-        return _error(403, "revoked", "该评议团链接已被收回，请向会务人员索取新链接")
+        raise LiveError("该评议团链接已被收回，请向会务人员索取新链接", "revoked", status=403)
     return JSONResponse({"code": m.code, "title": m.title, "name": p.name, "category": p.category})
 
 
 async def join_qr(request: Request) -> Response:
     svc = _svc(request)
-    if (limited := _limited(svc, request)) is not None:
-        return limited
+    _limited(svc, request)
     code = str(request.path_params["code"]).upper()
     if await _meeting(svc, code) is None:
-        return _error(404, "not_found", "会议码不存在")
+        raise LiveError("会议码不存在", "not_found", status=404)
     png = await asyncio.to_thread(qr_png, join_url(svc, request, code))
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=300"})
 
@@ -283,7 +275,7 @@ async def panel_qr(request: Request) -> Response:
     try:
         svc.signer.read_panel_token(token)
     except TokenError as exc:
-        return _error(400, exc.code, exc.message)
+        raise LiveError(exc.message, exc.code, status=400) from exc
     png = await asyncio.to_thread(qr_png, panel_url(svc, str(request.base_url), token))
     return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
@@ -292,8 +284,6 @@ async def export_ballots(request: Request) -> Response:
     """Host only: every ballot with the scheme and digests, for `live verify`."""
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     export = await asyncio.to_thread(_export, svc, m.id or 0)
     return Response(orjson.dumps(export, option=orjson.OPT_INDENT_2), media_type="application/json",
                     headers={"Content-Disposition": f'attachment; filename="ballots-{m.code}.json"'})
@@ -302,8 +292,6 @@ async def export_ballots(request: Request) -> Response:
 async def export_results(request: Request) -> Response:
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
 
     def render() -> bytes:
         import tempfile

@@ -11,8 +11,7 @@ from live.realtime.hub import Hub
 from live.store.own_ballots import OwnBallots
 from live.store.writer import Writer
 from live.web.auth import Signer
-from live.web.interaction import VoiceLimits
-from live.web.ratelimit import RateLimiter
+from live.web.ratelimit import RateLimiter, VoiceLimits
 
 
 @dataclass

@@ -10,13 +10,12 @@ from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
-from live.domain.errors import DomainError
+from live.domain.errors import LiveError
 from live.reports.printables import Card, join_poster_pdf, panel_cards_pdf
 from live.store.models import AgendaItem
 from live.store.seed import panel_members
 from live.store.slides import MAX_BYTES, DeckError, deck_dir, render_deck
-from live.store.writer import CommandRefused
-from live.web.routes import _error, _host_meeting, _svc, join_url, panel_url
+from live.web.routes import _host_meeting, _svc, join_url, panel_url
 from live.web.voice_routes import _upload, read_capped
 
 _PAGE = re.compile(r"^(\d{1,4})(\.thumb)?\.png$")
@@ -27,8 +26,6 @@ async def upload_slides(request: Request) -> Response:
     rendered off the event loop; screens switch to it through an ``item.updated``."""
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     item_id = int(request.path_params["item_id"])
 
     def item() -> AgendaItem | None:
@@ -38,20 +35,20 @@ async def upload_slides(request: Request) -> Response:
 
     current = await asyncio.to_thread(item)
     if current is None:
-        return _error(404, "not_found", "议程中没有该述法人")
+        raise LiveError("议程中没有该述法人", "not_found", status=404)
     body = await read_capped(request, MAX_BYTES + 1024 * 1024)
     if body is None:
-        return _error(413, "too_large", f"文件过大：上限 {MAX_BYTES // (1024 * 1024)} MB")
+        raise LiveError(f"文件过大：上限 {MAX_BYTES // (1024 * 1024)} MB", "too_large", status=413)
     try:
         data, _ = await _upload(request, body)
         version = current.deck_version + 1
         deck = await render_deck(data, deck_dir(svc.settings.data_dir, item_id, version))
         reply = await svc.writer.command(m.id or 0, "item.deck",
                                          {"item_id": item_id, "pages": deck.pages, "version": version})
-    except (DomainError, CommandRefused) as exc:
-        return _error(400, exc.code, exc.message)
+    except LiveError as exc:
+        raise LiveError(exc.message, exc.code, status=400) from exc
     except MultiPartException as exc:
-        return _error(400, "invalid", f"上传格式错误：{exc.message}")
+        raise LiveError(f"上传格式错误：{exc.message}", "invalid", status=400) from exc
     return JSONResponse({"ok": True, **reply})
 
 
@@ -62,18 +59,16 @@ async def slide_image(request: Request) -> Response:
     version = int(request.path_params["version"])
     match = _PAGE.match(str(request.path_params["name"]))
     if not match:
-        return _error(404, "not_found", "没有该页")
+        raise LiveError("没有该页", "not_found", status=404)
     path = deck_dir(svc.settings.data_dir, item_id, version) / match.group(0)
     if not path.is_file():
-        return _error(404, "not_found", "没有该页")
+        raise LiveError("没有该页", "not_found", status=404)
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=31536000, immutable"})
 
 
 async def panel_cards(request: Request) -> Response:
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     base = str(request.base_url)
 
     def render() -> bytes:
@@ -91,8 +86,6 @@ async def panel_cards(request: Request) -> Response:
 async def join_poster(request: Request) -> Response:
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     pdf = await asyncio.to_thread(join_poster_pdf, m.title, m.code, join_url(svc, request, m.code))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="join-poster-{m.code}.pdf"'})

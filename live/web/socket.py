@@ -12,15 +12,15 @@ import orjson
 from sqlmodel import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from live.domain.phases import ItemPhase, MeetingStatus, PhaseError, check_can_vote
-from live.domain.scheme import BallotError, validate_choice
+from live.domain.errors import ErrorCode, LiveError
+from live.domain.phases import ItemPhase, MeetingStatus, check_can_vote
+from live.domain.scheme import validate_choice
 from live.realtime.client import Client, Identity, TokenBucket
+from live.realtime.frames import ack_frame, error, error_frame
 from live.realtime.runtime import MeetingRuntime
 from live.store.ballots import BallotJob
-from live.store.events import encode
 from live.store.models import Meeting, PanelMember
-from live.store.writer import CommandRefused
-from live.web import interaction, messages
+from live.web import messages, voice_commands
 from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError
 from live.web.services import Services
 
@@ -29,14 +29,6 @@ log = logging.getLogger(__name__)
 AUTH_CLOSE = 4401
 NOT_FOUND_CLOSE = 4404
 ROLES = frozenset({"host", "panel", "audience", "screen", "presenter", "recorder"})
-
-
-def _err(msg_id: str | None, code: str, message: str, **extra: Any) -> str:
-    return encode({"type": "error", "id": msg_id, "code": code, "message": message, **extra})
-
-
-def _ack(msg_id: str, **extra: Any) -> str:
-    return encode({"type": "ack", "id": msg_id, **extra})
 
 
 _READS_DB = frozenset({"host", "presenter", "panel"})
@@ -84,7 +76,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     await ws.accept()
     meeting_id = await svc.hub.meeting_id_for(code)
     if meeting_id is None:
-        await ws.send_text(_err(None, "not_found", "会议码不存在"))
+        await ws.send_text(error(None, ErrorCode.NOT_FOUND, "会议码不存在"))
         await ws.close(NOT_FOUND_CLOSE)
         return
     try:
@@ -92,14 +84,12 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             identity = await asyncio.to_thread(_authenticate, svc, ws, meeting_id, role)
         else:  # a phone's cookie is only a signature check: no thread hop on a join storm
             identity = _authenticate(svc, ws, meeting_id, role)
-    except (TokenError, ValueError, KeyError) as exc:
-        message = exc.message if isinstance(exc, TokenError) else "凭证无效"
-        code_ = exc.code if isinstance(exc, TokenError) else "bad_token"
-        await ws.send_text(_err(None, code_, message))
+    except (LiveError, ValueError, KeyError) as exc:
+        refusal = exc if isinstance(exc, LiveError) else TokenError("凭证无效", ErrorCode.BAD_TOKEN)
+        await ws.send_text(error_frame(refusal))
         await ws.close(AUTH_CLOSE)
         return
-    since_raw = ws.query_params.get("since")
-    since = int(since_raw) if since_raw and since_raw.isdigit() else None
+    since = parse_since(ws.query_params.get("since"))
     rt = await svc.hub.runtime(meeting_id)
 
     async def send(wire: str) -> None:
@@ -124,25 +114,25 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             if msg["type"] == "websocket.disconnect":
                 break
             raw = msg.get("text")
-            if raw is None:
+            if raw is None:  # a binary frame is read as UTF-8 JSON text, like a text frame
                 raw_bytes = msg.get("bytes") or b""
                 try:
                     raw = raw_bytes.decode()
                 except UnicodeDecodeError:
-                    client.push(_err(None, "bad_json", "消息不是 UTF-8 文本"))
+                    client.push(error(None, ErrorCode.BAD_JSON, "消息不是 UTF-8 文本"))
                     continue
-            if len(raw) > svc.settings.max_message_bytes:
-                limit = svc.settings.max_message_bytes
-                client.push(_err(_peek_id(raw), "too_large", f"消息过长（上限 {limit} 字节）"))
+            limit = svc.settings.max_message_bytes
+            if len(raw) > limit or (not raw.isascii() and len(raw.encode()) > limit):
+                client.push(error(_peek_id(raw), ErrorCode.TOO_LARGE, f"消息过长（上限 {limit} 字节）"))
                 continue
             if not bucket.take():
-                client.push(_err(_peek_id(raw), "rate_limited", "操作过于频繁，请稍后再试"))
+                client.push(error(_peek_id(raw), ErrorCode.RATE_LIMITED, "操作过于频繁，请稍后再试"))
                 continue
             try:
                 await _handle(svc, rt, client, raw)
-            except Exception:
+            except Exception:  # a bug: every refusal of user input is a LiveError
                 log.exception("message handling failed")
-                client.push(_err(None, "internal", "服务器内部错误，请重试"))
+                client.push(error(None, ErrorCode.INTERNAL))
     except WebSocketDisconnect:
         pass
     finally:
@@ -150,15 +140,20 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         await client.stop()
 
 
+def parse_since(raw: str | None) -> int | None:
+    """The client's last applied seq: ASCII digits only (``since=١٢`` is not 12), else none."""
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 18:
+        return None
+    return int(raw)
+
+
 def _peek_id(raw: str) -> str | None:
     """The command id of a message refused before validation, so the client can match the error.
-    The socket's frame limit (64 KB) bounds what is parsed here."""
+    The server's frame limit (``WS_MAX_FRAME``) bounds what is parsed here; orjson stops at 1024 levels."""
     try:
-        data = orjson.loads(raw)
+        return messages.peek_id(orjson.loads(raw))
     except orjson.JSONDecodeError:
         return None
-    mid = data.get("id") if isinstance(data, dict) else None
-    return mid if isinstance(mid, str) and len(mid) <= 64 else None
 
 
 def _you(identity: Identity) -> dict[str, Any]:
@@ -167,63 +162,44 @@ def _you(identity: Identity) -> dict[str, Any]:
 
 
 async def _handle(svc: Services, rt: MeetingRuntime, client: Client, raw: str) -> None:
+    """Validate, check the role, dispatch; any refusal is a LiveError rendered once, here."""
+    msg_id: str | None = None
     try:
         msg = messages.parse(raw)
-    except messages.BadMessage as exc:
-        client.push(_err(exc.msg_id, exc.code, exc.message))
-        return
-    ident = client.identity
-    if msg.type == "ping":
-        client.push(_ack(msg.id, seq=rt.seq))
-        return
-    if msg.type in messages.INTERACTION_TYPES:
-        await interaction.handle(svc, rt, client, msg)
-        return
-    if msg.type in messages.HOST_TYPES or msg.type in messages.PRESENTER_TYPES:
-        allowed = ident.role == "host" or (ident.role == "presenter" and msg.type in messages.PRESENTER_TYPES)
-        if not allowed:
-            client.push(_err(msg.id, "forbidden", "只有主持人可以执行该操作"))
-            return
-        args = msg.model_dump(by_alias=True, exclude={"id", "type"})
-        try:
-            reply = await svc.writer.command(rt.meeting_id, msg.type, args)
-        except CommandRefused as exc:
-            client.push(_err(msg.id, exc.code, exc.message))
-            return
-        client.push(_ack(msg.id, **reply))
-        return
-    if msg.type == "vote":
-        await _vote(svc, rt, client, msg)
+        msg_id = msg.id
+        if client.identity.role not in msg.ROLES:
+            raise LiveError(msg.REFUSAL, ErrorCode.FORBIDDEN)
+        match msg:
+            case messages.Ping():
+                client.push(ack_frame(msg.id, seq=rt.seq))
+            case messages.Vote():
+                await _vote(svc, rt, client, msg)
+            case _ if msg.type in messages.INTERACTION_TYPES:
+                await voice_commands.handle(svc, rt, client, msg)
+            case _:  # a command of the meeting's course, straight to the writer
+                args = msg.model_dump(by_alias=True, exclude={"id", "type"})
+                reply = await svc.writer.command(rt.meeting_id, msg.type, args)
+                client.push(ack_frame(msg.id, **reply))
+    except LiveError as exc:
+        client.push(error_frame(exc, msg_id))
 
 
 async def _vote(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.Vote) -> None:
     ident = client.identity
     if not ident.can_vote or ident.voter_key is None or ident.group_source is None:
-        client.push(_err(msg.id, "forbidden", "当前身份不能投票"))
-        return
+        raise LiveError("当前身份不能投票", ErrorCode.FORBIDDEN)
     item = rt.item(msg.item_id)
     if item is None:
-        client.push(_err(msg.id, "not_found", "议程中没有该述法人"))
-        return
+        raise LiveError("议程中没有该述法人", ErrorCode.NOT_FOUND)
     scheme = rt.scheme
     group = scheme.group_for(ident.group_source, ident.category)
     if group is None:
-        client.push(_err(msg.id, "not_eligible", "您所在的群体不参加本次测评"))
-        return
-    try:
-        check_can_vote(MeetingStatus(rt.state["meeting"]["status"]), ItemPhase(item["phase"]))
-        choice = validate_choice(scheme, msg.choice)
-    except (PhaseError, BallotError) as exc:
-        client.push(_err(msg.id, exc.code, exc.message))
-        return
+        raise LiveError("您所在的群体不参加本次测评", ErrorCode.NOT_ELIGIBLE)
+    check_can_vote(MeetingStatus(rt.state["meeting"]["status"]), ItemPhase(item["phase"]))
+    choice = validate_choice(scheme, msg.choice)
     job = BallotJob(rt.meeting_id, msg.item_id, msg.ballot_id, ident.voter_key, group.key, choice)
-    try:
-        outcome = await svc.writer.vote(job)
-    except CommandRefused as exc:
-        client.push(_err(msg.id, exc.code, exc.message))
-        return
-    if outcome.ok:
-        client.push(_ack(msg.id, ballot_id=msg.ballot_id, item_id=msg.item_id, status=outcome.status,
-                         choice=choice))
-    else:
-        client.push(_err(msg.id, outcome.code, outcome.message, **(outcome.extra or {})))
+    outcome = await svc.writer.vote(job)
+    if not outcome.ok:
+        raise outcome.error()
+    client.push(ack_frame(msg.id, ballot_id=msg.ballot_id, item_id=msg.item_id, status=outcome.status,
+                          choice=choice))

@@ -16,25 +16,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from live.domain.errors import LiveError
 from live.domain.question_import import MAX_FILE_BYTES, PresenterRef, QuestionImportError, parse_questions
 from live.store import comments, questions
 from live.store.models import AgendaItem, Meeting
-from live.store.writer import CommandRefused
 from live.web.auth import TokenError
-from live.web.routes import FRONTEND, _error, _host_meeting, _page, _svc
+from live.web.routes import FRONTEND, _host_meeting, _page, _svc
 from live.web.services import Services
 
 RECORDER_MAX_AGE = 30 * 24 * 3600
 # A multipart envelope around a file at the cap is a little larger than the file.
 UPLOAD_CAP = MAX_FILE_BYTES + 64 * 1024
-
-STATUS_FOR_CODE = {"not_found": 404, "forbidden": 403, "illegal_transition": 409, "already_closed": 409,
-                   "no_change": 409, "reason_required": 400, "scheme_locked": 409}
-
-
-def refused(exc: CommandRefused) -> JSONResponse:
-    return _error(STATUS_FOR_CODE.get(exc.code, 400), exc.code, exc.message)
-
 
 # --- the recorder: a signed link like a panel member's, tied to the host's session version ---
 
@@ -52,8 +44,6 @@ async def recorder_link(request: Request) -> Response:
     """Host only: the recorder's personal link. Changing the host password revokes it."""
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     token = recorder_token(svc, m)
     return JSONResponse({"url": f"{svc.public_base(str(request.base_url))}/r/{token}", "token": token})
 
@@ -63,9 +53,10 @@ async def recorder_info(request: Request) -> Response:
     svc = _svc(request)
     try:
         mid, version = read_recorder_token(svc, str(request.path_params["token"]))
-    except (TokenError, KeyError, ValueError) as exc:
-        code = exc.code if isinstance(exc, TokenError) else "bad_token"
-        return _error(401, code, exc.message if isinstance(exc, TokenError) else "凭证无效")
+    except TokenError:
+        raise
+    except (KeyError, ValueError):
+        raise LiveError("凭证无效", "bad_token", status=401) from None
 
     def get() -> Meeting | None:
         with Session(svc.engine) as s:
@@ -76,7 +67,7 @@ async def recorder_info(request: Request) -> Response:
 
     m = await asyncio.to_thread(get)
     if m is None or m.host_session_version != version:
-        return _error(401, "revoked", "该记录员链接已失效，请向主持人索取新链接")
+        raise LiveError("该记录员链接已失效，请向主持人索取新链接", "revoked", status=401)
     return JSONResponse({"code": m.code, "title": m.title, "meeting_id": m.id, "role": "recorder"})
 
 
@@ -94,8 +85,6 @@ async def moderation(request: Request) -> Response:
     The same view is pushed to host sockets as ``moderation`` whenever it changes."""
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
 
     def read() -> dict[str, Any]:
         with Session(svc.engine) as s:
@@ -108,8 +97,6 @@ async def question_list(request: Request) -> Response:
     """Host only: every question of the meeting (all statuses), with upvotes; ``?item_id=`` narrows it."""
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     raw = request.query_params.get("item_id")
     item_id = int(raw) if raw and raw.isdigit() else None
 
@@ -160,14 +147,12 @@ async def import_questions(request: Request) -> Response:
     of straight onto the approved list."""
     svc = _svc(request)
     m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
     status = request.query_params.get("status", "approved")
     if status not in ("approved", "pending"):
-        return _error(400, "invalid", "status 应为 approved 或 pending")
+        raise LiveError("status 应为 approved 或 pending", "invalid", status=400)
     body = await read_capped(request, UPLOAD_CAP)
     if body is None:
-        return _error(413, "too_large", f"文件过大，最大 {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise LiveError(f"文件过大，最大 {MAX_FILE_BYTES // (1024 * 1024)} MB", "too_large", status=413)
     meeting_id = m.id or 0
 
     def presenters() -> list[PresenterRef]:
@@ -181,9 +166,9 @@ async def import_questions(request: Request) -> Response:
         result = await asyncio.to_thread(parse_questions, data, await asyncio.to_thread(presenters),
                                          filename=filename)
     except QuestionImportError as exc:
-        return _error(400, exc.code, exc.message)
+        raise LiveError(exc.message, exc.code, status=400) from exc
     except MultiPartException as exc:
-        return _error(400, "invalid", f"上传格式错误：{exc.message}")
+        raise LiveError(f"上传格式错误：{exc.message}", "invalid", status=400) from exc
     errors: list[dict[str, Any]] = [{"row": e.row, "message": e.message} for e in result.errors]
     await svc.hub.runtime(meeting_id)  # loads the meeting's banned-word filter
     word_filter = svc.hub.interaction.filter(meeting_id)
@@ -196,10 +181,7 @@ async def import_questions(request: Request) -> Response:
                      "asker": q.asker})
     reply: dict[str, Any] = {"imported": [], "skipped": []}
     if rows:
-        try:
-            reply = await svc.writer.command(meeting_id, "question.import", {"rows": rows, "status": status})
-        except CommandRefused as exc:
-            return refused(exc)
+        reply = await svc.writer.command(meeting_id, "question.import", {"rows": rows, "status": status})
     errors += reply["skipped"]
     errors.sort(key=lambda e: int(e["row"]))
     if status == "pending" and reply["imported"]:
@@ -208,19 +190,21 @@ async def import_questions(request: Request) -> Response:
                          "status": status})
 
 
-def _json_error() -> JSONResponse:
-    return _error(400, "invalid", "请求格式错误：需要 JSON 对象")
+def _json_error() -> LiveError:
+    return LiveError("请求格式错误：需要 JSON 对象", "invalid", status=400)
 
 
-async def json_body(request: Request, cap: int = 64 * 1024) -> dict[str, Any] | JSONResponse:
+async def json_body(request: Request, cap: int = 64 * 1024) -> dict[str, Any]:
     body = await read_capped(request, cap)
     if body is None:
-        return _error(413, "too_large", "请求过大")
+        raise LiveError("请求过大", "too_large", status=413)
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        return _json_error()
-    return data if isinstance(data, dict) else _json_error()
+        raise _json_error() from None
+    if not isinstance(data, dict):
+        raise _json_error()
+    return data
 
 
 ROUTES = [
