@@ -1,17 +1,13 @@
-// The one connection module every page uses (see docs/protocol.md).
-// It owns the socket, the applied public state, the seq, reconnects, and the
-// ballot outbox. Pages only render what it hands them.
+// The one connection module every page uses (see docs/protocol.md): the socket shell.
+// It owns the socket, the seq, reconnects, and the ballot outbox; applying events to the
+// public state is the pure reducer in state.js. Pages only render what it hands them.
 
+import { applyEvent, SEQUENCED } from "./state.js";
 import { sameChoice } from "./ui.js";
 
 // Pages import everything from here; the DOM and formatting helpers live in ui.js.
 export * from "./ui.js";
 
-// Every sequenced event type (docs/protocol.md). Each one advances `seq`; one that
-// were skipped would look like a gap and make the client reconnect for ever.
-const SEQUENCED = new Set(["meeting.updated", "item.updated", "panel.updated",
-  "interaction.updated", "questions.updated", "question.removed", "comment.updated"]);
-const COMMENT_WINDOW = 50;
 const FATAL_CLOSE = new Set([4401, 4404]);
 const BACKOFF_BASE_MS = 500;
 const BACKOFF_CAP_MS = 10000;
@@ -461,45 +457,5 @@ class Connection {
     delete this._outbox[k];
     this._save();
     for (const w of entry.waiters || []) w.resolve(ack);
-  }
-}
-
-// Mirrors live/store/state.py apply_event: replace the entity an event carries.
-function applyEvent(state, msg) {
-  switch (msg.type) {
-    case "meeting.updated": state.meeting = msg.meeting; break;
-    case "item.updated": replaceById(state.items, msg.item); break;
-    case "panel.updated": replaceById(state.panel, msg.member); break;
-    case "interaction.updated": state.interaction = msg.interaction; break;
-    case "questions.updated": {
-      const rows = state.questions || (state.questions = []);
-      for (const q of msg.questions || []) {
-        const idx = rows.findIndex((r) => r.id === q.id);
-        if (idx >= 0) rows[idx] = q;
-        else rows.push(q);
-      }
-      rows.sort((a, b) => a.item_id - b.item_id || a.position - b.position || a.id - b.id);
-      break;
-    }
-    case "question.removed":
-      state.questions = (state.questions || []).filter((q) => q.id !== msg.question_id);
-      break;
-    case "comment.updated": {
-      const rows = (state.comments || []).filter((c) => c.id !== msg.comment.id);
-      rows.push(msg.comment);
-      rows.sort((a, b) => a.order - b.order);
-      state.comments = rows.slice(-COMMENT_WINDOW);
-      break;
-    }
-    default: break;
-  }
-}
-
-function replaceById(rows, entity) {
-  const idx = rows.findIndex((r) => r.id === entity.id);
-  if (idx >= 0) rows[idx] = entity;
-  else {
-    rows.push(entity);
-    rows.sort((a, b) => (a.position || 0) - (b.position || 0) || a.id - b.id);
   }
 }

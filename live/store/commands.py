@@ -15,9 +15,9 @@ from live.domain import phases, timer
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
 from live.domain.scheme import BallotValue, Scheme, check_scheme
 from live.store import slides
-from live.store.models import AgendaItem, Ballot, Meeting
+from live.store.models import AgendaItem, Ballot, Meeting, PanelMember
 from live.store.results import freeze_result
-from live.store.state import item_public, meeting_public
+from live.store.state import item_public, meeting_public, member_public
 
 Events = list[dict[str, Any]]
 
@@ -232,6 +232,19 @@ def set_stream(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -
     return CommandOutcome([_meeting_event(m, _items(s, meeting_id), "stream")], {"stream_url": m.stream_url})
 
 
+def revoke_panel_link(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    """Revoke a 评议团 member's link and issue a new one (a new token version). Screens get
+    ``panel.updated``; the route closes the old link's open tablets over the bus."""
+    _meeting(s, meeting_id)
+    p = s.get(PanelMember, args["member_id"])
+    if p is None or p.meeting_id != meeting_id:
+        raise PhaseError("评议团成员不存在", code="not_found")
+    p.token_version += 1
+    s.add(p)
+    return CommandOutcome([{"type": "panel.updated", "cause": "link", "member": member_public(p)}],
+                          {"member_id": p.id, "token_version": p.token_version})
+
+
 Command = Callable[[Session, int, dict[str, Any], int], CommandOutcome]
 
 HOST_COMMANDS: dict[str, Command] = {
@@ -246,4 +259,5 @@ HOST_COMMANDS: dict[str, Command] = {
     "item.advance": advance,
     "item.back": back,
     "item.timer": timer_action,
+    "panel.revoke": revoke_panel_link,
 }

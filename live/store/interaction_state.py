@@ -15,14 +15,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from live.domain import catalogue
 from live.store.models import Comment, MeetingInteraction, Question
 
 State = dict[str, Any]
 
 # How many recently shown comments the public state keeps (hidden ones stay as tombstones).
-COMMENT_WINDOW = 50
+COMMENT_WINDOW = catalogue.COMMENT_WINDOW
 DEFAULT_ANSWER_SECONDS = 180
-EVENT_TYPES = frozenset({"interaction.updated", "questions.updated", "question.removed", "comment.updated"})
 
 
 def interaction_row(s: Session, meeting_id: int, *, for_update: bool = False) -> MeetingInteraction:
@@ -93,28 +93,3 @@ def load(s: Session, meeting_id: int) -> State:
         "questions": [question_public(q) for q in questions],
         "comments": [comment_public(c) for c in comments],
     }
-
-
-def apply(state: State, event: dict[str, Any]) -> None:
-    etype = event["type"]
-    if etype == "interaction.updated":
-        state["interaction"] = event["interaction"]
-    elif etype == "questions.updated":
-        rows: list[dict[str, Any]] = state.setdefault("questions", [])
-        by_id = {r["id"]: i for i, r in enumerate(rows)}
-        for q in event["questions"]:
-            if q["id"] in by_id:
-                rows[by_id[q["id"]]] = q
-            else:
-                by_id[q["id"]] = len(rows)
-                rows.append(q)
-        rows.sort(key=lambda r: (r["item_id"], r["position"], r["id"]))
-    elif etype == "question.removed":
-        state["questions"] = [q for q in state.get("questions", []) if q["id"] != event["question_id"]]
-    elif etype == "comment.updated":
-        comments: list[dict[str, Any]] = [c for c in state.get("comments", []) if c["id"] != event["comment"]["id"]]
-        comments.append(event["comment"])
-        comments.sort(key=lambda c: c["order"])
-        state["comments"] = comments[-COMMENT_WINDOW:]
-    else:
-        raise ValueError(f"unknown event type {etype}")

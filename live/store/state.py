@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from sqlmodel import Session, col, select
 
+from live.domain import catalogue
 from live.domain.phases import MEETING_STATUS_LABEL, PHASE_LABEL, ItemPhase, MeetingStatus
 from live.store import interaction_state
 from live.store.models import AgendaItem, Meeting, PanelMember
@@ -85,24 +86,6 @@ def load_state(session: Session, meeting_id: int) -> tuple[int, State]:
 
 
 def apply_event(state: State, event: dict[str, Any]) -> None:
-    """Apply one sequenced event in place. The browser client does the same."""
-    etype = event["type"]
-    if etype == "meeting.updated":
-        state["meeting"] = event["meeting"]
-    elif etype == "item.updated":
-        _replace(state["items"], event["item"])
-    elif etype == "panel.updated":
-        _replace(state["panel"], event["member"])
-    elif etype in interaction_state.EVENT_TYPES:
-        interaction_state.apply(state, event)
-    else:
-        raise ValueError(f"unknown event type {etype}")
-
-
-def _replace(rows: list[dict[str, Any]], new: dict[str, Any]) -> None:
-    for idx, row in enumerate(rows):
-        if row["id"] == new["id"]:
-            rows[idx] = new
-            return
-    rows.append(new)
-    rows.sort(key=lambda r: (r.get("position", 0), r["id"]))
+    """Apply one sequenced event in place, by its rule in the event catalogue (the browser
+    applies the same rules, from frontend/events.gen.js)."""
+    catalogue.apply_event(state, event)

@@ -215,26 +215,13 @@ async def revoke_panel(request: Request) -> Response:
     svc = _svc(request)
     m = await _host_meeting(request)
     member_id = int(request.path_params["member_id"])
-
-    def bump() -> PanelMember | None:
-        with Session(svc.engine) as s:
-            p = s.get(PanelMember, member_id)
-            if p is None or p.meeting_id != m.id:
-                return None
-            p.token_version += 1
-            s.add(p)
-            s.commit()
-            s.refresh(p)
-            s.expunge(p)
-            return p
-
-    p = await asyncio.to_thread(bump)
-    if p is None or p.id is None or m.id is None:
-        raise LiveError("评议团成员不存在", "not_found", status=404)
+    assert m.id is not None
+    # Through the single writer like every change: screens get panel.updated.
+    reply = await svc.writer.command(m.id, "panel.revoke", {"member_id": member_id})
     # The old link's open tablets are closed on every worker, not just refused next time.
-    svc.hub.broker.publish({"k": "revoke", "m": m.id, "member": p.id})
-    token = svc.signer.panel_token(m.id, p.id, p.token_version)
-    return JSONResponse({"id": p.id, "url": panel_url(svc, str(request.base_url), token),
+    svc.hub.broker.publish({"k": "revoke", "m": m.id, "member": member_id})
+    token = svc.signer.panel_token(m.id, member_id, int(reply["token_version"]))
+    return JSONResponse({"id": member_id, "url": panel_url(svc, str(request.base_url), token),
                          "qr": f"/qr/panel/{token}.png"})
 
 
