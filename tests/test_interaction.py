@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-import live.realtime.interaction
+import live.realtime.voice_counters
 from conftest import Conn, Seed, close_sockets, item_ids, login, open_ws, seed_meeting
 from live.config import Settings
 from live.store.db import make_engine
@@ -174,7 +174,7 @@ def test_upvotes_reorder_pick_countdown_and_answered(client: TestClient, seed: S
 
 def test_likes_are_coalesced_and_stored_not_per_tap(settings: Settings, seed: Seed,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live.realtime.interaction, "LIKES_PERSIST_S", 0.2)
+    monkeypatch.setattr(live.realtime.voice_counters, "LIKES_PERSIST_S", 0.2)
     with TestClient(create_app(settings)) as client:
         try:
             watcher = screen(client, seed)

@@ -527,28 +527,3 @@ def choice_score(scheme: Scheme, choice: Mapping[str, Any]) -> Decimal | None:
     if opt is None:
         raise BallotError(f"未知选项「{choice['option']}」")
     return opt.score
-
-
-def live_tally(scheme: Scheme, ballots: Iterable[BallotValue]) -> dict[str, Any]:
-    """Counts for the big screen, per group, plus the full result as it stands.
-
-    It is computed by the same code that freezes the result when 测评 closes, so
-    the last tally shown equals the frozen result.
-    """
-    # scoring builds on this module, so it can only be imported at call time.
-    from live.domain.scoring import score_item
-
-    known = [b for b in ballots if scheme.group(b.group) is not None]
-    result = score_item(scheme, known)
-    groups: dict[str, dict[str, Any]] = {}
-    for g in result.groups:
-        groups[g.key] = {
-            "label": g.label,
-            "count": g.ballots,
-            "abstain": g.abstain,
-            "invalid": g.invalid,
-            "options": dict(g.options),
-            "mean": g.mean_display,
-            "included": g.included,
-        }
-    return {"total": len(known), "groups": groups, "result": result.to_dict()}

@@ -555,3 +555,25 @@ def ballots_digest(scheme: Scheme, item_key: object, ballots: Iterable[DigestBal
 
 def _canonical_json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def live_tally(scheme: Scheme, ballots: Iterable[BallotValue]) -> dict[str, Any]:
+    """Counts for the big screen, per group, plus the full result as it stands.
+
+    It is computed by the same code that freezes the result when 测评 closes, so
+    the last tally shown equals the frozen result.
+    """
+    known = [b for b in ballots if scheme.group(b.group) is not None]
+    result = score_item(scheme, known)
+    groups: dict[str, dict[str, Any]] = {}
+    for g in result.groups:
+        groups[g.key] = {
+            "label": g.label,
+            "count": g.ballots,
+            "abstain": g.abstain,
+            "invalid": g.invalid,
+            "options": dict(g.options),
+            "mean": g.mean_display,
+            "included": g.included,
+        }
+    return {"total": len(known), "groups": groups, "result": result.to_dict()}

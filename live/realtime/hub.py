@@ -19,10 +19,10 @@ from sqlmodel import Session, select
 from live.realtime.broker import Broker
 from live.realtime.client import Client
 from live.realtime.gcpolicy import GcPolicy
-from live.realtime.interaction import KINDS as INTERACTION_KINDS
-from live.realtime.interaction import Interaction
 from live.realtime.runtime import MeetingRuntime
 from live.realtime.sync import LOG_REPLAY_LIMIT, MeetingSync
+from live.realtime.voice_counters import KINDS as INTERACTION_KINDS
+from live.realtime.voice_counters import Interaction
 from live.store import events as event_log
 from live.store.ballots import TallyChange, item_ballots
 from live.store.events import SeqEvent, encode
@@ -47,7 +47,7 @@ class Hub:
         self.messages_sent_estimate = 0
         self.drops = 0
         # Likes, upvote counts, banned-word filters and the host's moderation queue.
-        self.interaction = Interaction(self)
+        self.interaction = Interaction(engine, broker)
         self.gc_policy = GcPolicy()
         self.sync = MeetingSync()  # what a joining client gets: replay, log read or snapshot
 

@@ -11,7 +11,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
-from live.domain.scheme import BallotValue, Scheme, live_tally
+from live.domain.scheme import BallotValue, Scheme
+from live.domain.scoring import live_tally
 from live.realtime.client import Client
 from live.realtime.sync import from_ring
 from live.store.events import SeqEvent, encode

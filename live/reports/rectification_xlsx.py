@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from openpyxl import Workbook
@@ -26,28 +25,11 @@ from live.domain.rectification import (
     parse_status,
     summarise,
 )
+from live.domain.report_rows import ProblemRow
 
 PROBLEM_SHEET = "问题清单"
 SUMMARY_SHEET = "整改通报"
 DATE_FORMAT = "yyyy-mm-dd"
-
-
-@dataclass(frozen=True)
-class ProblemRow:
-    """One problem as exported; it also fits the rectification helpers (status, deadline, presenter)."""
-
-    meeting_title: str
-    meeting_date: date | None
-    presenter: str
-    unit: str
-    description: str
-    category: str
-    source: str
-    owner: str
-    deadline: date | None
-    status: RectStatus | str
-    latest_note: str = ""
-    updated_on: date | None = None
 
 
 _PROBLEM_COLUMNS: tuple[tuple[str, float], ...] = (

@@ -16,10 +16,10 @@ from sqlmodel import Session, col, select
 from live.domain.moderation import ModerationError, skeleton, validate_term
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
 from live.store.commands import Command, CommandOutcome, Events, _meeting
-from live.store.interaction_state import comment_public, interaction_public, interaction_row
 from live.store.jobs import BatchFn, BatchJob, BatchResult
 from live.store.models import AgendaItem, BannedWord, Comment, DeviceBan, Meeting, MeetingInteraction, Question
 from live.store.questions import device_tag, question_host
+from live.store.voice_state import comment_public, interaction_public, interaction_row
 
 # The host's queue shows this many of each, oldest first; the counts say how many wait in all.
 MODERATION_LIMIT = 200

@@ -19,8 +19,7 @@ from live.domain import rectification as rect
 from live.domain import scoring
 from live.domain.moderation import ModerationError, validate_text
 from live.domain.phases import PhaseError
-from live.reports.checkup import CheckupData, CheckupProblem, CheckupQuestion, CheckupScore
-from live.reports.rectification_xlsx import ProblemRow
+from live.domain.report_rows import CheckupData, CheckupProblem, CheckupQuestion, CheckupScore, ProblemRow
 from live.store.commands import Command, CommandOutcome, _meeting
 from live.store.models import AgendaItem, ItemReview, Meeting, Problem, ProgressNote, Question
 

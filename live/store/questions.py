@@ -18,9 +18,9 @@ from sqlmodel import Session, col, select
 from live.domain import timer
 from live.domain.phases import PHASE_LABEL, ItemPhase, MeetingStatus, PhaseError
 from live.store.commands import Command, CommandOutcome, Events, _meeting
-from live.store.interaction_state import interaction_public, interaction_row, question_public
 from live.store.jobs import BatchFn, BatchJob, BatchResult
 from live.store.models import AgendaItem, DeviceBan, Meeting, MeetingInteraction, Question, QuestionUpvote
+from live.store.voice_state import interaction_public, interaction_row, question_public
 
 PANEL_SOURCE = "评议团"
 PUBLIC_SOURCE = "网络提问"

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from live.domain import catalogue
 from live.domain.phases import MEETING_STATUS_LABEL, PHASE_LABEL, ItemPhase, MeetingStatus
-from live.store import interaction_state
+from live.store import voice_state
 from live.store.models import AgendaItem, Meeting, PanelMember
 from live.store.slides import slide_fields
 
@@ -80,7 +80,7 @@ def load_state(session: Session, meeting_id: int) -> tuple[int, State]:
         "meeting": meeting_public(m, items),
         "items": [item_public(i) for i in items],
         "panel": [member_public(p) for p in panel],
-        **interaction_state.load(session, meeting_id),
+        **voice_state.load(session, meeting_id),
     }
     return m.last_seq, state
 

@@ -22,16 +22,17 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from live.domain.moderation import BannedWordFilter, Lexicon, default_lexicon_path, load_lexicon
+from live.realtime.broker import Broker
 from live.realtime.client import Client
 from live.realtime.runtime import MeetingRuntime
 from live.store import comments, questions
 from live.store.events import encode
 
 if TYPE_CHECKING:
-    from live.realtime.hub import Hub
     from live.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -88,8 +89,9 @@ class MeetingVoice:
 
 
 class Interaction:
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    def __init__(self, engine: Engine, broker: Broker) -> None:
+        self.engine = engine
+        self.broker = broker
         self.writer: Writer | None = None  # set by the app once the writer exists
         self.meetings: dict[int, MeetingVoice] = {}
         self._last_persist = time.monotonic()
@@ -129,15 +131,15 @@ class Interaction:
         self.voice(meeting_id).likes_unpublished += n
 
     def publish_upvotes(self, meeting_id: int, counts: dict[int, int]) -> None:
-        self.hub.broker.publish({"k": "upvotes", "m": meeting_id, "counts": {str(k): v for k, v in counts.items()}})
+        self.broker.publish({"k": "upvotes", "m": meeting_id, "counts": {str(k): v for k, v in counts.items()}})
 
     def notify_moderation(self, meeting_id: int) -> None:
-        self.hub.broker.publish({"k": "mod", "m": meeting_id})
+        self.broker.publish({"k": "mod", "m": meeting_id})
 
     def words_changed(self, meeting_id: int, words: list[str]) -> None:
         """Swap this worker's filter now (the next comment must see it) and tell the others."""
         self.voice(meeting_id).filter = build_filter(words)
-        self.hub.broker.publish({"k": "words", "m": meeting_id})
+        self.broker.publish({"k": "words", "m": meeting_id})
 
     # --- from the bus ------------------------------------------------------------------------
 
@@ -156,7 +158,7 @@ class Interaction:
 
     async def _reload_words(self, meeting_id: int) -> None:
         def read() -> list[str]:
-            with Session(self.hub.engine) as s:
+            with Session(self.engine) as s:
                 return comments.extra_words(s, meeting_id)
 
         words = await asyncio.to_thread(read)
@@ -180,7 +182,7 @@ class Interaction:
         if voice.likes_unpublished:
             n, voice.likes_unpublished = voice.likes_unpublished, 0
             voice.likes_unpersisted += n
-            self.hub.broker.publish({"k": "likes", "m": rt.meeting_id, "n": n})
+            self.broker.publish({"k": "likes", "m": rt.meeting_id, "n": n})
         if voice.likes_dirty:
             voice.likes_dirty = False
             rt.fan_out(voice.likes_wire())
@@ -216,7 +218,7 @@ class Interaction:
             voice.moderation_loading = False
 
     def moderation_wire(self, meeting_id: int) -> str:
-        with Session(self.hub.engine) as s:
+        with Session(self.engine) as s:
             view = comments.moderation_view(s, meeting_id)
         return encode({"type": "moderation", **view})
 
@@ -255,7 +257,7 @@ class Interaction:
     async def resync(self, rt: MeetingRuntime) -> None:
         """After a bus outage: counts may have been missed; the database has the committed ones."""
         def read() -> tuple[int, dict[int, int]]:
-            with Session(self.hub.engine) as s:
+            with Session(self.engine) as s:
                 return comments.likes_total(s, rt.meeting_id), questions.upvote_counts(s, rt.meeting_id)
 
         likes, counts = await asyncio.to_thread(read)
