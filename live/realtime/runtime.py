@@ -150,10 +150,8 @@ class MeetingRuntime:
         return cached[1]
 
     def item(self, item_id: int) -> dict[str, Any] | None:
-        for it in self.state["items"]:
-            if it["id"] == item_id:
-                return it
-        return None
+        items: list[dict[str, Any]] = self.state["items"]
+        return next((it for it in items if it["id"] == item_id), None)
 
     # --- sequenced events -------------------------------------------------
 
