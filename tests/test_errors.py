@@ -29,6 +29,7 @@ _SITES = [
     re.compile(r'\berror\((?:None|[a-z_.]+), "([a-z_]+)"'),  # frames.error(msg_id, "x")
     re.compile(r'BallotOutcome\(False, "error", "([a-z_]+)"'),
     re.compile(r'\b_error\("([a-z_]+)"'),  # live.store.ballots
+    re.compile(r'CommandRefused\("([a-z_]+)"'),  # the writer's (code, message) order
 ]
 
 
@@ -75,8 +76,9 @@ def test_an_unknown_code_is_refused_at_once() -> None:
 
 
 def test_the_old_names_are_the_one_type() -> None:
-    assert CommandRefused is LiveError
-    for cls in (PhaseError, TokenError, BadMessage):
+    assert CommandRefused("conflict", "冲突").code == "conflict"  # the writer's old argument order
+    assert CommandRefused.of(PhaseError("不行", code="closed")).code == "closed"
+    for cls in (PhaseError, TokenError, BadMessage, CommandRefused):
         assert issubclass(cls, LiveError)
     assert TokenError("x").status == 401 and TokenError("x").code == "bad_token"
     assert PhaseError("x").code == "illegal_transition"

@@ -13,11 +13,12 @@ optional HTTP ``status`` and extra fields (``already_voted`` carries the stored 
           ├── QuestionImportError  invalid_file (live.domain.question_import)
           ├── DeckError            invalid_deck (live.store.slides)
           ├── TokenError           bad_token, 401 (live.web.auth)
-          └── BadMessage           bad_message (live.web.messages)
+          ├── BadMessage           bad_message (live.web.messages)
+          └── CommandRefused       what the writer's callers get (live.store.writer)
 
 The subclasses exist so that code can catch one family (``except PhaseError``); they add
-nothing but a default code. ``DomainError`` and the writer's ``CommandRefused`` are other
-names for ``LiveError``. The socket renders one as an ``error`` frame
+nothing but a default code (``CommandRefused`` keeps its old ``(code, message)`` argument
+order). ``DomainError`` is another name for ``LiveError``. The socket renders one as an ``error`` frame
 (``live.web.frames.error_frame``), HTTP as ``{"error": {"code", "message"}}`` through one
 exception handler (``live.web.errors``). docs/protocol.md lists every code (tested).
 """

@@ -16,8 +16,10 @@ import orjson
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
+from live.domain.errors import ErrorCode
 from live.realtime.broker import Broker
 from live.realtime.client import Client
+from live.realtime.frames import error
 from live.realtime.gcpolicy import GcPolicy
 from live.realtime.runtime import MeetingRuntime
 from live.realtime.sync import LOG_REPLAY_LIMIT, MeetingSync
@@ -134,8 +136,7 @@ class Hub:
             rt.apply_ballots(msg["changes"])
         elif kind == "revoke":
             for c in [c for c in rt.clients if c.identity.member_id == msg.get("member")]:
-                c.push(encode({"type": "error", "id": None, "code": "revoked",
-                               "message": "该评议团链接已被收回，请向会务人员索取新链接"}))
+                c.push(error(None, ErrorCode.REVOKED, "该评议团链接已被收回，请向会务人员索取新链接"))
                 c.close_after_flush(4401, "revoked")
                 rt.clients.discard(c)
         elif kind == "presence" and msg.get("w") != self.worker_id:

@@ -36,8 +36,19 @@ COMMANDS: dict[str, Command] = {**HOST_COMMANDS, **questions.COMMANDS, **comment
 BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES}
 
 
-# A refused command is the one error type; the old name stays for the callers that catch it.
-CommandRefused = LiveError
+class CommandRefused(LiveError):
+    """What the writer's callers get when a job is refused: the one error type, with the
+    code first as before (``CommandRefused("conflict", "…")``). Every LiveError a command
+    raises reaches its caller as one of these, so ``except CommandRefused`` still catches
+    every refusal from the writer."""
+
+    def __init__(self, code: ErrorCode | str, message: str | None = None, **extra: Any) -> None:
+        super().__init__(message, code, **extra)
+
+    @classmethod
+    def of(cls, exc: LiveError) -> CommandRefused:
+        return exc if isinstance(exc, CommandRefused) else cls(exc.code, exc.message, status=exc.status,
+                                                                 **exc.extra)
 
 
 @dataclass
@@ -143,13 +154,13 @@ class Writer:
                     log.exception("writer job failed")
                     for job in group:
                         if not job.fut.done():
-                            job.fut.set_exception(LiveError(code=ErrorCode.INTERNAL))
+                            job.fut.set_exception(CommandRefused(ErrorCode.INTERNAL))
 
     async def _do_command(self, loop: asyncio.AbstractEventLoop, cmd: _Cmd) -> None:
         try:
             outcome, seq_events = await loop.run_in_executor(self._pool, self._run_command, cmd)
         except LiveError as exc:
-            cmd.fut.set_exception(exc)
+            cmd.fut.set_exception(CommandRefused.of(exc))
             return
         self.on_commit(seq_events, [])
         cmd.fut.set_result(outcome.reply)
@@ -169,7 +180,7 @@ class Writer:
         self.on_commit(seq_events, [])
         for job, result in zip(jobs, results, strict=True):
             if isinstance(result, LiveError):
-                job.fut.set_exception(result)
+                job.fut.set_exception(CommandRefused.of(result))
             else:
                 job.fut.set_result(result.reply)
 
