@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -163,7 +164,7 @@ def main() -> None:
             "@font-face {\n"
             f'  font-family: "{FAMILY}";\n'
             "  font-style: normal;\n"
-            "  font-weight: 100 900;\n"
+            "  font-weight: 400;\n"
             "  font-display: swap;\n"
             f'  src: url("{out.name}") format("woff2");\n'
             f"  unicode-range: {_ranges(cps)};\n"
@@ -171,8 +172,10 @@ def main() -> None:
         )
     header = ("/* Noto Sans CJK SC (SIL OFL 1.1, see OFL.txt), built by assets/build_fonts.py.\n"
               "   Two files by unicode-range: a page loads the second only for a character outside\n"
-              "   the everyday set (GB 2312 and punctuation), e.g. a rare character in a name. */\n")
+              "   the everyday set (GB 2312 and punctuation), e.g. a rare character in a name.\n"
+              "   Bold is synthesised by the browser from this one Regular face. */\n")
     (WEB_DIR / "fonts.css").write_text(header + "\n".join(faces), encoding="utf-8")
+    shutil.copy(PDF_FONT.parent / "OFL.txt", WEB_DIR / "OFL.txt")
 
 
 if __name__ == "__main__":

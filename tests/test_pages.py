@@ -1000,3 +1000,57 @@ def test_host_health_banner_while_redis_is_down(tmp_path: Path, pg_url: str, bro
         assert "Traceback" not in text, text[-4000:]
     finally:
         redis.kill()
+
+
+# ---- the shipped web font and the error pages -------------------------------------------------
+
+FONT_LOADED_JS = """async () => {
+  await document.fonts.ready;
+  const family = getComputedStyle(document.body).fontFamily;
+  const faces = [...document.fonts].filter(f => f.family.replace(/"/g, '') === 'Noto Sans SC Live');
+  const loaded = faces.filter(f => f.status === 'loaded').length;
+  const files = performance.getEntriesByType('resource').map(e => e.name).filter(n => n.endsWith('.woff2'));
+  return {family, faces: faces.length, loaded, files};
+}"""
+
+
+@pytest.mark.timeout(120)
+def test_web_font_and_error_pages(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    woff2 = httpx.get(f"{srv.base}/static/fonts/noto-sans-sc-everyday.woff2")
+    assert woff2.status_code == 200 and woff2.headers["content-type"] == "font/woff2"
+    assert woff2.content[:4] == b"wOF2"
+    # the big screen and the console draw Chinese with the shipped font, whatever the PC has
+    screen = devices.open("screen", f"/screen/{srv.code}", 1280, 720)
+    host = devices.open("host", f"/host/{srv.code}", 1440, 900)
+    for page in (screen, host):
+        expect(page.locator("h1").first).not_to_be_empty()
+        font = page.evaluate(FONT_LOADED_JS)
+        assert font["family"].startswith('"Noto Sans SC Live"'), font
+        assert font["faces"] == 2 and font["loaded"] >= 1, font
+        # only the everyday part is fetched for everyday text
+        assert [f.rsplit("/", 1)[1] for f in font["files"]] == ["noto-sans-sc-everyday.woff2"], font
+    # a rare character in a name fetches the second part, and it has the glyph
+    rare = screen.evaluate("""async () => {
+      await document.fonts.load('32px "Noto Sans SC Live"', '\\u{2CC56}\\u4DAE');
+      return document.fonts.check('32px "Noto Sans SC Live"', '\\u{2CC56}\\u4DAE');
+    }""")
+    assert rare is True
+    # a wrong meeting code on a small phone: a styled Chinese page that fits, with a way back
+    for width in (360, 320):
+        phone = devices.open(f"phone{width}", "/j/ZZZZZZ", width, 640, phone=True)
+        expect(phone.locator("h2")).to_have_text("会议码不存在")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= width
+        size = phone.locator(".error-box p").nth(1).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        assert size >= 16
+        back = phone.get_by_role("link", name="返回首页，输入会议码")
+        expect(back).to_be_visible()
+        shot(phone, f"error-404-phone-{width}")
+        back.click()
+        expect(phone.locator("input[name=code]")).to_be_visible()
+    wrong = devices.open("wrong-screen", "/screen/ZZZZZZ", 1280, 720)
+    expect(wrong.locator("h2")).to_have_text("会议码不存在")
+    # the browser logs each 404 answer itself; nothing else may go wrong
+    unexpected = [p for p in devices.problems if "status of 404 (Not Found)" not in p]
+    assert not unexpected, unexpected
+    srv.assert_no_server_errors()

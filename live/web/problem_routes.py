@@ -30,6 +30,7 @@ from live.store import problems
 from live.store.models import Meeting, Problem
 from live.store.writer import CommandRefused
 from live.web.auth import TokenError
+from live.web.errors import error_response
 from live.web.routes import _error, _host_meeting, _meeting, _svc
 from live.web.voice_routes import json_body, read_recorder_token, refused
 
@@ -311,7 +312,7 @@ async def checkup(request: Request) -> Response:
     except PhaseError as exc:
         return _error(404, exc.code, exc.message)
     except FontNotFoundError as exc:
-        return _error(500, "no_font", str(exc))
+        return error_response(request, 503, "no_font", str(exc))
     return Response(body, media_type=DOCX if fmt == "docx" else "application/pdf",
                     headers=_attachment(filename, f"checkup-{item_id}.{fmt}"))
 

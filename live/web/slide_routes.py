@@ -11,11 +11,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from live.domain.errors import DomainError
+from live.reports.fonts import FontNotFoundError
 from live.reports.printables import Card, join_poster_pdf, panel_cards_pdf
 from live.store.models import AgendaItem
 from live.store.seed import panel_members
 from live.store.slides import MAX_BYTES, DeckError, deck_dir, render_deck
 from live.store.writer import CommandRefused
+from live.web.errors import error_response
 from live.web.routes import _error, _host_meeting, _svc, join_url, panel_url
 from live.web.voice_routes import _upload, read_capped
 
@@ -84,7 +86,11 @@ async def panel_cards(request: Request) -> Response:
                  for p in members]
         return panel_cards_pdf(m.title, cards)
 
-    return Response(await asyncio.to_thread(render), media_type="application/pdf",
+    try:
+        pdf = await asyncio.to_thread(render)
+    except FontNotFoundError as exc:
+        return error_response(request, 503, "no_font", str(exc))
+    return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="panel-cards-{m.code}.pdf"'})
 
 
@@ -93,7 +99,10 @@ async def join_poster(request: Request) -> Response:
     m = await _host_meeting(request)
     if isinstance(m, JSONResponse):
         return m
-    pdf = await asyncio.to_thread(join_poster_pdf, m.title, m.code, join_url(svc, request, m.code))
+    try:
+        pdf = await asyncio.to_thread(join_poster_pdf, m.title, m.code, join_url(svc, request, m.code))
+    except FontNotFoundError as exc:
+        return error_response(request, 503, "no_font", str(exc))
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="join-poster-{m.code}.pdf"'})
 
