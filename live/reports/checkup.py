@@ -77,6 +77,8 @@ class CheckupQuestion:
     source: str = ""
     asker: str = ""
     answered: bool = False
+    # Put to the presenter (picked 正在质询 or answered); False: received but not reached.
+    asked: bool = True
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ class CheckupData:
             ),
             questions=tuple(
                 CheckupQuestion(str(q["text"]), str(q.get("source") or ""), str(q.get("asker") or ""),
-                                bool(q.get("answered", False)))
+                                bool(q.get("answered", False)), bool(q.get("asked", True)))
                 for q in d.get("questions", ())
             ),
             comment=str(d.get("comment") or ""),
@@ -222,6 +224,12 @@ def _score_rows(score: CheckupScore) -> list[tuple[str, ...]]:
     return rows
 
 
+def _answer_state(q: CheckupQuestion) -> str:
+    if q.answered:
+        return "已答复"
+    return "未答复" if q.asked else "未提出"
+
+
 def _asked_by(q: CheckupQuestion) -> str:
     if q.asker and q.source:
         return f"{q.asker}（{q.source}）"
@@ -245,9 +253,15 @@ def _blocks(data: CheckupData) -> list[_Block]:
     blocks.append(_Heading("二、质询情况"))
     if data.questions:
         answered = sum(1 for q in data.questions if q.answered)
-        blocks.append(_Para(f"共接受质询 {len(data.questions)} 个，当场答复 {answered} 个。"))
+        asked = sum(1 for q in data.questions if q.asked or q.answered)
+        if asked == len(data.questions):
+            summary = f"共接受质询 {asked} 个，当场答复 {answered} 个。"
+        else:
+            # The console lists every question received; say how many of them were put.
+            summary = f"共收到质询问题 {len(data.questions)} 个，其中现场提出 {asked} 个，当场答复 {answered} 个。"
+        blocks.append(_Para(summary))
         blocks.append(_Grid(
-            [(str(i), q.text, _asked_by(q), "已答复" if q.answered else "未答复")
+            [(str(i), q.text, _asked_by(q), _answer_state(q))
              for i, q in enumerate(data.questions, start=1)],
             (0.07, 0.6, 0.2, 0.13),
             header=("序号", "质询问题", "提问人/来源", "答复情况"),
@@ -301,7 +315,7 @@ def _sanitised(data: CheckupData) -> CheckupData:
         presenter_post=_clean(data.presenter_post),
         presenter_unit=_clean(data.presenter_unit),
         score=score,
-        questions=[CheckupQuestion(_clean(q.text), _clean(q.source), _clean(q.asker), q.answered)
+        questions=[CheckupQuestion(_clean(q.text), _clean(q.source), _clean(q.asker), q.answered, q.asked)
                    for q in data.questions],
         comment=_clean(data.comment),
         commenter=_clean(data.commenter),
