@@ -1179,3 +1179,37 @@ def test_hall_screens_defects(live_server: Live, devices: Devices) -> None:
         assert widths and set(widths) == {"0%"}, (where, widths)
     assert not devices.problems, devices.problems
     srv.assert_no_server_errors()
+
+
+@pytest.mark.timeout(120)
+def test_phone_large_text_at_320_px(live_server: Live, devices: Devices) -> None:
+    """适老化: a 大字 switch on the phone page; at 320 px, with or without it, nothing runs off the side."""
+    srv = live_server
+    host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    for label, after in [("开始会议", f"开始述法：{PRESENTERS[0]}"), (f"开始述法：{PRESENTERS[0]}", "进入质询"),
+                         ("进入质询", "进入点评"), ("进入点评", "开始测评"), ("开始测评", "结束测评")]:
+        advance(host, label, after)
+    phone = devices.open("phone320", f"/j/{srv.code}", 320, 640, phone=True)
+    expect(phone.locator(".btn-vote")).to_have_count(4)
+    toggle = phone.get_by_role("button", name="大字")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    overflow = "document.documentElement.scrollWidth"
+    assert phone.evaluate(overflow) <= 320
+    before = box(phone, ".btn-vote")
+    shot(phone, "phone-320")
+    toggle.tap()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    after = box(phone, ".btn-vote")
+    assert after["h"] >= before["h"] * 1.2, (before, after)  # the text really is larger
+    assert phone.evaluate(overflow) <= 320
+    for selector in (".btn-vote", ".stage h2", ".ballot-status"):
+        for b in phone.locator(selector).evaluate_all("es => es.map(e => e.getBoundingClientRect().right)"):
+            assert b <= 320 + 0.5, (selector, b)
+    vote(phone, "满意")
+    shot(phone, "phone-320-large-text")
+    phone.reload()  # kept on this device
+    expect(phone.get_by_role("button", name="大字")).to_have_attribute("aria-pressed", "true")
+    assert not devices.problems, devices.problems
+    srv.assert_no_server_errors()
