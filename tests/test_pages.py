@@ -1161,6 +1161,14 @@ def test_hall_screens_defects(live_server: Live, devices: Devices) -> None:
         widths = assert_bars(screen, 0.4, f"voting {size}")
         assert "100%" in widths, widths
     confirm(host, "结束测评", "当前已收到 1 张选票", f"开始述法：{PRESENTERS[1]}", "hall-confirm-close")
+    for size, screen in screens.items():
+        # the result uses most of the stage and stays on it
+        expect(screen.locator(".screen-facts")).to_be_visible()
+        shot(screen, f"hall-result-{size[0]}", full=False)
+        stage = box(screen, ".screen-stage")
+        bottom = screen.locator(".screen-stage > *").evaluate_all(
+            "es => Math.max(...es.map(e => e.getBoundingClientRect().bottom))")
+        assert stage["y"] + stage["h"] * 0.8 <= bottom <= stage["y"] + stage["h"] + 1, (size, stage, bottom)
     # the presenter view between presenters: no "正在述法" heading over 测评已结束, no empty preview
     expect(presenter.locator(".stage h2")).to_have_text("测评已结束")
     expect(presenter.locator(".stage")).to_contain_text(f"「{PRESENTERS[0]}」的测评已结束")
