@@ -3,14 +3,20 @@ and nothing looks for a system font."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
+import re
+import socket
+import sqlite3
 import subprocess
 import sys
+import time
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pypdfium2 as pdfium
 import pytest
 from docx import Document
@@ -145,6 +151,74 @@ def test_pdfs_need_no_system_font(tmp_path: Path) -> None:
     assert [Path(p).resolve() for p in opened] == [fonts.SHIPPED_FONT.resolve()], opened
     for kind in ("cards", "poster", "checkup"):
         assert NAME in "".join(pdf_pages((tmp_path / f"{kind}.pdf").read_bytes())), kind
+
+
+SERVE_WITH_FONT_LOG = """
+import sys
+log = sys.argv.pop(1)
+def hook(event, args):
+    if event == "open" and isinstance(args[0], str) and args[0].lower().endswith((".ttf", ".ttc", ".otf")):
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(args[0] + "\\n")
+sys.addaudithook(hook)
+from live.cli import main
+raise SystemExit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_live_demo_serves_every_pdf_without_system_fonts(tmp_path: Path) -> None:
+    """`live demo`, then every PDF route of the running server, with no font on the machine's paths."""
+    conf = tmp_path / "fonts.conf"
+    empty = tmp_path / "nofonts"
+    empty.mkdir()
+    conf.write_text(f"<?xml version='1.0'?><fontconfig><dir>{empty}</dir><cachedir>{tmp_path}</cachedir></fontconfig>")
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+    env.update({"FONTCONFIG_FILE": str(conf), "FONTCONFIG_PATH": str(tmp_path), "HOME": str(tmp_path),
+                "LIVE_DATA_DIR": str(data), "PYTHONPATH": os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])})
+    out = subprocess.run([sys.executable, "-m", "live.cli", "demo", "--data-dir", str(data), "--no-serve"],
+                         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=True).stdout
+    code = re.search(r"会议码 ([A-Z2-9]{6})", out)
+    password = re.search(r"主持人密码\s+(\S+)", out)
+    assert code and password, out
+    with contextlib.closing(sqlite3.connect(data / "live.db")) as db:
+        item = db.execute("SELECT id FROM agenda_item ORDER BY position LIMIT 1").fetchone()[0]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    font_log = tmp_path / "fonts-opened.txt"
+    server_log = tmp_path / "server.log"
+    with server_log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-c", SERVE_WITH_FONT_LOG, str(font_log), "serve", "--port", str(port),
+                                 "--data-dir", str(data)], env=env, cwd=tmp_path, stdout=sink, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as http:
+            deadline = time.monotonic() + 20
+            while True:
+                assert proc.poll() is None, server_log.read_text(errors="replace")
+                assert time.monotonic() < deadline, server_log.read_text(errors="replace")
+                try:
+                    if http.get("/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            assert http.post(f"/api/meetings/{code[1]}/login", json={"password": password[1]}).status_code == 200
+            for path, words in [(f"/api/meetings/{code[1]}/print/panel-cards.pdf", ["张立华", "人大代表"]),
+                                (f"/api/meetings/{code[1]}/print/join-poster.pdf", ["扫码参与述法评议"]),
+                                (f"/api/meetings/{code[1]}/items/{item}/checkup.pdf", ["法治体检单", "马文亮"])]:
+                resp = http.get(path)
+                assert resp.status_code == 200 and resp.content.startswith(b"%PDF"), (path, resp.text[:300])
+                text = "".join(pdf_pages(resp.content))
+                for w in words:
+                    assert w in text, (path, w)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    opened = {Path(p).resolve() for p in font_log.read_text(encoding="utf-8").split()}
+    assert opened == {fonts.SHIPPED_FONT.resolve()}, opened
 
 
 @pytest.mark.parametrize("broken", ["missing", "garbage"])
