@@ -12,7 +12,7 @@ from pathlib import Path
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
-from live.reports.checkup import register_cjk_font
+from live.reports.fonts import register_cjk_font
 
 HERE = Path(__file__).resolve().parent
 SIZE = (254 * mm, 142.875 * mm)  # 16:9, like a slide exported from PPT

@@ -6,6 +6,7 @@ import { agendaView, stageView } from "./stage.js";
 import { audienceVoice } from "./audience-voice.js";
 import { slideCard } from "./slides.js";
 import { mountStream } from "./stream.js";
+import { largeTextSwitch } from "./large-text.js";
 
 const code = codeFromPath("/j/");
 const conn = connect(code, "audience");
@@ -13,6 +14,7 @@ const app = document.getElementById("app");
 const title = document.getElementById("title");
 
 statusBanner(conn);
+document.querySelector(".topbar").append(largeTextSwitch());
 const ballot = el("div", { class: "card" }, ballotView(conn, { source: "public" }));
 fill(app, stageView(conn), ballot, agendaView(conn));
 audienceVoice(conn, app);

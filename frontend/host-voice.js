@@ -178,7 +178,12 @@ function questionsCard(conn, api) {
   const clockNode = el("span", { class: "vq-clock num", role: "timer" });
   function renderCurrent(state) {
     const inter = state.interaction || {};
-    const q = inter.current_question_id != null ? (state.questions || []).find((x) => x.id === inter.current_question_id) : null;
+    const picked = inter.current_question_id != null ? (state.questions || []).find((x) => x.id === inter.current_question_id) : null;
+    // As on the big screen: only while its presenter is in 质询 of a live meeting. A question
+    // left picked when the host moved on is not "正在质询" through later presenters.
+    const stage = stageItem(state);
+    const q = picked && state.meeting.status === "live" && stage && stage.id === picked.item_id && stage.phase === "inquiry"
+      ? picked : null;
     current.hidden = !q;
     if (!q) return;
     const t = inter.answer_timer || {};

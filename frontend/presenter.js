@@ -33,6 +33,7 @@ const title = document.getElementById("slide-title");
 const prevBtn = document.getElementById("slide-prev");
 const nextBtn = document.getElementById("slide-next-btn");
 const strip = document.getElementById("slide-strip");
+const nextCard = document.querySelector(".presenter-next-card");
 
 // The page this view wants on show, ahead of the server: {itemId, version, page, sent, acked}.
 let want = null;
@@ -91,6 +92,7 @@ function render() {
       : last ? `「${last.presenter.name}」的述法已结束；下一位开始后，此处显示其幻灯片` : "尚无进行中的述法人")
       : `「${item.presenter.name}」尚未上传演示文稿，请主持人在控制台上传 PDF`);
     next.clear("");
+    nextCard.hidden = true;  // no deck on show: no empty "下一页" box
     fill(strip);
     stripKey = "";
     thumbs = [];
@@ -106,6 +108,7 @@ function render() {
   prevBtn.disabled = page <= 1;
   nextBtn.disabled = page >= deck.pages;
   big.show(item, page);
+  nextCard.hidden = false;
   if (page < deck.pages) next.show(item, page + 1);
   else next.clear("已是最后一页");
   renderStrip(item, page);

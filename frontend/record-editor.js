@@ -208,8 +208,8 @@ export function recordEditor(conn, { api, headers = {}, checkup = false } = {}) 
     try {
       const p = await call(`/items/${itemId}/problems`, { method: "POST", body });
       addStatus.set(`已添加，整改期限 ${p.deadline}`, "ok");
-      desc.value = "";
-      linked.value = "";
+      // A fresh form for the next problem: the last one's 类别, 来源 and 责任人 are not carried over.
+      addForm.reset();
       load();
     } catch (err) {
       addStatus.set(err.message, "error");

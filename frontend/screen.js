@@ -44,9 +44,9 @@ function render(state) {
   // table then take a denser layout so they still fit the screen.
   const groups = (item && item.result && item.result.groups ? item.result.groups : m.scheme.groups || []).length;
   document.body.toggleAttribute("data-many-groups", groups > 3);
-  if (m.status === "draft") return fill(stage, waiting(state));
+  if (m.status === "draft") return fill(stage, lobby(state, "会议即将开始"));
   if (m.status === "ended") return fill(stage, rankingView(state));
-  if (!item) return fill(stage, el("p", { class: "screen-wait", text: "请稍候，述法即将开始" }));
+  if (!item) return fill(stage, lobby(state, "请稍候，述法即将开始"));
   const p = item.presenter;
   const who = el("div", { class: "screen-who" },
     el("p", { class: "screen-label", text: `第 ${item.position} 位述法人` }),
@@ -74,11 +74,15 @@ function tick() {
   clock.classList.toggle("paused", !c.running && c.leftMs > 0);
 }
 
-function waiting(state) {
-  return [el("p", { class: "screen-wait", text: "会议即将开始" }),
+// Before the meeting and between presenters: the message and the agenda, centred on the
+// stage (not a line in a corner of an empty screen).
+function lobby(state, message) {
+  return el("div", { class: "screen-lobby" },
+    el("p", { class: "screen-wait", text: message }),
     state.meeting.held_on ? el("p", { class: "screen-date", text: state.meeting.held_on }) : null,
     el("ol", { class: "screen-agenda" }, state.items.map((i) =>
-      el("li", {}, el("b", { text: i.presenter.name }), el("span", { text: i.presenter.post }))))];
+      el("li", { class: i.phase === "done" ? "is-done" : null },
+        el("b", { text: i.presenter.name }), el("span", { text: i.presenter.post })))));
 }
 
 // A closed item: the frozen figures (总分, 等次, 满意率), each voter group's part,
@@ -113,7 +117,8 @@ function rankingView(state) {
 
 function showOnline(p) {
   const panel = (p.panel_online || []).length;
-  online.textContent = `群众在线 ${p.audience} 人　评议团 ${panel}/${p.panel_total}`;
+  // Each phrase keeps to one line (no "评议团 / 2/9" split over two).
+  fill(online, el("span", { text: `群众在线 ${p.audience} 人` }), "　", el("span", { text: `评议团 ${panel}/${p.panel_total}` }));
 }
 
 // The address people can type, from the server's idea of its public URL.
@@ -123,6 +128,7 @@ async function showJoinAddress() {
     if (!resp.ok) return;
     const info = await resp.json();
     const url = new URL(info.join_url);
-    document.querySelector(".join-hint").textContent = `扫码参与测评，或访问 ${url.host} 输入会议码`;
+    fill(document.querySelector(".join-hint"), el("span", { text: "扫码参与测评，" }),
+      el("span", { text: `或访问 ${url.host}` }), el("span", { text: "输入会议码" }));
   } catch { /* the QR alone is enough */ }
 }

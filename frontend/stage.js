@@ -22,8 +22,10 @@ export function stageView(conn, { heading = "当前述法人" } = {}) {
       return fill(root, el("h2", { text: "会议已结束" }), el("p", { class: "muted", text: "感谢您的参与。" }));
     }
     if (!item || item.phase === "done" || item.phase === "pending") {
-      const last = item && item.phase === "done" ? `「${item.presenter.name}」的测评已结束。` : "";
-      return fill(root, el("h2", { text: heading }),
+      const done = item && item.phase === "done";
+      const last = done ? `「${item.presenter.name}」的测评已结束。` : "";
+      // Between presenters: no "正在述法" heading over a finished 测评.
+      return fill(root, el("h2", { text: done ? "测评已结束" : "请稍候" }),
         el("p", { class: "muted", text: `${last}请稍候，下一位述法人即将开始。` }));
     }
     timer = item.timer;

@@ -9,6 +9,7 @@ export function tallyView() {
   const root = el("div", { class: "tally" });
   let shape = "";
   let rows = new Map();  // "group|option" -> {fill, value}; "group" -> {count, mean}
+  let keys = [];  // the option rows of each group, 弃权 included
 
   function build(scheme) {
     rows = new Map();
@@ -17,7 +18,10 @@ export function tallyView() {
     const rubric = options.length === 0;
     if (rubric) options.push(MEAN);
     if (scheme.allow_abstain) options.push("弃权");
+    keys = options.filter((k) => k !== MEAN);
     root.dataset.groups = String((scheme.groups || []).length);
+    // Few groups and rows: the big screen stacks them full width (screen.css).
+    root.toggleAttribute("data-compact", (scheme.groups || []).length <= 2 && options.length <= 4);
     fill(root, (scheme.groups || []).map((g) => {
       const count = el("span", { class: "tally-count num" });
       const mean = el("span", { class: "tally-mean num" });
@@ -50,7 +54,10 @@ export function tallyView() {
       head.mean.textContent = t.mean ? `平均分 ${t.mean}` : "";
       const denominator = Math.max(t.count, 1);
       const values = { ...(t.options || {}), 弃权: t.abstain || 0 };
-      for (const [k, v] of Object.entries(values)) {
+      // Every row, not only the options in this tally: a new 测评 starts with no options
+      // counted, and its bars must drop to zero rather than keep the last presenter's.
+      for (const k of keys) {
+        const v = values[k] || 0;
         const row = rows.get(`${g.key}|${k}`);
         if (!row) continue;
         const pct = Math.round((v / denominator) * 1000) / 10;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -98,8 +99,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         m = first_meeting(s)
         if m is None:
             spec = json.loads(DEMO_SPEC.read_text(encoding="utf-8"))
-            # The demo meeting is held today, so its 整改 deadlines fall three months ahead.
-            spec.setdefault("held_on", datetime.date.today().isoformat())
+            # The demo meeting is held today, so its 整改 deadlines fall three months ahead;
+            # its title names this year, so the date under it agrees.
+            today = datetime.date.today()
+            spec.setdefault("held_on", today.isoformat())
+            spec["title"] = re.sub(r"\d{4}年度", f"{today.year}年度", spec["title"])
             created = create_meeting(s, spec, password)
             meeting_id = created.meeting_id
             _demo_decks(s, meeting_id, data_dir)

@@ -13,7 +13,7 @@ from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
 from live.domain.rectification import PresenterSummary, RectStatus
-from live.reports import checkup
+from live.reports import fonts
 from live.reports.checkup import (
     CheckupData,
     CheckupProblem,
@@ -171,20 +171,18 @@ def test_filename_is_safe() -> None:
 
 
 def test_font_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(checkup.FONT_ENV, str(tmp_path / "missing.ttf"))
+    assert find_cjk_font() == fonts.SHIPPED_FONT  # the package's own, never a system path
+    monkeypatch.setenv(fonts.FONT_ENV, str(tmp_path / "missing.ttf"))
     with pytest.raises(FontNotFoundError, match="LIVE_CJK_FONT"):
         find_cjk_font()
-    monkeypatch.delenv(checkup.FONT_ENV)
-    monkeypatch.setattr(checkup, "ASSET_FONT_DIR", tmp_path / "none")
-    monkeypatch.setattr(checkup, "SYSTEM_FONT", tmp_path / "none.ttc")
-    with pytest.raises(FontNotFoundError, match="fonts-wqy-microhei"):
+    monkeypatch.delenv(fonts.FONT_ENV)
+    monkeypatch.setattr(fonts, "SHIPPED_FONT", tmp_path / "none.ttf")
+    with pytest.raises(FontNotFoundError, match="缺少内置中文字体"):
         find_cjk_font()
-    fonts = tmp_path / "fonts"
-    fonts.mkdir()
-    (fonts / "readme.txt").write_text("x")
-    (fonts / "bad.ttf").write_bytes(b"not a font")
-    monkeypatch.setattr(checkup, "ASSET_FONT_DIR", fonts)
-    assert find_cjk_font() == fonts / "bad.ttf"
+    bad = tmp_path / "bad.ttf"
+    bad.write_bytes(b"not a font")
+    monkeypatch.setenv(fonts.FONT_ENV, str(bad))
+    assert find_cjk_font() == bad
     with pytest.raises(FontNotFoundError, match="无法使用"):
         render_checkup_pdf(sample())
 

@@ -49,6 +49,15 @@ def test_demo_seeds_once_and_reset_starts_over(tmp_path: Path, capsys: pytest.Ca
     assert first.count("/p/") == 9 and "人大代表" in first and "行业群众代表" in first
     assert "▀" in first or "▄" in first  # the QR drawn in the terminal
     pw1 = re.search(r"主持人密码\s+(\S+)", first)
+    # The demo is held today, and its title names the same year (not a fixed "2024年度").
+    from sqlmodel import Session, create_engine, select
+
+    from live.store.models import Meeting
+    engine = create_engine(f"sqlite:///{data / 'live.db'}")
+    with Session(engine) as s:
+        meeting = s.exec(select(Meeting)).one()
+    engine.dispose()
+    assert meeting.held_on and f"{meeting.held_on[:4]}年度" in meeting.title, (meeting.title, meeting.held_on)
     assert main(["demo", "--data-dir", str(data), "--no-serve"]) == 0
     second = capsys.readouterr().out
     assert f"会议码 {code[1]}" in second  # data reused

@@ -1000,3 +1000,224 @@ def test_host_health_banner_while_redis_is_down(tmp_path: Path, pg_url: str, bro
         assert "Traceback" not in text, text[-4000:]
     finally:
         redis.kill()
+
+
+# ---- the shipped web font and the error pages -------------------------------------------------
+
+FONT_LOADED_JS = """async () => {
+  await document.fonts.ready;
+  const family = getComputedStyle(document.body).fontFamily;
+  const faces = [...document.fonts].filter(f => f.family.replace(/"/g, '') === 'Noto Sans SC Live');
+  const loaded = faces.filter(f => f.status === 'loaded').length;
+  const files = performance.getEntriesByType('resource').map(e => e.name).filter(n => n.endsWith('.woff2'));
+  return {family, faces: faces.length, loaded, files};
+}"""
+
+
+@pytest.mark.timeout(120)
+def test_web_font_and_error_pages(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    woff2 = httpx.get(f"{srv.base}/static/fonts/noto-sans-sc-everyday.woff2")
+    assert woff2.status_code == 200 and woff2.headers["content-type"] == "font/woff2"
+    assert woff2.content[:4] == b"wOF2"
+    # the big screen and the console draw Chinese with the shipped font, whatever the PC has
+    screen = devices.open("screen", f"/screen/{srv.code}", 1280, 720)
+    host = devices.open("host", f"/host/{srv.code}", 1440, 900)
+    for page in (screen, host):
+        expect(page.locator("h1").first).not_to_be_empty()
+        font = page.evaluate(FONT_LOADED_JS)
+        assert font["family"].startswith('"Noto Sans SC Live"'), font
+        assert font["faces"] == 2 and font["loaded"] >= 1, font
+        # only the everyday part is fetched for everyday text
+        assert [f.rsplit("/", 1)[1] for f in font["files"]] == ["noto-sans-sc-everyday.woff2"], font
+    # a rare character in a name fetches the second part, and it has the glyph
+    rare = screen.evaluate("""async () => {
+      await document.fonts.load('32px "Noto Sans SC Live"', '\\u{2CC56}\\u4DAE');
+      return document.fonts.check('32px "Noto Sans SC Live"', '\\u{2CC56}\\u4DAE');
+    }""")
+    assert rare is True
+    # a wrong meeting code on a small phone: a styled Chinese page that fits, with a way back
+    for width in (360, 320):
+        phone = devices.open(f"phone{width}", "/j/ZZZZZZ", width, 640, phone=True)
+        expect(phone.locator("h2")).to_have_text("会议码不存在")
+        assert phone.evaluate("document.documentElement.scrollWidth") <= width
+        size = phone.locator(".error-box p").nth(1).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+        assert size >= 16
+        back = phone.get_by_role("link", name="返回首页，输入会议码")
+        expect(back).to_be_visible()
+        shot(phone, f"error-404-phone-{width}")
+        back.click()
+        expect(phone.locator("input[name=code]")).to_be_visible()
+    wrong = devices.open("wrong-screen", "/screen/ZZZZZZ", 1280, 720)
+    expect(wrong.locator("h2")).to_have_text("会议码不存在")
+    # the browser logs each 404 answer itself; nothing else may go wrong
+    unexpected = [p for p in devices.problems if "status of 404 (Not Found)" not in p]
+    assert not unexpected, unexpected
+    srv.assert_no_server_errors()
+
+
+# ---- the hall's screens: defects found in a run-through (issue 15) --------------------------------
+
+BOX_JS = "e => { const r = e.getBoundingClientRect(); return {x: r.x, y: r.y, w: r.width, h: r.height}; }"
+
+
+def box(page: Page, selector: str) -> dict[str, float]:
+    return page.locator(selector).first.evaluate(BOX_JS)
+
+
+def assert_centred_lobby(screen: Page, text: str, where: str) -> None:
+    """The lobby's message sits in the middle of the stage, not bottom-left with the rest empty."""
+    expect(screen.locator(".screen-lobby .screen-wait")).to_have_text(text)
+    stage, wait = box(screen, ".screen-stage"), box(screen, ".screen-lobby .screen-wait")
+    cx, cy = wait["x"] + wait["w"] / 2, wait["y"] + wait["h"] / 2
+    assert abs(cx - (stage["x"] + stage["w"] / 2)) < stage["w"] * 0.1, (where, stage, wait)
+    assert stage["y"] + stage["h"] * 0.15 < cy < stage["y"] + stage["h"] * 0.6, (where, stage, wait)
+    # the lobby's content (message, date, agenda) spans much of the stage's height
+    lobby = box(screen, ".screen-lobby .screen-agenda")
+    assert lobby["y"] + lobby["h"] - wait["y"] > stage["h"] * 0.35, (where, stage, wait, lobby)
+
+
+def assert_sidebar_phrases_on_one_line(screen: Page, where: str) -> None:
+    heights = screen.locator(".join-hint span, .join-online span").evaluate_all(
+        "spans => spans.map(s => [s.textContent, s.getBoundingClientRect().height"
+        " / parseFloat(getComputedStyle(s).fontSize)])")
+    assert len(heights) == 5, (where, heights)  # 扫码参与测评 / 或访问 host / 输入会议码; 群众在线 / 评议团
+    for text, lines in heights:
+        assert lines < 1.9, f"{where}: 「{text}」 wraps ({lines:.1f} lines)"
+
+
+def assert_bars(page: Page, width_share: float | None, where: str) -> list[str]:
+    """Each bar's fill width (as set); with a share, the bars' track is that part of the window wide at least."""
+    widths = page.locator(".tally .bar-fill").evaluate_all("fs => fs.map(f => f.style.width)")
+    if width_share is not None:
+        vw = page.viewport_size["width"]  # type: ignore[index]
+        track = page.locator(".tally .bar").first.evaluate("b => b.getBoundingClientRect().width")
+        assert track >= vw * width_share, f"{where}: bars {track:.0f} px wide in a {vw} px window"
+        tally, stage = box(page, ".tally"), box(page, ".screen-stage")
+        assert tally["y"] + tally["h"] <= stage["y"] + stage["h"] + 1, f"{where}: the tally runs off the stage"
+    return widths
+
+
+@pytest.mark.timeout(240)
+def test_hall_screens_defects(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    code = srv.code
+    host = devices.open("host", f"/host/{code}", 1440, 1000)
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    expect(next_button(host)).to_have_text("开始会议")
+    screens = {size: devices.open(f"screen{size[0]}", f"/screen/{code}", *size) for size in ((1920, 1080), (1280, 720))}
+    tablet = devices.open("panel", srv.panel_paths[0], 1024, 768, touch=True)
+    presenter = devices.open("presenter", f"/presenter/{code}", 1280, 800, cookies=host.context.cookies())
+    expect(tablet.locator("#who")).to_contain_text("张立华")
+
+    # the lobby, before and after 开始会议: centred, and the sidebar's phrases do not wrap
+    for size, screen in screens.items():
+        assert_centred_lobby(screen, "会议即将开始", f"draft {size}")
+        expect(screen.locator("#online")).to_contain_text("评议团 1/9")
+        assert_sidebar_phrases_on_one_line(screen, f"{size}")
+        shot(screen, f"hall-lobby-draft-{size[0]}", full=False)
+    # the presenter view has no empty 下一页 box when there is no deck on show
+    expect(presenter.locator("#slide-current")).to_contain_text("尚无进行中的述法人")
+    expect(presenter.locator(".presenter-next-card")).to_be_hidden()
+    advance(host, "开始会议", f"开始述法：{PRESENTERS[0]}")
+    for size, screen in screens.items():
+        assert_centred_lobby(screen, "请稍候，述法即将开始", f"live lobby {size}")
+        shot(screen, f"hall-lobby-live-{size[0]}", full=False)
+
+    # 质询: a question picked and never answered does not stay 正在质询 through later presenters
+    advance(host, f"开始述法：{PRESENTERS[0]}", "进入质询")
+    expect(presenter.locator(".presenter-next-card")).to_be_visible()  # a deck is on show: its next page
+    advance(host, "进入质询", "进入点评")
+    ask_on_tablet(tablet, "行政复议纠错率为何偏高？")
+    host_question(host, "行政复议纠错率为何偏高？").get_by_role("button", name="开始质询").click()
+    expect(host.locator(".vq-current")).to_be_visible()
+    expect(screens[(1920, 1080)].locator(".screen-question")).to_be_visible()
+    advance(host, "进入点评", "开始测评")
+    expect(host.locator(".vq-current")).to_be_hidden()
+    expect(screens[(1920, 1080)].locator(".screen-question")).to_be_hidden()
+
+    # 点评: after adding a problem the form is fresh, not carrying the last 类别 / 来源 / 责任人
+    host.locator("summary").filter(has_text="点评与问题清单").click()
+    rec = host.locator(".rec-add")
+    rec.get_by_label("问题描述（必填）").fill("行政执法案卷不规范")
+    rec.get_by_label("类别").fill("规范执法")
+    rec.get_by_label("来源").select_option("评议团意见")
+    rec.get_by_label("责任人").fill("市司法局")
+    rec.get_by_role("button", name="添加问题").click()
+    expect(rec.locator(".voice-status, .status-line").first).to_contain_text("已添加")
+    expect(rec.get_by_label("问题描述（必填）")).to_have_value("")
+    expect(rec.get_by_label("类别")).to_have_value("")
+    expect(rec.get_by_label("来源")).to_have_value("点评")
+    expect(rec.get_by_label("责任人")).to_have_value("")
+
+    # 测评 of the first presenter, then closed
+    advance(host, "开始测评", "结束测评")
+    vote(tablet, "满意")
+    for size, screen in screens.items():
+        expect(screen.locator(".tally-panel .tally-count")).to_have_text("1 票")
+        shot(screen, f"hall-voting-{size[0]}", full=False)
+        # the tally uses most of the stage: bars at least 40 % of the window wide (they were ~180 px)
+        widths = assert_bars(screen, 0.4, f"voting {size}")
+        assert "100%" in widths, widths
+    confirm(host, "结束测评", "当前已收到 1 张选票", f"开始述法：{PRESENTERS[1]}", "hall-confirm-close")
+    for size, screen in screens.items():
+        # the result uses most of the stage and stays on it
+        expect(screen.locator(".screen-facts")).to_be_visible()
+        shot(screen, f"hall-result-{size[0]}", full=False)
+        stage = box(screen, ".screen-stage")
+        bottom = screen.locator(".screen-stage > *").evaluate_all(
+            "es => Math.max(...es.map(e => e.getBoundingClientRect().bottom))")
+        assert stage["y"] + stage["h"] * 0.8 <= bottom <= stage["y"] + stage["h"] + 1, (size, stage, bottom)
+    # the presenter view between presenters: no "正在述法" heading over 测评已结束, no empty preview
+    expect(presenter.locator(".stage h2")).to_have_text("测评已结束")
+    expect(presenter.locator(".stage")).to_contain_text(f"「{PRESENTERS[0]}」的测评已结束")
+    expect(presenter.locator(".presenter-next-card")).to_be_hidden()
+    shot(presenter, "hall-presenter-between", full=False)
+
+    # the next presenter's 测评 opens at zero: no bar left over from the last presenter
+    advance(host, f"开始述法：{PRESENTERS[1]}", "进入质询")
+    expect(host.locator(".vq-current")).to_be_hidden()
+    advance(host, "进入质询", "进入点评")
+    advance(host, "进入点评", "开始测评")
+    advance(host, "开始测评", "结束测评")
+    for page, where in [(screens[(1920, 1080)], "screen"), (screens[(1280, 720)], "screen 720"), (host, "console")]:
+        expect(page.locator(".tally-panel .tally-count")).to_have_text("0 票")
+        widths = assert_bars(page, 0.4 if page is not host else None, where)
+        assert widths and set(widths) == {"0%"}, (where, widths)
+    assert not devices.problems, devices.problems
+    srv.assert_no_server_errors()
+
+
+@pytest.mark.timeout(120)
+def test_phone_large_text_at_320_px(live_server: Live, devices: Devices) -> None:
+    """适老化: a 大字 switch on the phone page; at 320 px, with or without it, nothing runs off the side."""
+    srv = live_server
+    host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    for label, after in [("开始会议", f"开始述法：{PRESENTERS[0]}"), (f"开始述法：{PRESENTERS[0]}", "进入质询"),
+                         ("进入质询", "进入点评"), ("进入点评", "开始测评"), ("开始测评", "结束测评")]:
+        advance(host, label, after)
+    phone = devices.open("phone320", f"/j/{srv.code}", 320, 640, phone=True)
+    expect(phone.locator(".btn-vote")).to_have_count(4)
+    toggle = phone.get_by_role("button", name="大字")
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    overflow = "document.documentElement.scrollWidth"
+    assert phone.evaluate(overflow) <= 320
+    before = box(phone, ".btn-vote")
+    shot(phone, "phone-320")
+    toggle.tap()
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    after = box(phone, ".btn-vote")
+    assert after["h"] >= before["h"] * 1.2, (before, after)  # the text really is larger
+    assert phone.evaluate(overflow) <= 320
+    for selector in (".btn-vote", ".stage h2", ".ballot-status"):
+        for b in phone.locator(selector).evaluate_all("es => es.map(e => e.getBoundingClientRect().right)"):
+            assert b <= 320 + 0.5, (selector, b)
+    vote(phone, "满意")
+    shot(phone, "phone-320-large-text")
+    phone.reload()  # kept on this device
+    expect(phone.get_by_role("button", name="大字")).to_have_attribute("aria-pressed", "true")
+    assert not devices.problems, devices.problems
+    srv.assert_no_server_errors()

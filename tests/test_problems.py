@@ -209,7 +209,9 @@ def test_checkup_from_stored_data_as_docx_and_pdf(client: TestClient, seed: Seed
                 "规范性文件备案审查不及时", "制度建设", "2025年4月16日"]
     for want in expected:
         assert want in text, want
-    assert "这个问题没有被提出" not in text
+    # The console lists both questions; the 体检单 counts them the same way and says which was put.
+    assert "共收到质询问题2个，其中现场提出1个，当场答复1个。" in text
+    assert "这个问题没有被提出" in text and "未提出" in text
 
     r = client.get(api(seed, f"/items/{first}/checkup.pdf"))
     assert r.status_code == 200 and r.content.startswith(b"%PDF")

@@ -172,7 +172,7 @@ _MESSAGES: dict[ErrorCode, str] = {
 }
 
 _STATUS: dict[ErrorCode, int] = {
-    ErrorCode.INTERNAL: 500, ErrorCode.NO_FONT: 500,
+    ErrorCode.INTERNAL: 500, ErrorCode.NO_FONT: 503,
     ErrorCode.LOGIN_REQUIRED: 401, ErrorCode.BAD_PASSWORD: 401, ErrorCode.BAD_TOKEN: 401,
     ErrorCode.EXPIRED: 401, ErrorCode.REVOKED: 401, ErrorCode.JOIN_REQUIRED: 401,
     ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404,

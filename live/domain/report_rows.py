@@ -36,6 +36,8 @@ class CheckupQuestion:
     source: str = ""
     asker: str = ""
     answered: bool = False
+    # Put to the presenter (picked 正在质询 or answered); False: received but not reached.
+    asked: bool = True
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ class CheckupData:
             ),
             questions=tuple(
                 CheckupQuestion(str(q["text"]), str(q.get("source") or ""), str(q.get("asker") or ""),
-                                bool(q.get("answered", False)))
+                                bool(q.get("answered", False)), bool(q.get("asked", True)))
                 for q in d.get("questions", ())
             ),
             comment=str(d.get("comment") or ""),

@@ -8,21 +8,18 @@ the Latin font name for them, and a theme font in the template would override an
 explicit name; so the theme attributes are removed and ``w:eastAsia`` is set on
 the document defaults, on every style used and on every run.
 
-The PDF embeds a CJK TrueType font (see :func:`find_cjk_font`) and wraps text
+The PDF embeds the shipped CJK font (see :mod:`live.reports.fonts`) and wraps text
 with reportlab's CJK rules, because Chinese text has no spaces to break at.
 """
 
 from __future__ import annotations
 
 import io
-import os
 import re
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -34,20 +31,18 @@ from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER, TA_RIGHT
-from reportlab.lib.fonts import addMapping
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from live.domain.rectification import default_deadline
 from live.domain.report_rows import CheckupData, CheckupProblem, CheckupQuestion, CheckupScore
 
-FONT_ENV = "LIVE_CJK_FONT"
-ASSET_FONT_DIR = Path(__file__).resolve().parents[2] / "assets" / "fonts"
-SYSTEM_FONT = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# FontNotFoundError and find_cjk_font are re-exported for callers that imported them from here.
+from live.reports.fonts import FontNotFoundError as FontNotFoundError
+from live.reports.fonts import find_cjk_font as find_cjk_font
+from live.reports.fonts import register_cjk_font as register_cjk_font
 
 # Fonts present on every Chinese Windows and bundled with WPS.
 DOCX_BODY_FONT = "宋体"
@@ -58,10 +53,6 @@ CLOSING_NOTE = (
     "请对照上述问题清单逐项制定整改措施，明确责任人，于整改期限前报送整改情况及佐证材料；"
     "整改完成经审核后予以销号，逾期未完成的将在下一次述法评议会议上通报。"
 )
-
-
-class FontNotFoundError(RuntimeError):
-    """No usable CJK font; the message says where we looked and how to fix it."""
 
 
 # ---------------------------------------------------------------- content
@@ -135,6 +126,12 @@ def _score_rows(score: CheckupScore) -> list[tuple[str, ...]]:
     return rows
 
 
+def _answer_state(q: CheckupQuestion) -> str:
+    if q.answered:
+        return "已答复"
+    return "未答复" if q.asked else "未提出"
+
+
 def _asked_by(q: CheckupQuestion) -> str:
     if q.asker and q.source:
         return f"{q.asker}（{q.source}）"
@@ -158,9 +155,15 @@ def _blocks(data: CheckupData) -> list[_Block]:
     blocks.append(_Heading("二、质询情况"))
     if data.questions:
         answered = sum(1 for q in data.questions if q.answered)
-        blocks.append(_Para(f"共接受质询 {len(data.questions)} 个，当场答复 {answered} 个。"))
+        asked = sum(1 for q in data.questions if q.asked or q.answered)
+        if asked == len(data.questions):
+            summary = f"共接受质询 {asked} 个，当场答复 {answered} 个。"
+        else:
+            # The console lists every question received; say how many of them were put.
+            summary = f"共收到质询问题 {len(data.questions)} 个，其中现场提出 {asked} 个，当场答复 {answered} 个。"
+        blocks.append(_Para(summary))
         blocks.append(_Grid(
-            [(str(i), q.text, _asked_by(q), "已答复" if q.answered else "未答复")
+            [(str(i), q.text, _asked_by(q), _answer_state(q))
              for i, q in enumerate(data.questions, start=1)],
             (0.07, 0.6, 0.2, 0.13),
             header=("序号", "质询问题", "提问人/来源", "答复情况"),
@@ -214,7 +217,7 @@ def _sanitised(data: CheckupData) -> CheckupData:
         presenter_post=_clean(data.presenter_post),
         presenter_unit=_clean(data.presenter_unit),
         score=score,
-        questions=[CheckupQuestion(_clean(q.text), _clean(q.source), _clean(q.asker), q.answered)
+        questions=[CheckupQuestion(_clean(q.text), _clean(q.source), _clean(q.asker), q.answered, q.asked)
                    for q in data.questions],
         comment=_clean(data.comment),
         commenter=_clean(data.commenter),
@@ -359,56 +362,13 @@ def render_checkup_docx(data: CheckupData) -> bytes:
 # ---------------------------------------------------------------- PDF
 
 
-def find_cjk_font() -> Path:
-    """The CJK TrueType font for PDFs: ``$LIVE_CJK_FONT``, else the first .ttf/.ttc in
-    ``assets/fonts/``, else WenQuanYi Micro Hei from the system."""
-    env = os.environ.get(FONT_ENV, "").strip()
-    if env:
-        path = Path(env)
-        if not path.is_file():
-            raise FontNotFoundError(f"环境变量 {FONT_ENV} 指定的字体文件不存在：{env}")
-        return path
-    if ASSET_FONT_DIR.is_dir():
-        for path in sorted(ASSET_FONT_DIR.iterdir()):
-            if path.suffix.lower() in (".ttf", ".ttc") and path.is_file():
-                return path
-    if SYSTEM_FONT.is_file():
-        return SYSTEM_FONT
-    raise FontNotFoundError(
-        "找不到中文字体，无法生成 PDF。请安装文泉驿微米黑（apt-get install fonts-wqy-microhei），"
-        f"或把 TrueType 字体放到 {ASSET_FONT_DIR}/，或用环境变量 {FONT_ENV} 指定字体文件路径。"
-    )
-
-
-_font_lock = threading.Lock()
-_registered: dict[str, str] = {}
-
-
-def _register_font(path: Path) -> str:
-    key = str(path.resolve())
-    with _font_lock:
-        if key in _registered:
-            return _registered[key]
-        name = f"LiveCJK{len(_registered)}"
-        try:
-            pdfmetrics.registerFont(TTFont(name, key, subfontIndex=0))
-        except Exception as exc:  # reportlab raises TTFError or struct errors on bad files
-            raise FontNotFoundError(f"字体文件无法使用（需要 TrueType 轮廓的 .ttf/.ttc）：{path}（{exc}）") from exc
-        # One face serves every style: without this, <b> in markup would fail.
-        for bold in (0, 1):
-            for italic in (0, 1):
-                addMapping(name, bold, italic, name)
-        _registered[key] = name
-        return name
-
-
 def _markup(text: str) -> str:
     """User text as reportlab Paragraph markup: escaped, line breaks kept."""
     return escape(text).replace("\n", "<br/>")
 
 
 def render_checkup_pdf(data: CheckupData) -> bytes:
-    font = _register_font(find_cjk_font())
+    font = register_cjk_font()
     data = _sanitised(data)
     body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=17, wordWrap="CJK",
                           firstLineIndent=21, spaceAfter=4)
@@ -470,7 +430,3 @@ def _pdf_grid(grid: _Grid, width: float, cell: ParagraphStyle, cell_head: Paragr
     return Table(data, colWidths=[width * w for w in grid.widths], repeatRows=1 if grid.header else 0,
                      style=TableStyle(commands), splitInRow=1, hAlign="LEFT")
 
-
-def register_cjk_font() -> str:
-    """The reportlab font name of the embedded CJK font, registered once."""
-    return _register_font(find_cjk_font())

@@ -14,7 +14,7 @@ from reportlab.lib.units import mm
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen.canvas import Canvas
 
-from live.reports.checkup import register_cjk_font
+from live.reports.fonts import register_cjk_font
 
 RED = (0.64, 0.09, 0.11)
 
@@ -41,6 +41,23 @@ def _fit(c: Canvas, text: str, font: str, size: float, max_width: float) -> floa
     return size
 
 
+def _wrap(c: Canvas, text: str, font: str, size: float, width: float, max_lines: int) -> tuple[float, list[str]]:
+    """Break ``text`` into lines no wider than ``width`` (Chinese has no spaces, so at any
+    character); shrink the size until it takes at most ``max_lines``."""
+    while True:
+        lines: list[str] = []
+        line = ""
+        for ch in text:
+            if line and c.stringWidth(line + ch, font, size) > width:
+                lines.append(line)
+                line = ""
+            line += ch
+        lines.append(line)
+        if len(lines) <= max_lines or size <= 5:
+            return size, lines[:max_lines]
+        size -= 0.5
+
+
 def panel_cards_pdf(title: str, cards: Sequence[Card]) -> bytes:
     """Eight cards an A4 page (2 × 4), cut lines included; each card is one member's link."""
     font = register_cjk_font()
@@ -59,21 +76,26 @@ def panel_cards_pdf(title: str, cards: Sequence[Card]) -> bytes:
         c.setStrokeGray(0.6)
         c.rect(x, y, cw, ch)
         c.setDash()
-        qr_size = ch - 14 * mm
-        c.drawImage(_qr(card.url), x + 6 * mm, y + 7 * mm, qr_size, qr_size)
-        tx = x + 10 * mm + qr_size
+        # The QR leaves a text column of about 33 mm; every line is fitted or wrapped to it,
+        # so nothing runs under the neighbouring card's QR or off the page.
+        qr_size = min(ch - 14 * mm, 46 * mm)
+        c.drawImage(_qr(card.url), x + 5 * mm, y + (ch - qr_size) / 2, qr_size, qr_size)
+        tx = x + 9 * mm + qr_size
         tw = cw - qr_size - 14 * mm
         c.setFillColorRGB(*RED)
         c.setFont(font, _fit(c, card.name, font, 20, tw))
         c.drawString(tx, y + ch - 20 * mm, card.name)
         c.setFillGray(0.15)
-        c.setFont(font, 12)
+        c.setFont(font, _fit(c, card.category, font, 12, tw))
         c.drawString(tx, y + ch - 29 * mm, card.category)
-        size = _fit(c, title, font, 8.5, tw)
+        note = "评议团个人二维码，请勿转借"
+        note_size = _fit(c, note, font, 8, tw)
+        c.setFont(font, note_size)
+        c.drawString(tx, y + 8 * mm, note)
+        size, lines = _wrap(c, title, font, 8, tw, max_lines=3)
         c.setFont(font, size)
-        c.drawString(tx, y + 14 * mm, title)
-        c.setFont(font, 8)
-        c.drawString(tx, y + 9 * mm, "评议团个人二维码，请勿转借")
+        for i, line in enumerate(reversed(lines)):
+            c.drawString(tx, y + 8 * mm + (i + 1) * size * 1.35 + 2, line)
     c.showPage()
     c.save()
     return buf.getvalue()

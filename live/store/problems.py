@@ -339,7 +339,7 @@ def checkup_data(s: Session, meeting_id: int, item_id: int) -> CheckupData:
     item = _item(s, meeting_id, item_id)
     items = list(s.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
                         .order_by(col(AgendaItem.position))).all())
-    # The questions put to the presenter: those picked 正在质询 or marked answered.
+    # Every approved question, as the console lists them; those picked 正在质询 or answered were put.
     questions = s.exec(select(Question).where(Question.item_id == item.id, Question.status == "approved")
                        .order_by(col(Question.position), col(Question.id))).all()
     review = s.exec(select(ItemReview).where(ItemReview.item_id == item.id)).first()
@@ -347,8 +347,8 @@ def checkup_data(s: Session, meeting_id: int, item_id: int) -> CheckupData:
     return CheckupData(
         meeting_title=m.title, meeting_date=meeting_date(m), presenter_name=item.presenter_name,
         presenter_post=item.presenter_post, presenter_unit=item.presenter_unit, score=_score(item, items),
-        questions=[CheckupQuestion(q.content, q.source, q.asker, q.answered) for q in questions
-                   if q.picked_at_ms is not None or q.answered],
+        questions=[CheckupQuestion(q.content, q.source, q.asker, q.answered,
+                                   asked=q.picked_at_ms is not None or q.answered) for q in questions],
         comment=review.text if review else "", commenter=review.commenter if review else "",
         problems=[CheckupProblem(p.description, p.category, p.source, p.deadline) for p in problems])
 

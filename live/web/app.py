@@ -11,8 +11,6 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -83,9 +81,6 @@ def create_app(settings: Settings) -> Starlette:
             await hub.stop()
             engine.dispose()
 
-    async def not_found(request: Request, exc: Exception) -> Response:
-        return Response("未找到该页面", status_code=404, media_type="text/plain; charset=utf-8")
-
     route_list = [
         Route("/", routes.index),
         Route("/join", routes.join_form),
@@ -119,4 +114,4 @@ def create_app(settings: Settings) -> Starlette:
     ]
     return Starlette(routes=route_list, lifespan=lifespan,
                      middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
-                     exception_handlers={404: not_found, **EXCEPTION_HANDLERS})
+                     exception_handlers=EXCEPTION_HANDLERS)

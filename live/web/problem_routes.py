@@ -271,7 +271,7 @@ async def checkup(request: Request) -> Response:
     except PhaseError as exc:
         raise LiveError(exc.message, exc.code, status=404) from exc
     except FontNotFoundError as exc:
-        raise LiveError(str(exc), "no_font", status=500) from exc
+        raise LiveError(str(exc), "no_font", status=503) from exc
     return Response(body, media_type=DOCX if fmt == "docx" else "application/pdf",
                     headers=_attachment(filename, f"checkup-{item_id}.{fmt}"))
 

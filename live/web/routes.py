@@ -15,10 +15,12 @@ from live.domain.errors import LiveError
 from live.store.models import Meeting, PanelMember
 from live.store.seed import panel_members
 from live.web.auth import DEVICE_COOKIE, DEVICE_MAX_AGE, HOST_COOKIE, HOST_MAX_AGE, TokenError, verify_password
+from live.web.errors import error_page
 from live.web.qr import qr_png
 from live.web.services import Services
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+NO_MEETING = "会议码不存在，请核对大屏或海报上的会议码后重新输入。"
 
 
 def _svc(request: Request) -> Services:
@@ -78,9 +80,7 @@ async def audience_page(request: Request) -> Response:
     _limited(svc, request)
     code = str(request.path_params["code"]).upper()
     if await _meeting(svc, code) is None:
-        return Response("<!doctype html><meta charset=utf-8><title>会议码不存在</title>"
-                        "<p style='font-size:20px'>会议码不存在，请核对后重新输入。</p><p><a href='/'>返回</a></p>",
-                        status_code=404, media_type="text/html; charset=utf-8")
+        return error_page(404, NO_MEETING, "会议码不存在")
     resp = _page("audience.html")
     valid = False
     raw = request.cookies.get(DEVICE_COOKIE)
@@ -97,16 +97,23 @@ async def audience_page(request: Request) -> Response:
     return resp
 
 
+async def _meeting_page(request: Request, name: str) -> Response:
+    """A page of one meeting; a wrong code gets the styled 404 page, not an empty console."""
+    if await _meeting(_svc(request), str(request.path_params["code"]).upper()) is None:
+        return error_page(404, NO_MEETING, "会议码不存在")
+    return _page(name)
+
+
 async def host_page(request: Request) -> Response:
-    return _page("host.html")
+    return await _meeting_page(request, "host.html")
 
 
 async def screen_page(request: Request) -> Response:
-    return _page("screen.html")
+    return await _meeting_page(request, "screen.html")
 
 
 async def presenter_page(request: Request) -> Response:
-    return _page("presenter.html")
+    return await _meeting_page(request, "presenter.html")
 
 
 async def panel_page(request: Request) -> Response:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 
 from live.domain.errors import LiveError
+from live.reports.fonts import FontNotFoundError
 from live.reports.printables import Card, join_poster_pdf, panel_cards_pdf
 from live.store.models import AgendaItem
 from live.store.seed import panel_members
@@ -79,14 +80,21 @@ async def panel_cards(request: Request) -> Response:
                  for p in members]
         return panel_cards_pdf(m.title, cards)
 
-    return Response(await asyncio.to_thread(render), media_type="application/pdf",
+    try:
+        pdf = await asyncio.to_thread(render)
+    except FontNotFoundError as exc:
+        raise LiveError(str(exc), "no_font", status=503) from exc
+    return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="panel-cards-{m.code}.pdf"'})
 
 
 async def join_poster(request: Request) -> Response:
     svc = _svc(request)
     m = await _host_meeting(request)
-    pdf = await asyncio.to_thread(join_poster_pdf, m.title, m.code, join_url(svc, request, m.code))
+    try:
+        pdf = await asyncio.to_thread(join_poster_pdf, m.title, m.code, join_url(svc, request, m.code))
+    except FontNotFoundError as exc:
+        raise LiveError(str(exc), "no_font", status=503) from exc
     return Response(pdf, media_type="application/pdf",
                     headers={"Content-Disposition": f'attachment; filename="join-poster-{m.code}.pdf"'})
 
