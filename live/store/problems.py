@@ -104,6 +104,9 @@ def add_problem(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) 
     assert item.id is not None
     question_id = args.get("question_id")
     if question_id is not None:
+        # JSON true is not question 1, nor is a list or a string a question id.
+        if type(question_id) is not int or not 0 < question_id < 2**31:
+            raise PhaseError("关联的质询问题编号应为正整数", code="invalid")
         q = s.get(Question, question_id)
         if q is None or q.item_id != item.id:
             raise PhaseError("关联的质询问题不属于该述法人", code="not_found")

@@ -25,6 +25,7 @@ from live.store.migrate import upgrade
 from live.store.writer import Writer
 from live.web import metrics, problem_routes, routes, slide_routes, voice_routes
 from live.web.auth import Signer
+from live.web.guard import OriginGuard
 from live.web.services import Services
 from live.web.socket import websocket_endpoint
 
@@ -117,5 +118,6 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
     ]
     return Starlette(routes=route_list, lifespan=lifespan,
-                     middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
+                     middleware=[Middleware(SecurityHeaders), Middleware(OriginGuard, settings=settings),
+                                 Middleware(GZipMiddleware, minimum_size=1024)],
                      exception_handlers={404: not_found})

@@ -29,8 +29,9 @@ from live.reports.rectification_xlsx import render_rectification_xlsx
 from live.store import problems
 from live.store.models import Meeting, Problem
 from live.store.writer import CommandRefused
-from live.web.auth import TokenError
-from live.web.routes import _error, _host_meeting, _meeting, _svc
+from live.web.auth import HOST_COOKIE, RECORDER_COOKIE, TokenError
+from live.web.routes import _error, _host_meeting, _meeting, _svc, csrf_refused
+from live.web.sessions import check_recorder
 from live.web.voice_routes import json_body, read_recorder_token, refused
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -47,15 +48,27 @@ def _attachment(filename: str, fallback: str) -> dict[str, str]:
 
 
 async def _editor(request: Request) -> tuple[Meeting, str] | JSONResponse:
-    """The meeting's host, or its recorder by bearer token."""
+    """The meeting's host, or its recorder: by the session cookie the recorder page got
+    for its link (changes need its CSRF token), or by ``Authorization: Bearer <token>``."""
+    svc = _svc(request)
     auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer "):
+    recorder_raw = request.cookies.get(svc.cookie(RECORDER_COOKIE))
+    if not auth.lower().startswith("bearer ") and (not recorder_raw or request.cookies.get(svc.cookie(HOST_COOKIE))):
         m = await _host_meeting(request)
         return m if isinstance(m, JSONResponse) else (m, "host")
-    svc = _svc(request)
     m_ = await _meeting(svc, str(request.path_params["code"]))
     if m_ is None:
         return _error(404, "not_found", "会议码不存在")
+    if not auth.lower().startswith("bearer "):
+        try:
+            sid = await asyncio.to_thread(check_recorder, svc, recorder_raw, m_)
+        except (TokenError, KeyError, ValueError) as exc:
+            if isinstance(exc, TokenError):
+                return _error(401, exc.code, exc.message)
+            return _error(401, "bad_token", "记录员凭证无效")
+        if (refused_ := csrf_refused(svc, request, sid)) is not None:
+            return refused_
+        return m_, "recorder"
     try:
         mid, version = read_recorder_token(svc, auth[7:].strip())
     except (TokenError, KeyError, ValueError):

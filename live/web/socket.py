@@ -23,6 +23,7 @@ from live.store.writer import CommandRefused
 from live.web import interaction, messages
 from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError
 from live.web.services import Services
+from live.web.sessions import check_host
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +51,14 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
         # Both only watch the public state; the recorder writes over HTTP with its own token.
         return Identity(role=role)
     if role in ("host", "presenter"):
-        raw = ws.cookies.get(HOST_COOKIE)
+        raw = ws.cookies.get(svc.cookie(HOST_COOKIE))
         if not raw:
             raise TokenError("请先以主持人身份登录", code="login_required")
-        mid, version = svc.signer.read_host_cookie(raw)
         with Session(svc.engine) as s:
             m = s.get(Meeting, meeting_id)
-            if mid != meeting_id or m is None or m.host_session_version != version:
-                raise TokenError("登录已失效，请重新登录", code="login_required")
+        if m is None:
+            raise TokenError("登录已失效，请重新登录", code="login_required")
+        check_host(svc, raw, m)  # the server-side session: not logged out, not idle
         return Identity(role=role)
     if role == "panel":
         token = ws.query_params.get("token", "")

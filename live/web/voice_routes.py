@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import orjson
 from sqlmodel import Session, col, select
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -19,10 +18,13 @@ from starlette.routing import Route
 from live.domain.question_import import MAX_FILE_BYTES, PresenterRef, QuestionImportError, parse_questions
 from live.store import comments, questions
 from live.store.models import AgendaItem, Meeting
+from live.store.sessions import open_session
 from live.store.writer import CommandRefused
-from live.web.auth import TokenError
-from live.web.routes import FRONTEND, _error, _host_meeting, _page, _svc
+from live.web.auth import RECORDER_COOKIE, TokenError
+from live.web.guard import read_body, read_json
+from live.web.routes import _error, _host_meeting, _page, _svc
 from live.web.services import Services
+from live.web.sessions import check_recorder
 
 RECORDER_MAX_AGE = 30 * 24 * 3600
 # A multipart envelope around a file at the cap is a little larger than the file.
@@ -49,40 +51,77 @@ def read_recorder_token(svc: Services, token: str) -> tuple[int, int]:
 
 
 async def recorder_link(request: Request) -> Response:
-    """Host only: the recorder's personal link. Changing the host password revokes it."""
+    """Host only: the recorder's personal link. Changing the host password revokes it.
+    The token rides in the URL fragment, which browsers never send: no access log,
+    proxy or Referer sees it; the page trades it for a cookie (``recorder_claim``)."""
     svc = _svc(request)
     m = await _host_meeting(request)
     if isinstance(m, JSONResponse):
         return m
     token = recorder_token(svc, m)
-    return JSONResponse({"url": f"{svc.public_base(str(request.base_url))}/r/{token}", "token": token})
+    return JSONResponse({"url": f"{svc.public_base(str(request.base_url))}/recorder#{token}", "token": token})
 
 
-async def recorder_info(request: Request) -> Response:
-    """What the recorder page needs to start: the meeting its link belongs to."""
+def _meeting_by_id(svc: Services, meeting_id: int) -> Meeting | None:
+    with Session(svc.engine) as s:
+        m = s.get(Meeting, meeting_id)
+        if m is not None:
+            s.expunge(m)
+        return m
+
+
+def _recorder_view(svc: Services, m: Meeting, sid: str) -> dict[str, Any]:
+    return {"code": m.code, "title": m.title, "meeting_id": m.id, "role": "recorder",
+            "csrf": svc.signer.csrf_token(sid)}
+
+
+async def recorder_claim(request: Request) -> Response:
+    """``{"token": …}`` from the link's fragment, for a recorder session cookie."""
     svc = _svc(request)
+    if not svc.public_hits.allow(svc.client_ip(request.client.host if request.client else None,
+                                               request.headers.get("x-forwarded-for"))):
+        return _error(429, "rate_limited", "请求过于频繁，请稍后再试", **{"Retry-After": "10"})
+    body = await read_json(request, cap=4096)
+    if isinstance(body, JSONResponse):
+        return body
+    token = body.get("token")
+    if not isinstance(token, str) or not 0 < len(token) <= 512:
+        return _error(400, "invalid", "请求格式错误：需要 {\"token\": \"...\"}")
     try:
-        mid, version = read_recorder_token(svc, str(request.path_params["token"]))
+        mid, version = read_recorder_token(svc, token)
     except (TokenError, KeyError, ValueError) as exc:
         code = exc.code if isinstance(exc, TokenError) else "bad_token"
-        return _error(401, code, exc.message if isinstance(exc, TokenError) else "凭证无效")
-
-    def get() -> Meeting | None:
-        with Session(svc.engine) as s:
-            m = s.get(Meeting, mid)
-            if m is not None:
-                s.expunge(m)
-            return m
-
-    m = await asyncio.to_thread(get)
-    if m is None or m.host_session_version != version:
+        return _error(401, code, exc.message if isinstance(exc, TokenError) else "记录员链接无效")
+    m = await asyncio.to_thread(_meeting_by_id, svc, mid)
+    if m is None or m.id is None or m.host_session_version != version:
         return _error(401, "revoked", "该记录员链接已失效，请向主持人索取新链接")
-    return JSONResponse({"code": m.code, "title": m.title, "meeting_id": m.id, "role": "recorder"})
+    sid = await asyncio.to_thread(open_session, svc.engine, m.id, "recorder")
+    resp = JSONResponse(_recorder_view(svc, m, sid))
+    resp.set_cookie(svc.cookie(RECORDER_COOKIE), svc.signer.recorder_cookie(m.id, version, sid),
+                    max_age=svc.settings.session_max_s, httponly=True, samesite="strict",
+                    secure=svc.settings.secure_cookies)
+    return resp
+
+
+async def recorder_session(request: Request) -> Response:
+    """The recorder page after a reload: its cookie's meeting and CSRF token."""
+    svc = _svc(request)
+    raw = request.cookies.get(svc.cookie(RECORDER_COOKIE))
+    try:
+        if not raw:
+            raise TokenError("请打开主持人发给您的记录员链接", code="login_required")
+        mid, _, _ = svc.signer.read_recorder_cookie(raw)
+        m = await asyncio.to_thread(_meeting_by_id, svc, mid)
+        if m is None:
+            raise TokenError("记录员链接无效", code="bad_token")
+        sid = await asyncio.to_thread(check_recorder, svc, raw, m)
+    except (TokenError, KeyError, ValueError) as exc:
+        code = exc.code if isinstance(exc, TokenError) else "bad_token"
+        return _error(401, code, exc.message if isinstance(exc, TokenError) else "记录员凭证无效")
+    return JSONResponse(_recorder_view(svc, m, sid))
 
 
 async def recorder_page(request: Request) -> Response:
-    if not (FRONTEND / "recorder.html").is_file():
-        return Response("记录员页面尚未提供", status_code=404, media_type="text/plain; charset=utf-8")
     return _page("recorder.html")
 
 
@@ -125,15 +164,7 @@ async def question_list(request: Request) -> Response:
 
 async def read_capped(request: Request, cap: int) -> bytes | None:
     """The body, or None once it is over ``cap`` bytes (checked as it streams in)."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > cap:
-        return None
-    buf = bytearray()
-    async for chunk in request.stream():
-        buf += chunk
-        if len(buf) > cap:
-            return None
-    return bytes(buf)
+    return await read_body(request, cap)
 
 
 async def _upload(request: Request, body: bytes) -> tuple[bytes, str | None]:
@@ -208,19 +239,9 @@ async def import_questions(request: Request) -> Response:
                          "status": status})
 
 
-def _json_error() -> JSONResponse:
-    return _error(400, "invalid", "请求格式错误：需要 JSON 对象")
-
-
 async def json_body(request: Request, cap: int = 64 * 1024) -> dict[str, Any] | JSONResponse:
-    body = await read_capped(request, cap)
-    if body is None:
-        return _error(413, "too_large", "请求过大")
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return _json_error()
-    return data if isinstance(data, dict) else _json_error()
+    """A JSON object body (application/json, size and depth capped), or the 4xx answer."""
+    return await read_json(request, cap)
 
 
 ROUTES = [
@@ -228,6 +249,7 @@ ROUTES = [
     Route("/api/meetings/{code}/questions", question_list),
     Route("/api/meetings/{code}/questions/import", import_questions, methods=["POST"]),
     Route("/api/meetings/{code}/recorder", recorder_link),
-    Route("/api/recorder/{token}", recorder_info),
-    Route("/r/{token}", recorder_page),
+    Route("/api/recorder/claim", recorder_claim, methods=["POST"]),
+    Route("/api/recorder/session", recorder_session),
+    Route("/recorder", recorder_page),
 ]
