@@ -35,7 +35,6 @@ class Settings:
     session_idle_s: int = 2 * 3600  # a host session unused this long is signed out
     session_max_s: int = 12 * 3600  # and every session ends this long after login
     metrics_token: str | None = None  # /metrics answers only with "Authorization: Bearer <token>"
-    metrics_bind: str | None = None  # or serve /metrics on its own listener, e.g. 127.0.0.1:9100
 
     @staticmethod
     def from_env(**overrides: object) -> Settings:
@@ -55,8 +54,7 @@ class Settings:
                      trusted_proxies=_split(env.get("LIVE_TRUSTED_PROXIES")),
                      session_idle_s=int(env.get("LIVE_SESSION_IDLE_S") or 2 * 3600),
                      session_max_s=int(env.get("LIVE_SESSION_MAX_S") or 12 * 3600),
-                     metrics_token=env.get("LIVE_METRICS_TOKEN") or None,
-                     metrics_bind=env.get("LIVE_METRICS_BIND") or None)
+                     metrics_token=env.get("LIVE_METRICS_TOKEN") or None)
         for key, value in overrides.items():
             if value is not None:
                 setattr(s, key, value)

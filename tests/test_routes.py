@@ -125,7 +125,10 @@ def test_metrics_count_connections_ballots_and_drops(client: TestClient, seed: S
     phone = Conn(open_ws(client, f"/ws/{seed.code}?role=audience",
                          headers={"cookie": f"live_dev={seed.device_cookie('device-metrics-1')}"}))
     phone.cmd("vote", item_id=item, ballot_id="metrics-ballot-1", choice={"option": "满意"})
-    text = client.get("/metrics").text
+    assert client.get("/metrics").status_code == 404  # public unless a scraper token is configured
+    seed.settings.metrics_token = "scrape-token-for-tests"
+    assert client.get("/metrics", headers={"authorization": "Bearer wrong"}).status_code == 404
+    text = client.get("/metrics", headers={"authorization": "Bearer scrape-token-for-tests"}).text
     assert 'live_connections{role="audience"} 1.0' in text
     assert 'live_connections{role="host"} 1.0' in text
     assert "live_ballots_committed_total 1.0" in text

@@ -50,6 +50,8 @@ class AgendaItem(SQLModel, table=True):
     deck_pages: int = Field(default=0)
     deck_version: int = Field(default=0)
     slide_page: int = Field(default=0)
+    # A random name per deck in its images' paths (edge security, migration 0009): unguessable.
+    deck_key: str = Field(default="", max_length=32)
 
 
 class PanelMember(SQLModel, table=True):

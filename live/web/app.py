@@ -108,7 +108,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/meetings/{code}/items/{item_id:int}/slides", slide_routes.upload_slides, methods=["POST"]),
         Route("/api/meetings/{code}/print/panel-cards.pdf", slide_routes.panel_cards),
         Route("/api/meetings/{code}/print/join-poster.pdf", slide_routes.join_poster),
-        Route("/slides/{item_id:int}/{version:int}/{name}", slide_routes.slide_image),
+        Route("/slides/{item_id:int}/{deck}/{name}", slide_routes.slide_image),
         Route("/healthz", routes.healthz),
         Route("/metrics", metrics.metrics),
         *voice_routes.ROUTES,

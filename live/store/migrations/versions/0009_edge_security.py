@@ -1,7 +1,8 @@
-"""login sessions
+"""login sessions; unguessable slide paths
 
 Host and recorder logins become server-side rows: logout revokes one, an idle
-timeout ends an unused one, for every worker.
+timeout ends an unused one, for every worker. Each slide deck gets a random key
+that its page images' paths carry.
 
 Revision ID: 0009
 Revises: 0004
@@ -30,8 +31,12 @@ def upgrade() -> None:
         sa.Column('revoked', sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.create_index('ix_login_session_meeting_id', 'login_session', ['meeting_id'])
+    with op.batch_alter_table('agenda_item', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('deck_key', sa.String(length=32), nullable=False, server_default=''))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('agenda_item', schema=None) as batch_op:
+        batch_op.drop_column('deck_key')
     op.drop_index('ix_login_session_meeting_id', table_name='login_session')
     op.drop_table('login_session')
