@@ -551,3 +551,21 @@ def test_corrupt_and_oversized_decks_get_400_naming_the_problem(client: TestClie
     assert many.status_code == 400 and many.json()["error"]["code"] == "too_many_pages" and "151" in \
         many.json()["error"]["message"]
     assert 400 in statuses or statuses.count(200) == len(statuses)
+
+
+def test_logout_closes_the_consoles_open_socket(client: TestClient, seed: Seed,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from live.web.sessions import SocketSession
+
+    monkeypatch.setattr(SocketSession, "EVERY_S", 0.0)  # re-check on every message, not once a minute
+    login(client, seed)
+    console = Conn(open_ws(client, f"/ws/{seed.code}?role=host"))
+    assert console.cmd("ping")["type"] == "ack"
+    assert client.post(api(seed, "/logout")).status_code == 200
+    console.send("ping")
+    refused = console.expect(lambda m: m.get("type") == "error" and m.get("code") == "login_required")
+    assert "重新登录" in refused["message"]
+    with pytest.raises(WebSocketDisconnect) as closed:
+        for _ in range(10):
+            console.ws.receive_json()
+    assert closed.value.code == 4401

@@ -23,7 +23,7 @@ from live.store.writer import CommandRefused
 from live.web import interaction, messages
 from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError
 from live.web.services import Services
-from live.web.sessions import check_host
+from live.web.sessions import SocketSession, check_host, socket_session_id
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +119,21 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     client.start()
     await svc.hub.join(rt, client, welcome, since)
     bucket = TokenBucket(svc.settings.socket_rate, svc.settings.socket_burst)
+    sid = socket_session_id(svc, ws.cookies.get(svc.cookie(HOST_COOKIE))) if role in ("host", "presenter") else None
+
+    async def logged_out() -> None:
+        client.push(_err(None, "login_required", "登录已失效，请重新登录"))
+        await asyncio.sleep(0.05)
+        await close(AUTH_CLOSE, "logged out")
+
+    keepalive = SocketSession(svc, meeting_id, sid, logged_out) if sid else None
     try:
         while True:
             msg = await ws.receive()
             if msg["type"] == "websocket.disconnect":
                 break
+            if keepalive is not None:
+                keepalive.note()
             raw = msg.get("text")
             if raw is None:
                 raw_bytes = msg.get("bytes") or b""
