@@ -569,3 +569,34 @@ def test_logout_closes_the_consoles_open_socket(client: TestClient, seed: Seed,
         for _ in range(10):
             console.ws.receive_json()
     assert closed.value.code == 4401
+
+
+ODD_VALUES: list[Any] = [[], {}, True, False, None, 0, -1, 2**63, 1e308, "", " ", "\x00\u202e", "x" * 5000,
+                         ["a"], {"a": [1]}, "2025-13-45", "9999-12-31"]
+
+
+def test_every_json_field_of_every_route_gets_a_4xx_never_a_500(client: TestClient, seed: Seed) -> None:
+    """Each field of each JSON route, given each odd value, is answered 2xx or 4xx with a message."""
+    login(client, seed)
+    pid = client.post(api(seed, "/items/1/problems"), json={"description": "基线问题"}).json()["id"]
+    routes: list[tuple[str, str, list[str]]] = [
+        ("PUT", api(seed, "/items/1/review"), ["text", "commenter"]),
+        ("POST", api(seed, "/items/1/problems"), ["description", "category", "source", "owner", "deadline",
+                                                  "question_id"]),
+        ("PATCH", api(seed, f"/problems/{pid}"), ["description", "category", "source", "owner", "deadline"]),
+        ("POST", api(seed, f"/problems/{pid}/status"), ["status", "reason", "text", "evidence", "on_date"]),
+        ("POST", api(seed, f"/problems/{pid}/notes"), ["text", "evidence", "on_date"]),
+        ("POST", "/api/recorder/claim", ["token"]),
+    ]
+    base = {"description": "问题", "text": "进展", "status": "整改中", "token": "t"}
+    for method, url, fields in routes:
+        for field in fields:
+            for value in ODD_VALUES:
+                r = client.request(method, url, json={**base, field: value})
+                assert r.status_code < 500, (method, url, field, repr(value)[:40], r.text)
+                if r.status_code >= 400:
+                    message = r.json()["error"]["message"]
+                    assert any("\u4e00" <= ch <= "\u9fff" for ch in message), (url, field, repr(value)[:40])
+    for value in ODD_VALUES:
+        r = client.post(api(seed, "/login"), json={"password": value})
+        assert r.status_code in (400, 401, 413), repr(value)[:40]

