@@ -19,6 +19,7 @@ from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.seed import SpecError, create_meeting, first_meeting, panel_members, set_host_password
 from live.web.auth import Signer, new_password
+from live.web.guard import parse_networks
 from live.web.qr import qr_text
 
 DEMO_SPEC = Path(__file__).resolve().parents[1] / "assets" / "demo_meeting.json"
@@ -134,6 +135,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # A key anyone can read in this repository signs cookies anyone can forge.
     if (problem := secret_key_problem(settings.secret_key)) is not None:
         print(f"拒绝启动：{problem}", file=sys.stderr)
+        return 2
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        print(f"拒绝启动：LIVE_TRUSTED_PROXIES 应为逗号分隔的网段，如 127.0.0.1/32（{exc}）", file=sys.stderr)
         return 2
     make_private_dir(settings.data_dir)
     engine = make_engine(settings.database_url)

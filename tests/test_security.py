@@ -600,3 +600,10 @@ def test_every_json_field_of_every_route_gets_a_4xx_never_a_500(client: TestClie
     for value in ODD_VALUES:
         r = client.post(api(seed, "/login"), json={"password": value})
         assert r.status_code in (400, 401, 413), repr(value)[:40]
+
+
+def test_live_serve_refuses_unreadable_trusted_proxies(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("LIVE_TRUSTED_PROXIES", "127.0.0.1/32, nginx-host")
+    rc = live_main(["serve", "--secret-key", os.urandom(32).hex(), "--data-dir", str(tmp_path), "--port", "1"])
+    assert rc == 2 and "LIVE_TRUSTED_PROXIES" in capsys.readouterr().err
