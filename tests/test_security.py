@@ -607,3 +607,37 @@ def test_live_serve_refuses_unreadable_trusted_proxies(tmp_path: Path, monkeypat
     monkeypatch.setenv("LIVE_TRUSTED_PROXIES", "127.0.0.1/32, nginx-host")
     rc = live_main(["serve", "--secret-key", os.urandom(32).hex(), "--data-dir", str(tmp_path), "--port", "1"])
     assert rc == 2 and "LIVE_TRUSTED_PROXIES" in capsys.readouterr().err
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_recorder_page_trades_the_fragment_for_a_cookie(settings: Settings, seed: Seed) -> None:
+    """The recorder's link keeps its token in the fragment; the page claims it, drops it from
+    the address bar, and saves a 点评 with its cookie and CSRF token."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with uvicorn_in_thread(settings) as (host, _app), sync_playwright() as p:
+        app_url = f"http://{host}"
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        try:
+            host_ctx = browser.new_context()
+            assert host_ctx.request.post(f"{app_url}/api/meetings/{seed.code}/login",
+                                         data={"password": seed.password}).ok
+            link = host_ctx.request.get(f"{app_url}/api/meetings/{seed.code}/recorder").json()
+            token = link["token"]
+            ctx = browser.new_context()
+            seen: list[str] = []
+            ctx.on("request", lambda req: seen.append(req.url))
+            page = ctx.new_page()
+            page.goto(link["url"].replace("http://testserver", app_url))
+            expect(page.locator("#title")).to_contain_text("点评记录 · ")
+            assert "#" not in page.url
+            page.locator("textarea.voice-textarea").first.fill("述法报告全面，问题查摆到位。")
+            page.get_by_role("button", name="保存点评").click()
+            expect(page.locator(".voice-status").first).to_contain_text("已保存")
+            assert not any(token in url for url in seen), "the token never went into a URL"
+            page.reload()  # the cookie carries on without the fragment
+            expect(page.locator("#title")).to_contain_text("点评记录 · ")
+        finally:
+            browser.close()
