@@ -550,7 +550,8 @@ def test_corrupt_and_oversized_decks_get_400_naming_the_problem(client: TestClie
     many = client.post(url, files={"file": ("many.pdf", _pdf(100, 100, pages=151), "application/pdf")})
     assert many.status_code == 400 and many.json()["error"]["code"] == "too_many_pages" and "151" in \
         many.json()["error"]["message"]
-    assert 400 in statuses or statuses.count(200) == len(statuses)
+    # 400 flipped bits in a 51 KB deck break it every time with this seed (5 at the load, 1 at a page).
+    assert statuses.count(400) >= 4, statuses
 
 
 def test_logout_closes_the_consoles_open_socket(client: TestClient, seed: Seed,
