@@ -642,3 +642,14 @@ def test_recorder_page_trades_the_fragment_for_a_cookie(settings: Settings, seed
             expect(page.locator("#title")).to_contain_text("点评记录 · ")
         finally:
             browser.close()
+
+
+def test_query_parameters_are_checked(client: TestClient, seed: Seed) -> None:
+    login(client, seed)
+    for raw in ("9" * 30, "١٢", "-1", "1.5", "x"):
+        r = client.get(api(seed, f"/questions?item_id={raw}"))
+        assert r.status_code == 400 and "item_id" in r.json()["error"]["message"], raw
+    assert client.get(api(seed, "/questions?item_id=1")).status_code == 200
+    for query in ("overdue=maybe", "scope=everything"):
+        assert client.get(api(seed, f"/rectification?{query}")).status_code == 400
+    assert client.post(api(seed, "/questions/import?status=odd"), content=b"x").status_code == 400

@@ -149,8 +149,10 @@ async def question_list(request: Request) -> Response:
     m = await _host_meeting(request)
     if isinstance(m, JSONResponse):
         return m
-    raw = request.query_params.get("item_id")
-    item_id = int(raw) if raw and raw.isdigit() else None
+    raw = request.query_params.get("item_id") or ""
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        return _error(400, "invalid", "item_id 应为述法人编号（正整数）")
+    item_id = int(raw) if raw else None
 
     def read() -> list[dict[str, Any]]:
         with Session(svc.engine) as s:
