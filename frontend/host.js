@@ -77,6 +77,9 @@ function openConsole() {
   document.getElementById("open-screen").href = `/screen/${code}`;
   document.getElementById("open-presenter").href = `/presenter/${code}`;
   document.getElementById("logout").onclick = async () => {
+    // The token of the session this browser holds now (another tab may have logged in again).
+    const now = await fetch(`${api}/session`, { credentials: "same-origin" }).then((r) => r.json()).catch(() => ({}));
+    if (now.csrf) setCsrfToken(now.csrf);
     await fetch(`${api}/logout`, { method: "POST", credentials: "same-origin", headers: csrfHeaders() }).catch(() => null);
     location.reload();
   };

@@ -653,3 +653,36 @@ def test_query_parameters_are_checked(client: TestClient, seed: Seed) -> None:
     for query in ("overdue=maybe", "scope=everything"):
         assert client.get(api(seed, f"/rectification?{query}")).status_code == 400
     assert client.post(api(seed, "/questions/import?status=odd"), content=b"x").status_code == 400
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_host_console_logs_in_acts_with_its_token_and_logs_out(settings: Settings, seed: Seed) -> None:
+    """host.js takes the CSRF token from login, sends it with changes (a panel link revoked from
+    the console), and logging out revokes the session on the server."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with uvicorn_in_thread(settings) as (host, _app), sync_playwright() as p:
+        app_url = f"http://{host}"
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        try:
+            ctx = browser.new_context()
+            page = ctx.new_page()
+            page.goto(f"{app_url}/host/{seed.code}")
+            page.locator("input[type=password]").fill(seed.password)
+            page.get_by_role("button", name="登录").click()
+            expect(page.locator("#logout")).to_be_visible()
+            status = page.evaluate("""async (api) => {
+                const { apiJSON } = await import("/static/voice.js");
+                try { await apiJSON(`${api}/panel/2/revoke`, { method: "POST" }); return "ok"; }
+                catch (err) { return err.code; }
+            }""", f"/api/meetings/{seed.code}")
+            assert status == "ok"
+            kept = next(c["value"] for c in ctx.cookies() if c["name"] == "live_host")
+            page.locator("#logout").click()
+            expect(page.locator("input[type=password]")).to_be_visible()
+            r = ctx.request.get(f"{app_url}/api/meetings/{seed.code}/panel", headers={"cookie": f"live_host={kept}"})
+            assert r.status == 401
+        finally:
+            browser.close()
