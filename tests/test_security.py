@@ -330,6 +330,7 @@ def test_https_public_url_gives_host_prefixed_secure_cookies(settings: Settings,
     settings.public_url = "https://live.example.gov.cn"
     with TestClient(create_app(settings), base_url="https://live.example.gov.cn") as c:
         r = c.post(api(seed, "/login"), json={"password": seed.password})
+        assert r.headers["strict-transport-security"].startswith("max-age=31536000")
         cookie = r.headers["set-cookie"]
         assert cookie.startswith("__Host-live_host=") and "Secure" in cookie and "Path=/" in cookie
         assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Domain" not in cookie

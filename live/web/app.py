@@ -40,8 +40,9 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' https: 
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts  # an https LIVE_PUBLIC_URL: browsers keep to https (nginx sends it too)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,6 +58,8 @@ class SecurityHeaders:
                 headers += [(b"content-security-policy", CSP.encode()),
                             (b"x-content-type-options", b"nosniff"),
                             (b"referrer-policy", b"no-referrer")]
+                if self.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 message["headers"] = headers
             await send(message)
 
@@ -118,6 +121,7 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
     ]
     return Starlette(routes=route_list, lifespan=lifespan,
-                     middleware=[Middleware(SecurityHeaders), Middleware(OriginGuard, settings=settings),
+                     middleware=[Middleware(SecurityHeaders, hsts=settings.https),
+                                 Middleware(OriginGuard, settings=settings),
                                  Middleware(GZipMiddleware, minimum_size=1024)],
                      exception_handlers={404: not_found})
