@@ -1,6 +1,6 @@
 // The console's side cards: live figures, tally, durations, links, panel links.
 
-import { ACTIVE_PHASES, confirmDialog, currentItem, el, fill, resultFacts, run, toast } from "./client.js";
+import { ACTIVE_PHASES, confirmDialog, csrfHeaders, currentItem, el, fill, resultFacts, run, toast } from "./client.js";
 import { tallyView } from "./tally.js";
 
 const DURATION_FIELDS = [["report", "述法"], ["inquiry", "质询"], ["comment", "点评"], ["voting", "测评"]];
@@ -141,7 +141,7 @@ export function panelLinksCard(conn, api) {
         `收回后「${m.name}」的原链接和二维码立即失效，并生成新链接。请把新链接交给本人。确定收回吗？`, "收回并重发");
       if (!ok) return;
       run(revoke, async () => {
-        const resp = await fetch(`${api}/panel/${m.id}/revoke`, { method: "POST", credentials: "same-origin" });
+        const resp = await fetch(`${api}/panel/${m.id}/revoke`, { method: "POST", credentials: "same-origin", headers: csrfHeaders() });
         const body = await resp.json().catch(() => ({}));
         if (!resp.ok) throw body.error || { message: `操作失败（${resp.status}）` };
         node.replaceWith(row({ ...m, url: body.url, qr: body.qr, revoked: false }));

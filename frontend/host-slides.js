@@ -2,7 +2,7 @@
 // page counts, turn the page of the one on stage), the live-stream address, and the
 // printables (评议团 QR cards, the join poster).
 
-import { confirmDialog, currentItem, el, fill, run, toast } from "./client.js";
+import { confirmDialog, csrfHeaders, currentItem, el, fill, run, toast } from "./client.js";
 import { deckOf, slideView } from "./slides.js";
 
 const MAX_MB = 30;
@@ -152,6 +152,7 @@ function uploadRow(initial, api) {
     form.append("file", file, file.name);
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `${api}/items/${item.id}/slides`);
+    for (const [name, value] of Object.entries(csrfHeaders())) xhr.setRequestHeader(name, value);
     xhr.responseType = "text";
     xhr.timeout = 10 * 60 * 1000;
     xhr.upload.addEventListener("progress", (ev) => {

@@ -2,7 +2,7 @@
 
 import {
   ACTIVE_PHASES, codeFromPath, confirmDialog, connect, countdown, el, everyTick, fill, phaseBadge,
-  run, statusBanner, toast,
+  run, setCsrfToken, csrfHeaders, statusBanner, toast,
 } from "./client.js";
 import { durationsCard, figuresCard, linksCard, panelLinksCard, tallyCard } from "./host-side.js";
 import { resultsCard } from "./host-results.js";
@@ -23,6 +23,7 @@ async function boot() {
   try {
     const resp = await fetch(`${api}/session`, { credentials: "same-origin" });
     session = await resp.json();
+    setCsrfToken(session.csrf);
   } catch {
     toast("无法连接服务器，请检查网络后刷新页面");
   }
@@ -53,7 +54,10 @@ function loginForm(message) {
       });
       const body = await resp.json().catch(() => ({}));
       // A second login (session expired mid-meeting) starts from a clean page.
-      if (resp.ok) return consoleOpened ? location.reload() : openConsole();
+      if (resp.ok) {
+        setCsrfToken(body.csrf);
+        return consoleOpened ? location.reload() : openConsole();
+      }
       error.textContent = (body.error && body.error.message) || `登录失败（${resp.status}）`;
     } catch {
       error.textContent = "无法连接服务器，请检查网络";
@@ -73,7 +77,10 @@ function openConsole() {
   document.getElementById("open-screen").href = `/screen/${code}`;
   document.getElementById("open-presenter").href = `/presenter/${code}`;
   document.getElementById("logout").onclick = async () => {
-    await fetch(`${api}/logout`, { method: "POST", credentials: "same-origin" }).catch(() => null);
+    // The token of the session this browser holds now (another tab may have logged in again).
+    const now = await fetch(`${api}/session`, { credentials: "same-origin" }).then((r) => r.json()).catch(() => ({}));
+    if (now.csrf) setCsrfToken(now.csrf);
+    await fetch(`${api}/logout`, { method: "POST", credentials: "same-origin", headers: csrfHeaders() }).catch(() => null);
     location.reload();
   };
 

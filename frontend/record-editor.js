@@ -1,6 +1,6 @@
 // 点评 and the 问题清单 of one presenter, recorded by the host (cookie) or by the
-// recorder (Authorization: Bearer <token>) over the /items/{id}/… endpoints.
-// Shared by the host console and the recorder page /r/{token}.
+// recorder (its session cookie and X-CSRF-Token) over the /items/{id}/… endpoints.
+// Shared by the host console and the recorder page /recorder#{token}.
 
 import { confirmDialog, el, fill } from "./client.js";
 import {

@@ -1,13 +1,16 @@
-// The recorder's page /r/{token}: during and after 点评, record the 点评 text and the
+// The recorder's page /recorder#{token}: during and after 点评, record the 点评 text and the
 // problems it names, for any presenter of the meeting. The live state (who is on
 // stage, the questions put) comes over a read-only screen socket; every write goes
-// over HTTP with Authorization: Bearer <token>.
+// over HTTP with the recorder's session cookie and its X-CSRF-Token.
+// The link's token sits in the URL fragment (never sent to a server, so never logged):
+// the page trades it once for the session cookie, then drops it from the address bar.
 
-import { connect, el, fatalView, fill, statusBanner } from "./client.js";
+import { connect, el, fatalView, fill, setCsrfToken, statusBanner } from "./client.js";
 import { recordEditor } from "./record-editor.js";
 import { stageView } from "./stage.js";
 
-const token = decodeURIComponent(location.pathname.slice("/r/".length).split("/")[0] || "");
+const token = decodeURIComponent(location.hash.slice(1));
+if (location.hash) history.replaceState(null, "", location.pathname + location.search);
 const app = document.getElementById("app");
 const title = document.getElementById("title");
 
@@ -24,7 +27,8 @@ async function start() {
   document.title = `${info.title} · 点评记录`;
   const conn = connect(code, "recorder");
   statusBanner(conn);
-  const editor = recordEditor(conn, { api: `/api/meetings/${encodeURIComponent(code)}`, headers: { Authorization: `Bearer ${token}` } });
+  setCsrfToken(info.csrf);
+  const editor = recordEditor(conn, { api: `/api/meetings/${encodeURIComponent(code)}` });
   fill(app, stageView(conn, { heading: "当前述法人" }),
     el("section", { class: "card recorder-card", "aria-label": "点评与问题清单" },
       el("h2", { text: "点评与问题清单" }),
@@ -34,12 +38,17 @@ async function start() {
 }
 
 async function meetingFor(tok) {
-  if (!tok) return { message: "链接不完整，请向主持人索取新链接" };
   try {
-    const resp = await fetch(`/api/recorder/${encodeURIComponent(tok)}`, { headers: { Accept: "application/json" } });
+    const resp = tok
+      ? await fetch("/api/recorder/claim", {
+        method: "POST", credentials: "same-origin",
+        headers: { Accept: "application/json", "Content-Type": "application/json" },
+        body: JSON.stringify({ token: tok }),
+      })
+      : await fetch("/api/recorder/session", { credentials: "same-origin", headers: { Accept: "application/json" } });
     const body = await resp.json().catch(() => ({}));
     if (resp.ok && body.code) return body;
-    return { message: body.error && body.error.message };
+    return { message: (body.error && body.error.message) || "链接不完整，请向主持人索取新链接" };
   } catch {
     return { message: "无法连接服务器，请检查网络后刷新页面" };
   }

@@ -21,7 +21,8 @@ export function deckOf(item) {
 
 export function pageUrl(item, page, { thumb = false } = {}) {
   const s = item.slides;
-  return `/slides/${item.id}/${s.version}/${page}${thumb ? ".thumb" : ""}.png`;
+  // s.base (/slides/ITEM/VERSION-KEY) carries the deck's random key.
+  return `${s.base || `/slides/${item.id}/${s.version}`}/${page}${thumb ? ".thumb" : ""}.png`;
 }
 
 // A high-resolution wall-clock stamp, comparable between pages on one machine.

@@ -219,3 +219,16 @@ export async function run(button, action) {
     if (button) button.disabled = false;
   }
 }
+
+// ---- CSRF ------------------------------------------------------------------------------
+// A host's (or recorder's) session comes with a token; every change it makes over HTTP
+// carries it in X-CSRF-Token, which a page on another site cannot read or send.
+let csrfToken = "";
+
+export function setCsrfToken(token) {
+  csrfToken = typeof token === "string" ? token : "";
+}
+
+export function csrfHeaders(headers = {}) {
+  return csrfToken ? { ...headers, "X-CSRF-Token": csrfToken } : { ...headers };
+}

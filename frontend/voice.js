@@ -3,7 +3,7 @@
 // inline status lines, a form dialog, and small SVG icons. No markup is parsed:
 // every server or user string becomes a text node.
 
-import { countdown, el } from "./client.js";
+import { countdown, csrfHeaders, el } from "./client.js";
 
 // Phases in which the current presenter takes questions from the hall and phones.
 export const ASKING_PHASES = new Set(["report", "inquiry", "comment", "voting"]);
@@ -72,6 +72,7 @@ export function today() {
 // JSON in and out; a refusal throws {status, code, message} with the server's own words.
 export async function apiJSON(url, { method = "GET", body, headers = {}, form = null } = {}) {
   const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
+  if (method !== "GET" && method !== "HEAD") init.headers = csrfHeaders(init.headers);
   if (form) init.body = form;
   else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import re
 import shutil
 import sys
@@ -14,11 +15,12 @@ from typing import Any
 import orjson
 from sqlmodel import Session
 
-from live.config import UVICORN_WS_OPTIONS, Settings
+from live.config import UVICORN_WS_OPTIONS, Settings, make_private_dir, secret_key_problem
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.seed import SpecError, create_meeting, first_meeting, panel_members, set_host_password
 from live.web.auth import Signer, new_password
+from live.web.guard import parse_networks
 from live.web.qr import qr_text
 
 DEMO_SPEC = Path(__file__).resolve().parents[1] / "assets" / "demo_meeting.json"
@@ -34,8 +36,6 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
 
     if workers > 1:
         # Each worker builds its own app from the environment (factory mode).
-        import os
-
         os.environ["LIVE_DATABASE_URL"] = settings.database_url
         os.environ["LIVE_SECRET_KEY"] = settings.secret_key
         if settings.redis_url:
@@ -43,11 +43,11 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         if settings.public_url:
             os.environ["LIVE_PUBLIC_URL"] = settings.public_url
         uvicorn.run("live.web.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
-                    log_level="warning", proxy_headers=True, backlog=settings.backlog,
+                    log_level="warning", proxy_headers=False, backlog=settings.backlog,
                     **UVICORN_WS_OPTIONS)  # type: ignore[arg-type]
         return
     uvicorn.run(create_app(settings), host=host, port=port, backlog=settings.backlog, log_level="warning",
-                proxy_headers=True, **UVICORN_WS_OPTIONS)  # type: ignore[arg-type]
+                proxy_headers=False, **UVICORN_WS_OPTIONS)  # type: ignore[arg-type]
 
 
 def _base_url(host: str, port: int, public_url: str | None) -> str:
@@ -136,6 +136,16 @@ def _demo_decks(s: Session, meeting_id: int, data_dir: Path) -> None:
 def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(database_url=args.database_url, secret_key=args.secret_key,
                                  data_dir=args.data_dir, redis_url=args.redis_url, public_url=args.public_url)
+    # A key anyone can read in this repository signs cookies anyone can forge.
+    if (problem := secret_key_problem(settings.secret_key)) is not None:
+        print(f"拒绝启动：{problem}", file=sys.stderr)
+        return 2
+    try:
+        parse_networks(settings.trusted_proxies)
+    except ValueError as exc:
+        print(f"拒绝启动：LIVE_TRUSTED_PROXIES 应为逗号分隔的网段，如 127.0.0.1/32（{exc}）", file=sys.stderr)
+        return 2
+    make_private_dir(settings.data_dir)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()
@@ -297,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in ("serve", "demo"):
+        # Files the server makes (database, keys, slide images, exports) are its user's alone.
+        os.umask(0o077)
     return int(args.func(args))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -35,6 +36,12 @@ class Settings:
     # blip; past this queue the kernel drops them into TCP retransmission (1 s, 3 s, 7 s...).
     # The kernel caps it at net.core.somaxconn.
     backlog: int = 8192
+    # Edge security (docs/security-parts/edge.md).
+    allowed_origins: tuple[str, ...] = ()  # extra origins besides LIVE_PUBLIC_URL's, e.g. https://backup.example
+    trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed; none by default
+    session_idle_s: int = 2 * 3600  # a host session unused this long is signed out
+    session_max_s: int = 12 * 3600  # and every session ends this long after login
+    metrics_token: str | None = None  # /metrics answers only with "Authorization: Bearer <token>"
 
     @staticmethod
     def from_env(**overrides: object) -> Settings:
@@ -49,20 +56,64 @@ class Settings:
                      redis_channel=env.get("LIVE_REDIS_CHANNEL") or "live:bus",
                      public_url=env.get("LIVE_PUBLIC_URL") or None,
                      backlog=int(env.get("LIVE_BACKLOG") or 8192),
-                     cookie_secure=env.get("LIVE_COOKIE_SECURE", "") in ("1", "true", "yes"))
+                     cookie_secure=env.get("LIVE_COOKIE_SECURE", "") in ("1", "true", "yes"),
+                     allowed_origins=_split(env.get("LIVE_ALLOWED_ORIGINS")),
+                     trusted_proxies=_split(env.get("LIVE_TRUSTED_PROXIES")),
+                     session_idle_s=int(env.get("LIVE_SESSION_IDLE_S") or 2 * 3600),
+                     session_max_s=int(env.get("LIVE_SESSION_MAX_S") or 12 * 3600),
+                     metrics_token=env.get("LIVE_METRICS_TOKEN") or None)
         for key, value in overrides.items():
             if value is not None:
                 setattr(s, key, value)
         return s
 
 
+    @property
+    def https(self) -> bool:
+        """The public address is https: cookies get the Secure flag and the ``__Host-`` prefix."""
+        return bool(self.public_url and self.public_url.lower().startswith("https://"))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.cookie_secure or self.https
+
+
+def _split(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (raw or "").replace(";", ",").split(",") if part.strip())
+
+
+# Values that appear in this repository's examples and docs: never a real key.
+EXAMPLE_KEYS = frozenset({"change-me-to-48-random-characters", "change-me", "changeme", "secret", "test-secret-key",
+                          "please-change-me", "your-secret-key", "replace-me"})
+MIN_KEY_BYTES = 32
+MAKE_KEY = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why ``key`` must not sign a production server's cookies, or None if it may."""
+    if key.strip().lower() in EXAMPLE_KEYS or "change-me" in key.lower() or "example" in key.lower():
+        return f"签名密钥 LIVE_SECRET_KEY 是示例中的占位值，任何人都能用它伪造主持人登录。请生成新密钥：{MAKE_KEY}"
+    if len(key.encode()) < MIN_KEY_BYTES:
+        return (f"签名密钥 LIVE_SECRET_KEY 太短（{len(key.encode())} 字节，至少 {MIN_KEY_BYTES} 字节）。"
+                f"请生成新密钥：{MAKE_KEY}")
+    return None
+
+
+def make_private_dir(path: Path) -> None:
+    """A data directory only the server's user can read (0700)."""
+    path.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a mounted volume we do not own: leave it as it is
+        path.chmod(0o700)
+
+
 def load_or_create_secret(data_dir: Path) -> str:
     """A per-installation key kept beside the database, so cookies survive restarts."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(data_dir)
     path = data_dir / "secret.key"
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(key)
     return key

@@ -160,6 +160,7 @@ class Conn:
 def login(client: TestClient, seed: Seed) -> None:
     r = client.post(f"/api/meetings/{seed.code}/login", json={"password": seed.password})
     assert r.status_code == 200, r.text
+    client.headers["X-CSRF-Token"] = r.json()["csrf"]  # what host.js sends with every change
 
 
 def item_ids(conn: Conn) -> list[int]:

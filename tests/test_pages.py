@@ -316,8 +316,9 @@ def expect_page(page: Page, selector: str, n: int, item_id: int | None = None) -
 
 def wait_fetched(page: Page, item: str, version: str, n: int) -> None:
     """Page `n` of the deck (full size or thumbnail) has been downloaded (preloaded) by this page."""
-    page.wait_for_function("p => performance.getEntriesByType('resource').some(e => e.name.includes(p))",
-                           arg=f"/slides/{item}/{version}/{n}.")
+    page.wait_for_function("([deck, n]) => performance.getEntriesByType('resource').some("
+                           "e => e.name.includes(deck) && e.name.includes(n))",
+                           arg=[f"/slides/{item}/{version}-", f"/{n}."])
 
 
 def turn_slide(presenter: Page, key: str, target: int, followers: dict[str, tuple[Page, str]],

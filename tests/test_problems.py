@@ -21,7 +21,7 @@ def api(seed: Seed, path: str) -> str:
 
 def recorder_headers(client: TestClient, seed: Seed) -> dict[str, str]:
     link = client.get(api(seed, "/recorder")).json()
-    assert link["url"].endswith("/r/" + link["token"])
+    assert link["url"].endswith("/recorder#" + link["token"])
     return {"authorization": f"Bearer {link['token']}"}
 
 
@@ -43,8 +43,9 @@ def test_review_and_problems_by_host_and_recorder(client: TestClient, seed: Seed
     login(client, seed)
     rec = recorder_headers(client, seed)
     token = rec["authorization"].split()[1]
-    assert client.get(f"/api/recorder/{token}").json()["code"] == seed.code
-    assert client.get("/api/recorder/forged").status_code == 401
+    assert client.post("/api/recorder/claim", json={"token": token}).json()["code"] == seed.code
+    assert client.post("/api/recorder/claim", json={"token": "forged"}).status_code == 401
+    client.cookies.delete("live_rec")
     client.post(api(seed, "/logout"))  # from here the recorder works on its token alone
 
     r = client.put(api(seed, f"/items/{first}/review"), headers=rec,
@@ -114,7 +115,7 @@ def test_views_across_meetings_filters_summary_and_xlsx(client: TestClient, seed
     other = seed_meeting(seed.settings, {**DEMO, "title": "中卫市2025年度述法评议会", "held_on": "2098-01-10",
                                          "presenters": [DEMO["presenters"][0]]})
     # One host cookie at a time: the later meeting's host records its problem first.
-    client.post(f"/api/meetings/{other.code}/login", json={"password": other.password})
+    login(client, other)
     r = client.post(f"/api/meetings/{other.code}/items/4/problems", json={"description": "新一年的问题"})
     assert r.status_code == 201
     login(client, seed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -43,13 +44,16 @@ def test_upload_turn_pages_and_late_joiner(client: TestClient, seed: Seed, tmp_p
     ok = upload(client, seed, item, DECK)
     assert ok["status"] == 200 and ok["pages"] == 6 and ok["version"] == 1
     ev = h.expect(lambda m: m["type"] == "item.updated" and m["cause"] == "slides")["item"]["slides"]
-    assert ev == {"pages": 6, "page": 1, "version": 1, "url": f"/slides/{item}/1/1.png"}
+    base = ev["base"]  # /slides/ITEM/1-<random key>: page images cannot be guessed
+    assert re.fullmatch(rf"/slides/{item}/1-[A-Za-z0-9_-]{{16}}", base)
+    assert ev == {"pages": 6, "page": 1, "version": 1, "base": base, "url": f"{base}/1.png"}
+    assert client.get(f"/slides/{item}/1/1.png").status_code == 404
     png = client.get(ev["url"])
     assert png.status_code == 200 and "immutable" in png.headers["cache-control"]
     assert Image.open(io.BytesIO(png.content)).size[0] == 1600
-    assert client.get(f"/slides/{item}/1/6.thumb.png").status_code == 200
-    assert client.get(f"/slides/{item}/1/7.png").status_code == 404
-    assert client.get(f"/slides/{item}/1/..%2F..%2Fsecret.key").status_code == 404
+    assert client.get(f"{base}/6.thumb.png").status_code == 200
+    assert client.get(f"{base}/7.png").status_code == 404
+    assert client.get(f"{base}/..%2F..%2Fsecret.key").status_code == 404
     # The presenter view turns pages; every screen follows by seq.
     presenter = Conn(open_ws(client, f"/ws/{seed.code}?role=presenter"))
     screen = Conn(open_ws(client, f"/ws/{seed.code}?role=screen"))

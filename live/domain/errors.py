@@ -42,6 +42,7 @@ class ErrorCode(StrEnum):
     INVALID = "invalid"
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     # who you are
     LOGIN_REQUIRED = "login_required"
     BAD_PASSWORD = "bad_password"
@@ -51,6 +52,8 @@ class ErrorCode(StrEnum):
     JOIN_REQUIRED = "join_required"
     BAD_ROLE = "bad_role"
     FORBIDDEN = "forbidden"
+    BAD_ORIGIN = "bad_origin"
+    CSRF = "csrf"
     NOT_FOUND = "not_found"
     # the meeting's course
     ILLEGAL_TRANSITION = "illegal_transition"
@@ -74,6 +77,8 @@ class ErrorCode(StrEnum):
     NO_FILE = "no_file"
     EMPTY_FILE = "empty_file"
     TOO_MANY_PAGES = "too_many_pages"
+    RENDER_TIMEOUT = "render_timeout"
+    RENDER_LIMIT = "render_limit"
     # the public's voice
     INVALID_TEXT = "invalid_text"
     EMPTY = "empty"
@@ -119,6 +124,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.INVALID: "请求无效",
     ErrorCode.RATE_LIMITED: "操作过于频繁，请稍后再试",
     ErrorCode.INTERNAL: "服务器内部错误，请重试",
+    ErrorCode.UNSUPPORTED_MEDIA_TYPE: "请求格式错误：请以 application/json 提交",
     ErrorCode.LOGIN_REQUIRED: "请先以主持人身份登录",
     ErrorCode.BAD_PASSWORD: "密码错误",
     ErrorCode.BAD_TOKEN: "凭证无效",
@@ -127,6 +133,8 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.JOIN_REQUIRED: "请先扫描二维码或输入会议码加入",
     ErrorCode.BAD_ROLE: "未知的身份",
     ErrorCode.FORBIDDEN: "无权执行该操作",
+    ErrorCode.BAD_ORIGIN: "请求来源不被允许：请从本系统的页面操作",
+    ErrorCode.CSRF: "页面凭证缺失或已过期，请刷新页面后重试",
     ErrorCode.NOT_FOUND: "没有找到",
     ErrorCode.ILLEGAL_TRANSITION: "当前状态下不能执行该操作",
     ErrorCode.STALE: "界面已过期，请刷新后重试",
@@ -147,6 +155,8 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NO_FILE: "没有收到文件",
     ErrorCode.EMPTY_FILE: "文件是空的",
     ErrorCode.TOO_MANY_PAGES: "页数过多",
+    ErrorCode.RENDER_TIMEOUT: "PDF 渲染超时：文件可能已损坏，请重新导出后上传",
+    ErrorCode.RENDER_LIMIT: "PDF 渲染超出时间或内存上限",
     ErrorCode.INVALID_TEXT: "内容无效",
     ErrorCode.EMPTY: "内容不能为空",
     ErrorCode.TOO_LONG: "内容过长",
@@ -175,10 +185,10 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500, ErrorCode.NO_FONT: 503,
     ErrorCode.LOGIN_REQUIRED: 401, ErrorCode.BAD_PASSWORD: 401, ErrorCode.BAD_TOKEN: 401,
     ErrorCode.EXPIRED: 401, ErrorCode.REVOKED: 401, ErrorCode.JOIN_REQUIRED: 401,
-    ErrorCode.FORBIDDEN: 403, ErrorCode.NOT_FOUND: 404,
+    ErrorCode.FORBIDDEN: 403, ErrorCode.BAD_ORIGIN: 403, ErrorCode.CSRF: 403, ErrorCode.NOT_FOUND: 404,
     ErrorCode.ILLEGAL_TRANSITION: 409, ErrorCode.ALREADY_CLOSED: 409, ErrorCode.NO_CHANGE: 409,
     ErrorCode.SCHEME_LOCKED: 409, ErrorCode.STALE: 409, ErrorCode.CONFLICT: 409,
-    ErrorCode.TOO_LARGE: 413, ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.TOO_LARGE: 413, ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415, ErrorCode.RATE_LIMITED: 429,
 }
 
 

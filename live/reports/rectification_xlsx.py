@@ -26,6 +26,7 @@ from live.domain.rectification import (
     summarise,
 )
 from live.domain.report_rows import ProblemRow
+from live.reports.xlsx_text import keep_text
 
 PROBLEM_SHEET = "问题清单"
 SUMMARY_SHEET = "整改通报"
@@ -169,5 +170,6 @@ def render_rectification_xlsx(
                    today)
     wb.properties.title = "问题清单及整改情况"
     out = io.BytesIO()
+    keep_text(wb)  # names, titles and problems are text, never formulas
     wb.save(out)
     return out.getvalue()

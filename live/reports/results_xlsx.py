@@ -20,6 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from live.domain.scheme import decimal_str
 from live.domain.scoring import ItemResult, display, display_percent
 from live.reports.verify import ExportError, ItemCheck, VerifyReport, scheme_summary, verify_export
+from live.reports.xlsx_text import keep_text
 
 _BOLD = Font(bold=True)
 _TITLE = Font(bold=True, size=14)
@@ -176,5 +177,6 @@ def write_results_xlsx(export: dict[str, Any], path: str | Path) -> VerifyReport
     for c in report.items:
         ws = wb.create_sheet(_sheet_title(c.position, c.presenter["name"] or str(c.id), taken))
         _write_item(ws, c, digests.get(c.id))
+    keep_text(wb)  # names, titles and problems are text, never formulas
     wb.save(str(path))
     return report

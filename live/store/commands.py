@@ -221,7 +221,7 @@ def set_deck(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> 
     """Issued by the upload endpoint once the pages are rendered (not a socket command)."""
     _meeting(s, meeting_id)
     item = _item(_items(s, meeting_id), args["item_id"])
-    slides.set_deck(s, item, int(args["pages"]), int(args["version"]))
+    slides.set_deck(s, item, int(args["pages"]), int(args["version"]), str(args.get("key") or ""))
     return CommandOutcome([_item_event(item, "slides")], {"pages": item.deck_pages, "version": item.deck_version})
 
 

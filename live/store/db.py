@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +27,30 @@ def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///path`` URL (None for in-memory databases)."""
+    rest = url.split(":///", 1)[1] if ":///" in url else ""
+    rest = rest.split("?", 1)[0]
+    return Path(rest) if rest and rest != ":memory:" else None
+
+
+def make_private(path: Path) -> None:
+    """The database and its -wal/-shm journals readable by the server's user only:
+    SQLite creates the journals with the main file's mode, so that one is made 0600 first."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(OSError):
+            if p.exists() and p.stat().st_mode & 0o077:
+                p.chmod(0o600)
+
+
 def make_engine(url: str, *, synchronous: str = "FULL", pool_size: int = 8) -> Engine:
     url = normalise_url(url)
     if is_sqlite(url):
+        if (path := sqlite_path(url)) is not None:
+            make_private(path)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},

@@ -50,6 +50,8 @@ class AgendaItem(SQLModel, table=True):
     deck_pages: int = Field(default=0)
     deck_version: int = Field(default=0)
     slide_page: int = Field(default=0)
+    # A random name per deck in its images' paths (edge security, migration 0009): unguessable.
+    deck_key: str = Field(default="", max_length=32)
 
 
 class PanelMember(SQLModel, table=True):
@@ -231,3 +233,20 @@ class ProgressNote(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     author: str = Field(default="host", max_length=20)
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+# --- edge security: server-side login sessions ---------------------------------------------
+
+
+class LoginSession(SQLModel, table=True):
+    """One host (or recorder) login. The cookie carries only a signed reference to it
+    (the hash of its random id is stored), so logout revokes it for every worker, and
+    an unused one lapses after the idle timeout."""
+
+    __tablename__ = "login_session"
+    id_hash: str = Field(primary_key=True, max_length=64)  # sha256 hex of the random session id
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    role: str = Field(default="host", max_length=16)  # host | recorder
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+    last_seen_ms: int = Field(default=0, sa_type=BigInteger)
+    revoked: bool = Field(default=False)

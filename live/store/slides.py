@@ -4,25 +4,34 @@ the page on screen is part of the item, so every screen follows it by seq."""
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlmodel import Session
 
 from live.domain.errors import DomainError
 from live.domain.phases import PhaseError
+from live.store import pdf_render
 from live.store.models import AgendaItem
 
 MAX_BYTES = 30 * 1024 * 1024
-MAX_PAGES = 150
-PAGE_WIDTH = 1600
-THUMB_WIDTH = 240
+MAX_PAGES = pdf_render.MAX_PAGES
+PAGE_WIDTH = pdf_render.PAGE_WIDTH
+THUMB_WIDTH = pdf_render.THUMB_WIDTH
+# The renderer child limits its own memory and CPU (live.store.pdf_render); this is its wall clock.
+RENDER_TIMEOUT_S = 180
 
-# pypdfium2 is not thread-safe: one thread renders, one deck at a time.
+# One render at a time: this thread waits on each deck's child process.
 _render_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf-render")
 _render_lock = threading.Lock()
 
@@ -37,8 +46,18 @@ class RenderedDeck:
     directory: Path
 
 
-def deck_dir(data_dir: Path, item_id: int, version: int) -> Path:
-    return data_dir / "decks" / str(item_id) / str(version)
+def new_deck_key() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def deck_name(version: int, key: str = "") -> str:
+    """``<version>-<key>``: the random key makes a deck's page images unguessable
+    (decks stored before keys existed are named by their version alone)."""
+    return f"{version}-{key}" if key else str(version)
+
+
+def deck_dir(data_dir: Path, item_id: int, version: int, key: str = "") -> Path:
+    return data_dir / "decks" / str(item_id) / deck_name(version, key)
 
 
 def check_pdf(data: bytes) -> None:
@@ -51,37 +70,53 @@ def check_pdf(data: bytes) -> None:
 
 
 def _render(data: bytes, out: Path) -> int:
-    import pypdfium2 as pdfium
-
+    """Check, then render in a child process with memory and time limits; the pages
+    appear at ``out`` all at once (rendered into a temporary directory first)."""
     check_pdf(data)
+    tmp = out.with_name(out.name + ".tmp")
     with _render_lock:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True, mode=0o700)
+        src = tmp / "upload.pdf"
+        src.write_bytes(data)
         try:
-            pdf = pdfium.PdfDocument(data)
-        except pdfium.PdfiumError as exc:
-            raise DeckError("PDF 文件已损坏或加密，无法读取") from exc
-        try:
-            n = len(pdf)
-            if n == 0:
-                raise DeckError("PDF 没有页面")
-            if n > MAX_PAGES:
-                raise DeckError(f"页数过多：{n} 页，上限 {MAX_PAGES} 页", code="too_many_pages")
-            tmp = out.with_name(out.name + ".tmp")
+            proc = subprocess.run([sys.executable, "-m", "live.store.pdf_render", str(src), str(tmp)],
+                                  capture_output=True, timeout=RENDER_TIMEOUT_S,
+                                  check=False, env=_child_env())
+        except subprocess.TimeoutExpired as exc:
             shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            for i in range(n):
-                page = pdf[i]
-                width = page.get_width() or 1
-                image = page.render(scale=PAGE_WIDTH / width).to_pil().convert("RGB")
-                image.save(tmp / f"{i + 1}.png", optimize=True)
-                thumb = image.copy()
-                thumb.thumbnail((THUMB_WIDTH, THUMB_WIDTH * 2))
-                thumb.save(tmp / f"{i + 1}.thumb.png", optimize=True)
-                page.close()
-        finally:
-            pdf.close()
+            raise DeckError(f"PDF 渲染超时（{RENDER_TIMEOUT_S} 秒）：文件可能已损坏，请重新导出后上传",
+                            code="render_timeout") from exc
+        src.unlink(missing_ok=True)
+        result = _result(proc.stdout)
+        if result is None or "error" in result or proc.returncode != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if result is not None and "error" in result:
+                raise DeckError(str(result.get("message")), code=str(result["error"]))
+            if proc.returncode < 0 and -proc.returncode in (signal.SIGKILL, signal.SIGXCPU):
+                raise DeckError("PDF 渲染超出时间或内存上限：文件可能已损坏或页面过大", code="render_limit")
+            raise DeckError("PDF 文件已损坏，无法渲染：请重新导出后上传", code="invalid_deck")
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
-    return n
+    return int(result["pages"])
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    return env
+
+
+def _result(stdout: bytes) -> dict[str, Any] | None:
+    lines = stdout.decode("utf-8", "replace").strip().splitlines()
+    if not lines:
+        return None
+    try:
+        data = orjson.loads(lines[-1])
+    except orjson.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 async def render_deck(data: bytes, out: Path) -> RenderedDeck:
@@ -95,13 +130,15 @@ def slide_fields(i: AgendaItem) -> dict[str, Any]:
     """What an item carries about its deck in the public state."""
     if not i.deck_pages:
         return {"pages": 0, "page": 0, "version": i.deck_version}
-    return {"pages": i.deck_pages, "page": i.slide_page, "version": i.deck_version,
-            "url": f"/slides/{i.id}/{i.deck_version}/{i.slide_page}.png"}
+    base = f"/slides/{i.id}/{deck_name(i.deck_version, i.deck_key)}"
+    return {"pages": i.deck_pages, "page": i.slide_page, "version": i.deck_version, "base": base,
+            "url": f"{base}/{i.slide_page}.png"}
 
 
-def set_deck(s: Session, item: AgendaItem, pages: int, version: int) -> None:
+def set_deck(s: Session, item: AgendaItem, pages: int, version: int, key: str = "") -> None:
     item.deck_pages = pages
     item.deck_version = version
+    item.deck_key = key
     item.slide_page = 1 if pages else 0
     s.add(item)
 
@@ -121,8 +158,8 @@ def seed_decks(s: Session, items: list[AgendaItem], decks: list[Path], data_dir:
     for item, pdf in zip(items, decks, strict=False):
         if not pdf.is_file() or item.id is None:
             continue
-        version = item.deck_version + 1
-        pages = _render(pdf.read_bytes(), deck_dir(data_dir, item.id, version))
-        set_deck(s, item, pages, version)
+        version, key = item.deck_version + 1, new_deck_key()
+        pages = _render(pdf.read_bytes(), deck_dir(data_dir, item.id, version, key))
+        set_deck(s, item, pages, version, key)
         done += 1
     return done

@@ -24,6 +24,7 @@ from live.store.writer import Writer
 from live.web import metrics, problem_routes, routes, slide_routes, voice_routes
 from live.web.auth import Signer
 from live.web.errors import EXCEPTION_HANDLERS
+from live.web.guard import OriginGuard
 from live.web.services import Services
 from live.web.socket import websocket_endpoint
 
@@ -38,8 +39,9 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' https: 
 
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = False) -> None:
         self.app = app
+        self.hsts = hsts  # an https LIVE_PUBLIC_URL: browsers keep to https (nginx sends it too)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,6 +57,8 @@ class SecurityHeaders:
                 headers += [(b"content-security-policy", CSP.encode()),
                             (b"x-content-type-options", b"nosniff"),
                             (b"referrer-policy", b"no-referrer")]
+                if self.hsts:
+                    headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
                 message["headers"] = headers
             await send(message)
 
@@ -103,7 +107,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/api/meetings/{code}/items/{item_id:int}/slides", slide_routes.upload_slides, methods=["POST"]),
         Route("/api/meetings/{code}/print/panel-cards.pdf", slide_routes.panel_cards),
         Route("/api/meetings/{code}/print/join-poster.pdf", slide_routes.join_poster),
-        Route("/slides/{item_id:int}/{version:int}/{name}", slide_routes.slide_image),
+        Route("/slides/{item_id:int}/{deck}/{name}", slide_routes.slide_image),
         Route("/healthz", routes.healthz),
         Route("/metrics", metrics.metrics),
         *voice_routes.ROUTES,
@@ -113,5 +117,7 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
     ]
     return Starlette(routes=route_list, lifespan=lifespan,
-                     middleware=[Middleware(SecurityHeaders), Middleware(GZipMiddleware, minimum_size=1024)],
+                     middleware=[Middleware(SecurityHeaders, hsts=settings.https),
+                                 Middleware(OriginGuard, settings=settings),
+                                 Middleware(GZipMiddleware, minimum_size=1024)],
                      exception_handlers=EXCEPTION_HANDLERS)

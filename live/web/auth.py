@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -14,10 +16,17 @@ from live.passwords import hash_password, new_meeting_code, new_password, verify
 __all__ = ["Signer", "TokenError", "hash_password", "new_meeting_code", "new_password", "verify_password"]
 
 HOST_COOKIE = "live_host"
+RECORDER_COOKIE = "live_rec"
+CSRF_HEADER = "x-csrf-token"
 DEVICE_COOKIE = "live_dev"
 HOST_MAX_AGE = 12 * 3600
 PANEL_MAX_AGE = 60 * 24 * 3600
 DEVICE_MAX_AGE = 365 * 24 * 3600
+
+def cookie_name(base: str, https: bool) -> str:
+    """``__Host-`` names on https: the browser then only takes them Secure, host-only, Path=/."""
+    return f"__Host-{base}" if https else base
+
 
 class TokenError(LiveError):
     """A credential that does not hold (401 unless said otherwise)."""
@@ -46,13 +55,36 @@ class Signer:
             raise TokenError("凭证无效", code="bad_token")
         return data
 
-    # Host session cookie: meeting id plus the session version that revokes it.
-    def host_cookie(self, meeting_id: int, version: int) -> str:
-        return self.dumps("host", {"m": meeting_id, "v": version})
+    # Host session cookie: meeting id, the session version that signs every host out at
+    # once, and the random id of this one login (live.store.sessions), which logout revokes.
+    def host_cookie(self, meeting_id: int, version: int, session_id: str) -> str:
+        return self.dumps("host", {"m": meeting_id, "v": version, "s": session_id})
 
-    def read_host_cookie(self, value: str) -> tuple[int, int]:
+    def read_host_cookie(self, value: str) -> tuple[int, int, str]:
         d = self.loads("host", value, HOST_MAX_AGE)
-        return int(d["m"]), int(d["v"])
+        sid = d.get("s")
+        if not isinstance(sid, str) or not 20 <= len(sid) <= 64:
+            raise TokenError("登录已失效，请重新登录", code="login_required")
+        return int(d["m"]), int(d["v"]), sid
+
+    # The recorder's cookie, made once from the link's token (the token never rides in a URL path).
+    def recorder_cookie(self, meeting_id: int, version: int, session_id: str) -> str:
+        return self.dumps("recorder-session", {"m": meeting_id, "v": version, "s": session_id})
+
+    def read_recorder_cookie(self, value: str) -> tuple[int, int, str]:
+        d = self.loads("recorder-session", value, HOST_MAX_AGE)
+        sid = d.get("s")
+        if not isinstance(sid, str) or not 20 <= len(sid) <= 64:
+            raise TokenError("记录员凭证无效", code="bad_token")
+        return int(d["m"]), int(d["v"]), sid
+
+    def csrf_token(self, session_id: str) -> str:
+        """The token a session's page sends back in ``X-CSRF-Token`` on every change."""
+        mac = hmac.new(self.secret_key.encode(), b"live.csrf|" + session_id.encode(), hashlib.sha256)
+        return mac.hexdigest()[:40]
+
+    def csrf_ok(self, session_id: str, sent: str | None) -> bool:
+        return bool(sent) and hmac.compare_digest(self.csrf_token(session_id), str(sent))
 
     def panel_token(self, meeting_id: int, member_id: int, version: int) -> str:
         return self.dumps("panel", {"m": meeting_id, "p": member_id, "v": version})

@@ -3,6 +3,7 @@ hot paths only bump plain integers."""
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -52,7 +53,14 @@ def registry_for(svc: Services) -> CollectorRegistry:
 
 
 async def metrics(request: Request) -> Response:
+    """Only for a scraper holding LIVE_METRICS_TOKEN (``Authorization: Bearer …``);
+    without a configured token the public app has no /metrics at all (404)."""
     svc: Services = request.app.state.services
+    token = svc.settings.metrics_token
+    sent = request.headers.get("authorization", "")
+    if not token or not sent.lower().startswith("bearer ") or \
+            not hmac.compare_digest(sent[7:].strip().encode(), token.encode()):
+        return Response("未找到该页面", status_code=404, media_type="text/plain; charset=utf-8")
     reg = getattr(request.app.state, "metrics_registry", None)
     if reg is None:
         reg = request.app.state.metrics_registry = registry_for(svc)

@@ -29,8 +29,9 @@ from live.reports.checkup import FontNotFoundError, checkup_filename, render_che
 from live.reports.rectification_xlsx import render_rectification_xlsx
 from live.store import problems
 from live.store.models import Meeting, Problem
-from live.web.auth import TokenError
-from live.web.routes import _host_meeting, _meeting, _svc
+from live.web.auth import HOST_COOKIE, RECORDER_COOKIE, TokenError
+from live.web.routes import _host_meeting, _meeting, _svc, check_csrf
+from live.web.sessions import check_recorder
 from live.web.voice_routes import json_body, read_recorder_token
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -47,15 +48,26 @@ def _attachment(filename: str, fallback: str) -> dict[str, str]:
 
 
 async def _editor(request: Request) -> tuple[Meeting, str]:
-    """The meeting's host, or its recorder by bearer token."""
+    """The meeting's host, or its recorder: by the session cookie the recorder page got
+    for its link (changes need its CSRF token), or by ``Authorization: Bearer <token>``."""
+    svc = _svc(request)
     auth = request.headers.get("authorization", "")
-    if not auth.lower().startswith("bearer "):
+    recorder_raw = request.cookies.get(svc.cookie(RECORDER_COOKIE))
+    if not auth.lower().startswith("bearer ") and (not recorder_raw or request.cookies.get(svc.cookie(HOST_COOKIE))):
         m = await _host_meeting(request)
         return m, "host"
-    svc = _svc(request)
     m_ = await _meeting(svc, str(request.path_params["code"]))
     if m_ is None:
         raise LiveError("会议码不存在", "not_found", status=404)
+    if not auth.lower().startswith("bearer "):
+        try:
+            sid = await asyncio.to_thread(check_recorder, svc, recorder_raw, m_)
+        except TokenError as exc:
+            raise LiveError(exc.message, exc.code, status=401) from exc
+        except (KeyError, ValueError) as exc:
+            raise LiveError("记录员凭证无效", "bad_token", status=401) from exc
+        check_csrf(svc, request, sid)
+        return m_, "recorder"
     try:
         mid, version = read_recorder_token(svc, auth[7:].strip())
     except (TokenError, KeyError, ValueError):

@@ -14,10 +14,21 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from live.domain.errors import LiveError
 from live.store.models import Meeting, PanelMember
 from live.store.seed import panel_members
-from live.web.auth import DEVICE_COOKIE, DEVICE_MAX_AGE, HOST_COOKIE, HOST_MAX_AGE, TokenError, verify_password
+from live.store.sessions import open_session, prune_sessions, revoke_session
+from live.web.auth import (
+    CSRF_HEADER,
+    DEVICE_COOKIE,
+    DEVICE_MAX_AGE,
+    HOST_COOKIE,
+    HOST_MAX_AGE,
+    TokenError,
+    verify_password,
+)
 from live.web.errors import error_page
+from live.web.guard import SAFE_METHODS, read_json
 from live.web.qr import qr_png
 from live.web.services import Services
+from live.web.sessions import check_host
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 NO_MEETING = "会议码不存在，请核对大屏或海报上的会议码后重新输入。"
@@ -31,7 +42,15 @@ def _svc(request: Request) -> Services:
 
 
 def _client_ip(request: Request) -> str:
-    return request.client.host if request.client else "?"
+    return _svc(request).client_ip(request.client.host if request.client else None,
+                                   request.headers.get("x-forwarded-for"))
+
+
+def check_csrf(svc: Services, request: Request, session_id: str) -> None:
+    """A change made with a session cookie must carry the session's CSRF token."""
+    if request.method in SAFE_METHODS or svc.signer.csrf_ok(session_id, request.headers.get(CSRF_HEADER)):
+        return
+    raise LiveError("页面凭证缺失或已过期，请刷新页面后重试", "csrf", status=403)
 
 
 def _page(name: str) -> FileResponse:
@@ -93,7 +112,7 @@ async def audience_page(request: Request) -> Response:
     if not valid:
         _, value = svc.signer.device_cookie()
         resp.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_MAX_AGE, httponly=True, samesite="lax",
-                        secure=svc.settings.cookie_secure)
+                        secure=svc.settings.secure_cookies)
     return resp
 
 
@@ -132,65 +151,98 @@ async def meeting_info(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
+    """Wrong passwords slow the next attempts down (per meeting and per address), up to
+    a few seconds; the right password always gets in after that wait."""
     svc = _svc(request)
     code = str(request.path_params["code"]).upper()
-    key = f"{_client_ip(request)}|{code}"
-    if svc.login_failures.blocked(key):
-        wait = svc.login_failures.retry_after(key)
-        raise LiveError(f"密码错误次数过多，请 {wait} 秒后再试", "rate_limited", status=429,
+    body = await read_json(request, cap=4096)
+    password = body.get("password")
+    if not isinstance(password, str) or not 0 < len(password) <= 200:
+        raise LiveError("请求格式错误：需要 {\"password\": \"...\"}", "invalid", status=400)
+    m = await _meeting(svc, code)
+    if m is None or m.id is None:
+        raise LiveError("会议码不存在", "not_found", status=404)
+    throttle = svc.login_throttle
+    address = throttle.address_key(_client_ip(request))
+    keys = [address, f"m:{m.id}"]
+    if not throttle.enter(keys):
+        wait = max(1, int(throttle.cap))
+        raise LiveError(f"登录尝试过于频繁，请 {wait} 秒后再试", "rate_limited", status=429,
                         headers={"Retry-After": str(wait)})
     try:
-        body = orjson.loads(await request.body())
-        password = body["password"]
-        if not isinstance(password, str) or not 0 < len(password) <= 200:
-            raise ValueError
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        raise LiveError("请求格式错误：需要 {\"password\": \"...\"}", "invalid", status=400) from None
-    m = await _meeting(svc, code)
-    if m is None:
-        raise LiveError("会议码不存在", "not_found", status=404)
-    ok = await asyncio.to_thread(verify_password, m.host_password_hash, password.strip())
-    if not ok:
-        svc.login_failures.allow(key)
-        raise LiveError("密码错误", "bad_password", status=401)
-    svc.login_failures.reset(key)
-    assert m.id is not None
-    resp = JSONResponse({"ok": True, "code": m.code})
-    resp.set_cookie(HOST_COOKIE, svc.signer.host_cookie(m.id, m.host_session_version), max_age=HOST_MAX_AGE,
-                    httponly=True, samesite="strict", secure=svc.settings.cookie_secure)
+        delay = throttle.delay(keys)
+        if delay:
+            await asyncio.sleep(delay)
+        ok = await asyncio.to_thread(verify_password, m.host_password_hash, password.strip())
+        if not ok:
+            throttle.failed(keys)
+            raise LiveError("密码错误", "bad_password", status=401)
+    finally:
+        throttle.leave(keys)
+    throttle.succeeded(address)
+    meeting_id = m.id
+
+    def start() -> str:
+        prune_sessions(svc.engine, svc.settings.session_max_s)
+        return open_session(svc.engine, meeting_id, "host")
+
+    sid = await asyncio.to_thread(start)
+    resp = JSONResponse({"ok": True, "code": m.code, "csrf": svc.signer.csrf_token(sid)})
+    resp.set_cookie(svc.cookie(HOST_COOKIE), svc.signer.host_cookie(meeting_id, m.host_session_version, sid),
+                    max_age=min(HOST_MAX_AGE, svc.settings.session_max_s), httponly=True, samesite="strict",
+                    secure=svc.settings.secure_cookies)
     return resp
 
 
 async def logout(request: Request) -> Response:
+    """Revokes this login on the server: the old cookie no longer works anywhere."""
+    svc = _svc(request)
+    raw = request.cookies.get(svc.cookie(HOST_COOKIE))
+    if raw:
+        try:
+            _, _, sid = svc.signer.read_host_cookie(raw)
+        except (TokenError, KeyError, ValueError):
+            sid = None
+        if sid is not None:
+            check_csrf(svc, request, sid)
+            await asyncio.to_thread(revoke_session, svc.engine, sid)
     resp = JSONResponse({"ok": True})
-    resp.delete_cookie(HOST_COOKIE)
+    resp.delete_cookie(svc.cookie(HOST_COOKIE), secure=svc.settings.secure_cookies, httponly=True,
+                       samesite="strict")
     return resp
 
 
-async def _host_meeting(request: Request) -> Meeting:
+async def host_session(request: Request) -> tuple[Meeting, str]:
+    """The meeting and session id of a logged-in host; changes need the CSRF header."""
     svc = _svc(request)
     code = str(request.path_params["code"]).upper()
     m = await _meeting(svc, code)
     if m is None:
         raise LiveError("会议码不存在", "not_found", status=404)
-    raw = request.cookies.get(HOST_COOKIE)
+    raw = request.cookies.get(svc.cookie(HOST_COOKIE))
     try:
-        if not raw:
-            raise TokenError("请先登录", code="login_required")
-        mid, version = svc.signer.read_host_cookie(raw)
+        sid = await asyncio.to_thread(check_host, svc, raw, m)
     except TokenError as exc:
         raise LiveError(exc.message, exc.code, status=401) from exc
-    if mid != m.id or version != m.host_session_version:
-        raise LiveError("登录已失效，请重新登录", "login_required", status=401)
+    except (KeyError, ValueError) as exc:
+        raise LiveError("登录已失效，请重新登录", "login_required", status=401) from exc
+    check_csrf(svc, request, sid)
+    return m, sid
+
+
+async def _host_meeting(request: Request) -> Meeting:
+    m, _ = await host_session(request)
     return m
 
 
 async def session_info(request: Request) -> Response:
+    """Whether this browser is the host, and the CSRF token its page sends with changes."""
     try:
-        m = await _host_meeting(request)
+        found = await host_session(request)
     except LiveError:
         return JSONResponse({"host": False})
-    return JSONResponse({"host": True, "code": m.code})
+    m, sid = found
+    return JSONResponse({"host": True, "code": m.code, "csrf": _svc(request).signer.csrf_token(sid)})
 
 
 async def panel_links(request: Request) -> Response:

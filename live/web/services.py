@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from ipaddress import IPv4Network, IPv6Network
 
 from sqlalchemy import Engine
 
@@ -10,8 +11,9 @@ from live.config import Settings
 from live.realtime.hub import Hub
 from live.store.own_ballots import OwnBallots
 from live.store.writer import Writer
-from live.web.auth import Signer
-from live.web.ratelimit import RateLimiter, VoiceLimits
+from live.web.auth import Signer, cookie_name
+from live.web.guard import client_address, parse_networks
+from live.web.ratelimit import LoginThrottle, RateLimiter, VoiceLimits
 
 
 @dataclass
@@ -21,13 +23,22 @@ class Services:
     writer: Writer
     hub: Hub
     signer: Signer
-    login_failures: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300))
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
     public_hits: RateLimiter = field(default_factory=lambda: RateLimiter(1200, 60))
     voice_limits: VoiceLimits = field(default_factory=VoiceLimits)  # comments, questions, upvotes, likes
-    own_ballots: OwnBallots = field(init=False)  # phones' own ballots, read in batches on join
+    own_ballots: OwnBallots = field(init=False)
+    trusted_proxies: list[IPv4Network | IPv6Network] = field(init=False)  # phones' own ballots, read in batches on join
 
     def __post_init__(self) -> None:
         self.own_ballots = OwnBallots(self.engine)
+        self.trusted_proxies = parse_networks(self.settings.trusted_proxies)
+
+    def client_ip(self, peer: str | None, forwarded_for: str | None) -> str:
+        """X-Forwarded-For counts only when the peer is one of LIVE_TRUSTED_PROXIES."""
+        return client_address(peer, forwarded_for, self.trusted_proxies)
+
+    def cookie(self, base: str) -> str:
+        return cookie_name(base, self.settings.https)
 
     def public_base(self, request_base: str) -> str:
         return (self.settings.public_url or request_base).rstrip("/")

@@ -15,11 +15,12 @@ from live.reports.fonts import FontNotFoundError
 from live.reports.printables import Card, join_poster_pdf, panel_cards_pdf
 from live.store.models import AgendaItem
 from live.store.seed import panel_members
-from live.store.slides import MAX_BYTES, DeckError, deck_dir, render_deck
+from live.store.slides import MAX_BYTES, DeckError, deck_dir, new_deck_key, render_deck
 from live.web.routes import _host_meeting, _svc, join_url, panel_url
 from live.web.voice_routes import _upload, read_capped
 
 _PAGE = re.compile(r"^(\d{1,4})(\.thumb)?\.png$")
+_DECK = re.compile(r"^\d{1,9}(-[A-Za-z0-9_-]{16})?$")
 
 
 async def upload_slides(request: Request) -> Response:
@@ -42,10 +43,10 @@ async def upload_slides(request: Request) -> Response:
         raise LiveError(f"文件过大：上限 {MAX_BYTES // (1024 * 1024)} MB", "too_large", status=413)
     try:
         data, _ = await _upload(request, body)
-        version = current.deck_version + 1
-        deck = await render_deck(data, deck_dir(svc.settings.data_dir, item_id, version))
+        version, key = current.deck_version + 1, new_deck_key()
+        deck = await render_deck(data, deck_dir(svc.settings.data_dir, item_id, version, key))
         reply = await svc.writer.command(m.id or 0, "item.deck",
-                                         {"item_id": item_id, "pages": deck.pages, "version": version})
+                                         {"item_id": item_id, "pages": deck.pages, "version": version, "key": key})
     except LiveError as exc:
         raise LiveError(exc.message, exc.code, status=400) from exc
     except MultiPartException as exc:
@@ -54,14 +55,15 @@ async def upload_slides(request: Request) -> Response:
 
 
 async def slide_image(request: Request) -> Response:
-    """Page images are public (they are shown in the hall) and immutable per deck version."""
+    """Page images are shown in the hall, so anyone holding the state may fetch them; their
+    paths carry the deck's random key, so nobody else can guess them. Immutable per deck."""
     svc = _svc(request)
     item_id = int(request.path_params["item_id"])
-    version = int(request.path_params["version"])
+    deck = str(request.path_params["deck"])
     match = _PAGE.match(str(request.path_params["name"]))
-    if not match:
+    if not match or not _DECK.match(deck):
         raise LiveError("没有该页", "not_found", status=404)
-    path = deck_dir(svc.settings.data_dir, item_id, version) / match.group(0)
+    path = svc.settings.data_dir / "decks" / str(item_id) / deck / match.group(0)
     if not path.is_file():
         raise LiveError("没有该页", "not_found", status=404)
     return FileResponse(path, media_type="image/png", headers={"Cache-Control": "public, max-age=31536000, immutable"})

@@ -23,6 +23,7 @@ from live.store.models import Meeting, PanelMember
 from live.web import messages, voice_commands
 from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError
 from live.web.services import Services
+from live.web.sessions import SocketSession, check_host, socket_session_id
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +43,14 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
         # Both only watch the public state; the recorder writes over HTTP with its own token.
         return Identity(role=role)
     if role in ("host", "presenter"):
-        raw = ws.cookies.get(HOST_COOKIE)
+        raw = ws.cookies.get(svc.cookie(HOST_COOKIE))
         if not raw:
             raise TokenError("请先以主持人身份登录", code="login_required")
-        mid, version = svc.signer.read_host_cookie(raw)
         with Session(svc.engine) as s:
             m = s.get(Meeting, meeting_id)
-            if mid != meeting_id or m is None or m.host_session_version != version:
-                raise TokenError("登录已失效，请重新登录", code="login_required")
+        if m is None:
+            raise TokenError("登录已失效，请重新登录", code="login_required")
+        check_host(svc, raw, m)  # the server-side session: not logged out, not idle
         return Identity(role=role)
     if role == "panel":
         token = ws.query_params.get("token", "")
@@ -108,11 +109,21 @@ async def websocket_endpoint(ws: WebSocket) -> None:
     client.start()
     await svc.hub.join(rt, client, welcome, since)
     bucket = TokenBucket(svc.settings.socket_rate, svc.settings.socket_burst)
+    sid = socket_session_id(svc, ws.cookies.get(svc.cookie(HOST_COOKIE))) if role in ("host", "presenter") else None
+
+    async def logged_out() -> None:
+        client.push(error(None, ErrorCode.LOGIN_REQUIRED, "登录已失效，请重新登录"))
+        await asyncio.sleep(0.05)
+        await close(AUTH_CLOSE, "logged out")
+
+    keepalive = SocketSession(svc, meeting_id, sid, logged_out) if sid else None
     try:
         while True:
             msg = await ws.receive()
             if msg["type"] == "websocket.disconnect":
                 break
+            if keepalive is not None:
+                keepalive.note()
             raw = msg.get("text")
             if raw is None:  # a binary frame is read as UTF-8 JSON text, like a text frame
                 raw_bytes = msg.get("bytes") or b""

@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
-import orjson
 from sqlmodel import Session, col, select
 from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -20,9 +19,12 @@ from live.domain.errors import LiveError
 from live.domain.question_import import MAX_FILE_BYTES, PresenterRef, QuestionImportError, parse_questions
 from live.store import comments, questions
 from live.store.models import AgendaItem, Meeting
-from live.web.auth import TokenError
-from live.web.routes import FRONTEND, _host_meeting, _page, _svc
+from live.store.sessions import open_session
+from live.web.auth import RECORDER_COOKIE, TokenError
+from live.web.guard import read_body, read_json
+from live.web.routes import _host_meeting, _page, _svc
 from live.web.services import Services
+from live.web.sessions import check_recorder
 
 RECORDER_MAX_AGE = 30 * 24 * 3600
 # A multipart envelope around a file at the cap is a little larger than the file.
@@ -41,39 +43,75 @@ def read_recorder_token(svc: Services, token: str) -> tuple[int, int]:
 
 
 async def recorder_link(request: Request) -> Response:
-    """Host only: the recorder's personal link. Changing the host password revokes it."""
+    """Host only: the recorder's personal link. Changing the host password revokes it.
+    The token rides in the URL fragment, which browsers never send: no access log,
+    proxy or Referer sees it; the page trades it for a cookie (``recorder_claim``)."""
     svc = _svc(request)
     m = await _host_meeting(request)
     token = recorder_token(svc, m)
-    return JSONResponse({"url": f"{svc.public_base(str(request.base_url))}/r/{token}", "token": token})
+    return JSONResponse({"url": f"{svc.public_base(str(request.base_url))}/recorder#{token}", "token": token})
 
 
-async def recorder_info(request: Request) -> Response:
-    """What the recorder page needs to start: the meeting its link belongs to."""
+def _meeting_by_id(svc: Services, meeting_id: int) -> Meeting | None:
+    with Session(svc.engine) as s:
+        m = s.get(Meeting, meeting_id)
+        if m is not None:
+            s.expunge(m)
+        return m
+
+
+def _recorder_view(svc: Services, m: Meeting, sid: str) -> dict[str, Any]:
+    return {"code": m.code, "title": m.title, "meeting_id": m.id, "role": "recorder",
+            "csrf": svc.signer.csrf_token(sid)}
+
+
+async def recorder_claim(request: Request) -> Response:
+    """``{"token": …}`` from the link's fragment, for a recorder session cookie."""
     svc = _svc(request)
+    if not svc.public_hits.allow(svc.client_ip(request.client.host if request.client else None,
+                                               request.headers.get("x-forwarded-for"))):
+        raise LiveError("请求过于频繁，请稍后再试", "rate_limited", status=429, headers={"Retry-After": "10"})
+    body = await read_json(request, cap=4096)
+    token = body.get("token")
+    if not isinstance(token, str) or not 0 < len(token) <= 512:
+        raise LiveError("请求格式错误：需要 {\"token\": \"...\"}", "invalid", status=400)
     try:
-        mid, version = read_recorder_token(svc, str(request.path_params["token"]))
+        mid, version = read_recorder_token(svc, token)
     except TokenError:
         raise
     except (KeyError, ValueError):
-        raise LiveError("凭证无效", "bad_token", status=401) from None
-
-    def get() -> Meeting | None:
-        with Session(svc.engine) as s:
-            m = s.get(Meeting, mid)
-            if m is not None:
-                s.expunge(m)
-            return m
-
-    m = await asyncio.to_thread(get)
-    if m is None or m.host_session_version != version:
+        raise LiveError("记录员链接无效", "bad_token", status=401) from None
+    m = await asyncio.to_thread(_meeting_by_id, svc, mid)
+    if m is None or m.id is None or m.host_session_version != version:
         raise LiveError("该记录员链接已失效，请向主持人索取新链接", "revoked", status=401)
-    return JSONResponse({"code": m.code, "title": m.title, "meeting_id": m.id, "role": "recorder"})
+    sid = await asyncio.to_thread(open_session, svc.engine, m.id, "recorder")
+    resp = JSONResponse(_recorder_view(svc, m, sid))
+    resp.set_cookie(svc.cookie(RECORDER_COOKIE), svc.signer.recorder_cookie(m.id, version, sid),
+                    max_age=svc.settings.session_max_s, httponly=True, samesite="strict",
+                    secure=svc.settings.secure_cookies)
+    return resp
+
+
+async def recorder_session(request: Request) -> Response:
+    """The recorder page after a reload: its cookie's meeting and CSRF token."""
+    svc = _svc(request)
+    raw = request.cookies.get(svc.cookie(RECORDER_COOKIE))
+    try:
+        if not raw:
+            raise TokenError("请打开主持人发给您的记录员链接", code="login_required")
+        mid, _, _ = svc.signer.read_recorder_cookie(raw)
+        m = await asyncio.to_thread(_meeting_by_id, svc, mid)
+        if m is None:
+            raise TokenError("记录员链接无效", code="bad_token")
+        sid = await asyncio.to_thread(check_recorder, svc, raw, m)
+    except TokenError:
+        raise
+    except (KeyError, ValueError):
+        raise LiveError("记录员凭证无效", "bad_token", status=401) from None
+    return JSONResponse(_recorder_view(svc, m, sid))
 
 
 async def recorder_page(request: Request) -> Response:
-    if not (FRONTEND / "recorder.html").is_file():
-        return Response("记录员页面尚未提供", status_code=404, media_type="text/plain; charset=utf-8")
     return _page("recorder.html")
 
 
@@ -97,8 +135,10 @@ async def question_list(request: Request) -> Response:
     """Host only: every question of the meeting (all statuses), with upvotes; ``?item_id=`` narrows it."""
     svc = _svc(request)
     m = await _host_meeting(request)
-    raw = request.query_params.get("item_id")
-    item_id = int(raw) if raw and raw.isdigit() else None
+    raw = request.query_params.get("item_id") or ""
+    if raw and not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+        raise LiveError("item_id 应为述法人编号（正整数）", "invalid", status=400)
+    item_id = int(raw) if raw else None
 
     def read() -> list[dict[str, Any]]:
         with Session(svc.engine) as s:
@@ -112,15 +152,7 @@ async def question_list(request: Request) -> Response:
 
 async def read_capped(request: Request, cap: int) -> bytes | None:
     """The body, or None once it is over ``cap`` bytes (checked as it streams in)."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > cap:
-        return None
-    buf = bytearray()
-    async for chunk in request.stream():
-        buf += chunk
-        if len(buf) > cap:
-            return None
-    return bytes(buf)
+    return await read_body(request, cap)
 
 
 async def _upload(request: Request, body: bytes) -> tuple[bytes, str | None]:
@@ -190,21 +222,9 @@ async def import_questions(request: Request) -> Response:
                          "status": status})
 
 
-def _json_error() -> LiveError:
-    return LiveError("请求格式错误：需要 JSON 对象", "invalid", status=400)
-
-
 async def json_body(request: Request, cap: int = 64 * 1024) -> dict[str, Any]:
-    body = await read_capped(request, cap)
-    if body is None:
-        raise LiveError("请求过大", "too_large", status=413)
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise _json_error() from None
-    if not isinstance(data, dict):
-        raise _json_error()
-    return data
+    """A JSON object body (application/json, size and depth capped); else raises the 4xx LiveError."""
+    return await read_json(request, cap)
 
 
 ROUTES = [
@@ -212,6 +232,7 @@ ROUTES = [
     Route("/api/meetings/{code}/questions", question_list),
     Route("/api/meetings/{code}/questions/import", import_questions, methods=["POST"]),
     Route("/api/meetings/{code}/recorder", recorder_link),
-    Route("/api/recorder/{token}", recorder_info),
-    Route("/r/{token}", recorder_page),
+    Route("/api/recorder/claim", recorder_claim, methods=["POST"]),
+    Route("/api/recorder/session", recorder_session),
+    Route("/recorder", recorder_page),
 ]
