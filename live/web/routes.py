@@ -11,8 +11,7 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
-from live.store.models import Meeting, PanelMember
-from live.store.seed import panel_members
+from live.store.models import Meeting
 from live.web.auth import DEVICE_COOKIE, DEVICE_MAX_AGE, HOST_COOKIE, HOST_MAX_AGE, TokenError, verify_password
 from live.web.qr import qr_png
 from live.web.services import Services
@@ -57,10 +56,6 @@ async def _meeting(svc: Services, code: str) -> Meeting | None:
 
 def join_url(svc: Services, request: Request, code: str) -> str:
     return f"{svc.public_base(str(request.base_url))}/j/{code}"
-
-
-def panel_url(svc: Services, base: str, token: str) -> str:
-    return f"{svc.public_base(base)}/p/{token}"
 
 
 async def index(request: Request) -> Response:
@@ -113,6 +108,7 @@ async def presenter_page(request: Request) -> Response:
 
 
 async def panel_page(request: Request) -> Response:
+    """``/p/{code}``: the tablet page; the link's token is in the fragment, which never reaches here."""
     return _page("panel.html")
 
 
@@ -188,84 +184,6 @@ async def session_info(request: Request) -> Response:
     return JSONResponse({"host": True, "code": m.code})
 
 
-async def panel_links(request: Request) -> Response:
-    svc = _svc(request)
-    m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
-    assert m.id is not None
-    meeting_id = m.id
-
-    def members() -> list[PanelMember]:
-        with Session(svc.engine) as s:
-            rows = panel_members(s, meeting_id)
-            for r in rows:
-                s.expunge(r)
-            return rows
-
-    base = str(request.base_url)
-    out: list[dict[str, Any]] = []
-    for p in await asyncio.to_thread(members):
-        assert p.id is not None
-        token = svc.signer.panel_token(meeting_id, p.id, p.token_version)
-        out.append({"id": p.id, "name": p.name, "category": p.category, "revoked": p.revoked,
-                    "url": None if p.revoked else panel_url(svc, base, token),
-                    "qr": None if p.revoked else f"/qr/panel/{token}.png"})
-    return JSONResponse({"members": out})
-
-
-async def revoke_panel(request: Request) -> Response:
-    """Revoke a member's link and issue a new one (a lost tablet, a leaked link)."""
-    svc = _svc(request)
-    m = await _host_meeting(request)
-    if isinstance(m, JSONResponse):
-        return m
-    member_id = int(request.path_params["member_id"])
-
-    def bump() -> PanelMember | None:
-        with Session(svc.engine) as s:
-            p = s.get(PanelMember, member_id)
-            if p is None or p.meeting_id != m.id:
-                return None
-            p.token_version += 1
-            s.add(p)
-            s.commit()
-            s.refresh(p)
-            s.expunge(p)
-            return p
-
-    p = await asyncio.to_thread(bump)
-    if p is None or p.id is None or m.id is None:
-        return _error(404, "not_found", "评议团成员不存在")
-    # The old link's open tablets are closed on every worker, not just refused next time.
-    svc.hub.broker.publish({"k": "revoke", "m": m.id, "member": p.id})
-    token = svc.signer.panel_token(m.id, p.id, p.token_version)
-    return JSONResponse({"id": p.id, "url": panel_url(svc, str(request.base_url), token),
-                         "qr": f"/qr/panel/{token}.png"})
-
-
-async def panel_info(request: Request) -> Response:
-    """Who a personal link belongs to, and the meeting code its page connects to."""
-    svc = _svc(request)
-    if (limited := _limited(svc, request)) is not None:
-        return limited
-    try:
-        mid, member_id, version = svc.signer.read_panel_token(str(request.path_params["token"]))
-    except TokenError as exc:
-        return _error(400, exc.code, exc.message)
-
-    def load() -> tuple[Meeting | None, PanelMember | None]:
-        with Session(svc.engine) as s:
-            return s.get(Meeting, mid), s.get(PanelMember, member_id)
-
-    m, p = await asyncio.to_thread(load)
-    if m is None or p is None or p.meeting_id != mid:
-        return _error(404, "bad_token", "评议团链接无效")
-    if p.revoked or p.token_version != version:
-        return _error(403, "revoked", "该评议团链接已被收回，请向会务人员索取新链接")
-    return JSONResponse({"code": m.code, "title": m.title, "name": p.name, "category": p.category})
-
-
 async def join_qr(request: Request) -> Response:
     svc = _svc(request)
     if (limited := _limited(svc, request)) is not None:
@@ -275,17 +193,6 @@ async def join_qr(request: Request) -> Response:
         return _error(404, "not_found", "会议码不存在")
     png = await asyncio.to_thread(qr_png, join_url(svc, request, code))
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=300"})
-
-
-async def panel_qr(request: Request) -> Response:
-    svc = _svc(request)
-    token = str(request.path_params["token"])
-    try:
-        svc.signer.read_panel_token(token)
-    except TokenError as exc:
-        return _error(400, exc.code, exc.message)
-    png = await asyncio.to_thread(qr_png, panel_url(svc, str(request.base_url), token))
-    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 async def export_ballots(request: Request) -> Response:
