@@ -9,7 +9,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import Conn, DEMO, Seed, close_sockets, login, open_ws, panel_ws, seed_meeting
+from conftest import DEMO, Conn, Seed, close_sockets, login, open_ws, panel_ws, seed_meeting
 from live.cli import main
 from live.config import Settings
 from live.domain.scheme import grade_scheme, rubric_scheme

@@ -12,7 +12,7 @@ from docx import Document
 from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
-from conftest import Conn, DEMO, Seed, item_ids, login, open_ws, panel_ws, seed_meeting
+from conftest import DEMO, Conn, Seed, item_ids, login, open_ws, panel_ws, seed_meeting
 
 
 def api(seed: Seed, path: str) -> str:
