@@ -316,3 +316,22 @@ def test_participation_allows_one_ballot_per_voter_in_a_batch_and_across_workers
         assert conn.execute(text("SELECT COUNT(*) FROM ballot WHERE voter_key IS NOT NULL")).scalar() == 0
         direct = conn.execute(text("SELECT voter_key FROM participation WHERE item_id = :i"), {"i": item}).all()
     assert len({r[0] for r in direct}) == len(direct)
+
+
+def test_voted_members_lists_who_voted_in_open_and_secret_meetings(engine: Engine) -> None:
+    mid, item = _voting_item(engine)  # a secret meeting
+    jobs = [BallotJob(mid, item, f"vm-{n:04d}-x", key, "panel", {"option": "满意"})
+            for n, key in enumerate(["p:3", "p:1", "d:some-phone-1"])]
+    with Session(engine) as s:
+        store_batch(s, jobs, 1)
+        s.commit()
+        assert voted_members(s, item) == [1, 3]
+        engine_open = s.connection().execute(text("UPDATE meeting SET secret = :f WHERE id = :m"),
+                                             {"f": False, "m": mid})
+        s.commit()
+        assert engine_open.rowcount == 1
+        # Open now: ballots carry their voter, and participation is not consulted.
+        store_batch(s, [BallotJob(mid, item, "vm-open-0001", "p:7", "panel", {"option": "满意"})], 2)
+        s.commit()
+        assert voted_members(s, item) == [7]
+        assert voted_members(s, 999_999) == []

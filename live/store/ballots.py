@@ -279,8 +279,13 @@ def item_ballots(s: Session, meeting_id: int) -> dict[int, dict[str, tuple[str, 
 
 
 def voted_members(s: Session, item_id: int) -> list[int]:
-    """Host only: the panel members who have voted on an item in a secret meeting (who, never how)."""
-    p = PARTICIPATION
-    rows = s.connection().execute(sa_select(p.c.voter_key).where(p.c.item_id == item_id,
-                                                                   p.c.voter_key.like("p:%")))
-    return sorted(int(key[2:]) for (key,) in rows if key[2:].isdigit())
+    """Host only: the panel members who have voted on an item (who, never how). A secret
+    meeting keeps that in ``participation``; an open one on the ballot rows."""
+    item = s.get(AgendaItem, item_id)
+    m = s.get(Meeting, item.meeting_id) if item is not None else None
+    if m is None:
+        return []
+    t = PARTICIPATION if m.secret else BALLOT
+    rows = s.connection().execute(sa_select(t.c.voter_key).where(t.c.item_id == item_id,
+                                                                   t.c.voter_key.like("p:%")))
+    return sorted(int(key[2:]) for (key,) in rows if key and key[2:].isdigit())
