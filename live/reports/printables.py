@@ -24,6 +24,7 @@ class Card:
     name: str
     category: str
     url: str
+    pin: str | None = None  # asked for when the link is first opened on a tablet
 
 
 def _qr(data: str) -> ImageReader:
@@ -69,6 +70,11 @@ def panel_cards_pdf(title: str, cards: Sequence[Card]) -> bytes:
         c.setFillGray(0.15)
         c.setFont(font, 12)
         c.drawString(tx, y + ch - 29 * mm, card.category)
+        if card.pin:
+            c.setFillColorRGB(*RED)
+            c.setFont(font, 16)
+            c.drawString(tx, y + ch - 40 * mm, f"PIN  {card.pin}")
+            c.setFillGray(0.15)
         size = _fit(c, title, font, 8.5, tw)
         c.setFont(font, size)
         c.drawString(tx, y + 14 * mm, title)
