@@ -44,10 +44,10 @@ export function connect(code, role, opts = {}) {
 }
 
 class Connection {
-  constructor(code, role, { token = null, onStatus = null } = {}) {
+  constructor(code, role, { member = null, onStatus = null } = {}) {
     this.code = code.toUpperCase();
     this.role = role;
-    this.token = token;
+    this.member = member;  // a panel tablet: its member id (the session cookie proves it)
     this.state = null;
     this.seq = null;
     this.you = null;
@@ -120,7 +120,7 @@ class Connection {
   _url() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const q = new URLSearchParams({ role: this.role });
-    if (this.token) q.set("token", this.token);
+    if (this.member != null) q.set("member", String(this.member));
     if (this.seq !== null && this.state) q.set("since", String(this.seq));
     return `${proto}//${location.host}/ws/${encodeURIComponent(this.code)}?${q}`;
   }
@@ -349,6 +349,12 @@ class Connection {
     }
     this._confirmed = {};
     for (const [item, b] of Object.entries(welcome.my_ballots || {})) {
+      if (b.voted && !b.ballot_id) {
+        // A secret meeting says only that we voted: the ballot is final, its choice never comes back.
+        this._confirmed[item] = { ballot_id: null, choice: null, voted: true };
+        this._settle(item, null);
+        continue;
+      }
       this._ballotIds[item] = b.ballot_id;
       this._confirmed[item] = { ballot_id: b.ballot_id, choice: b.choice };
       const entry = this._outbox[item];
@@ -436,6 +442,10 @@ class Connection {
       else this._sendBallot(k, true);
       this._emit("ballot", Number(k), this.ballot(k));
       return;
+    }
+    if (err.code === "already_voted" && !err.ballot_id) {
+      // Secret meeting: a ballot of ours is already in (a lost ack, another tab) and is final.
+      this._confirmed[k] = this._confirmed[k] || { ballot_id: null, choice: null, voted: true };
     }
     if (err.code === "ballot_id_taken" && !retried) {
       // A stale id from an earlier device identity: start afresh, once.

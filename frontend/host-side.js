@@ -130,24 +130,38 @@ export function panelLinksCard(conn, api) {
     const copy = el("button", { type: "button", class: "btn btn-small btn-secondary", disabled: !m.url }, "复制");
     copy.addEventListener("click", () => copyText(link));
     const revoke = el("button", { type: "button", class: "btn btn-small" }, "收回并重发");
+    // A link works only on the first device that opened it; releasing lets the next device in.
+    const release = el("button", { type: "button", class: "btn btn-small btn-secondary", disabled: !m.bound }, "解除设备绑定");
+    const pin = el("button", { type: "button", class: "btn btn-small btn-secondary" }, m.pin ? "更换 PIN" : "设置 PIN");
     const node = el("div", { class: "panel-link" },
       m.qr ? el("a", { href: m.qr, target: "_blank", rel: "noopener", title: "放大二维码" },
         el("img", { src: m.qr, alt: `${m.name}的二维码`, width: 88, height: 88 })) : el("span", { class: "qr-none", text: "已收回" }),
       el("div", { class: "panel-link-body" },
         el("b", { text: m.name }), el("span", { class: "muted", text: `（${m.category}）` }),
-        el("div", { class: "link-line" }, link, copy, revoke)));
+        el("span", { class: "muted", text: m.bound ? " · 已在设备上使用" : " · 尚未使用" }),
+        m.pin ? el("span", { class: "muted", text: ` · PIN ${m.pin}` }) : null,
+        el("div", { class: "link-line" }, link, copy, revoke, release, pin)));
+    const change = (button, path, body, done) => run(button, async () => {
+      const resp = await fetch(`${api}/panel/${m.id}/${path}`, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", ...csrfHeaders() }, body: JSON.stringify(body || {}),
+      });
+      const got = await resp.json().catch(() => ({}));
+      if (!resp.ok) throw got.error || { message: `操作失败（${resp.status}）` };
+      node.replaceWith(row(got));
+      toast(done, "ok", 3000);
+    });
     revoke.addEventListener("click", async () => {
       const ok = await confirmDialog("收回个人链接",
         `收回后「${m.name}」的原链接和二维码立即失效，并生成新链接。请把新链接交给本人。确定收回吗？`, "收回并重发");
-      if (!ok) return;
-      run(revoke, async () => {
-        const resp = await fetch(`${api}/panel/${m.id}/revoke`, { method: "POST", credentials: "same-origin", headers: csrfHeaders() });
-        const body = await resp.json().catch(() => ({}));
-        if (!resp.ok) throw body.error || { message: `操作失败（${resp.status}）` };
-        node.replaceWith(row({ ...m, url: body.url, qr: body.qr, revoked: false }));
-        toast(`已为「${m.name}」生成新链接`, "ok", 3000);
-      });
+      if (ok) change(revoke, "revoke", null, `已为「${m.name}」生成新链接`);
     });
+    release.addEventListener("click", async () => {
+      const ok = await confirmDialog("解除设备绑定",
+        `解除后「${m.name}」当前设备上的评议页面立即断开，下一台打开该链接的设备将取得使用权。确定解除吗？`, "解除绑定");
+      if (ok) change(release, "release", null, `已解除「${m.name}」的设备绑定`);
+    });
+    pin.addEventListener("click", () => change(pin, "pin", { on: true }, `已为「${m.name}」生成新 PIN，请重新打印评议卡`));
     return node;
   }
 

@@ -21,6 +21,7 @@ from live.store.migrate import upgrade
 from live.store.seed import SpecError, create_meeting, first_meeting, panel_members, set_host_password
 from live.web.auth import Signer, new_password
 from live.web.guard import parse_networks
+from live.web.panel_auth import member_pin, panel_url
 from live.web.qr import qr_text
 
 DEMO_SPEC = Path(__file__).resolve().parents[1] / "assets" / "demo_meeting.json"
@@ -68,7 +69,9 @@ def print_meeting(settings: Settings, meeting_id: int, password: str, base: str,
         assert m is not None
         members = panel_members(s, meeting_id)
         code, title = m.code, m.title
-        links = [(p.name, p.category, f"{base}/p/{signer.panel_token(meeting_id, p.id or 0, p.token_version)}")
+        links = [(p.name, p.category,
+                  panel_url(base, code, signer.panel_token(meeting_id, p.id or 0, p.token_version)),
+                  member_pin(settings.secret_key, meeting_id, p.id or 0, p.pin_version))
                  for p in members if not p.revoked]
     engine.dispose()
     join = f"{base}/j/{code}"
@@ -79,9 +82,9 @@ def print_meeting(settings: Settings, meeting_id: int, password: str, base: str,
     print(f"  述法人翻页    {base}/presenter/{code}", file=out)
     print(f"  群众加入      {join}   会议码 {code}", file=out)
     print(qr_text(join), file=out)
-    print("  评议团个人链接：", file=out)
-    for name, category, url in links:
-        print(f"    {name}（{category}）  {url}", file=out)
+    print("  评议团个人链接（每个链接只能在第一台打开它的设备上使用）：", file=out)
+    for name, category, url, pin in links:
+        print(f"    {name}（{category}）  {url}" + (f"   PIN {pin}" if pin else ""), file=out)
     print("", file=out, flush=True)
 
 

@@ -82,6 +82,14 @@ def client(settings: Settings, seed: Seed) -> Iterator[TestClient]:
             close_sockets()
 
 
+def panel_ws(client: TestClient, seed: Seed, n: int, token: str | None = None) -> str:
+    """Claim member n's link as its tablet does (the token once, in a JSON body; the session
+    cookie lands in the client's jar) and return the tablet's socket URL."""
+    r = client.post("/api/panel/claim", json={"token": token or seed.panel_tokens[n]})
+    assert r.status_code == 200, r.text
+    return f"/ws/{seed.code}?role=panel&member={r.json()['member_id']}"
+
+
 def open_ws(client: TestClient, url: str, **kwargs: Any) -> WebSocketTestSession:
     """Enter a socket that the fixture closes at the end of the test."""
     ws = client.websocket_connect(url, **kwargs).__enter__()

@@ -46,7 +46,7 @@ def test_demo_seeds_once_and_reset_starts_over(tmp_path: Path, capsys: pytest.Ca
     assert code, first
     assert f"http://127.0.0.1:8765/host/{code[1]}" in first
     assert f"http://127.0.0.1:8765/screen/{code[1]}" in first
-    assert first.count("/p/") == 9 and "人大代表" in first and "行业群众代表" in first
+    assert len(re.findall(rf"/p/{code[1]}#t=\S+", first)) == 9 and "人大代表" in first and "行业群众代表" in first
     assert "▀" in first or "▄" in first  # the QR drawn in the terminal
     pw1 = re.search(r"主持人密码\s+(\S+)", first)
     # The demo is held today, and its title names the same year (not a fixed "2024年度").
@@ -97,7 +97,7 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
         raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server did not start")
     code = re.search(r"会议码 ([A-Z2-9]{6})", out)
     password = re.search(r"主持人密码\s+(\S+)", out)
-    panel = re.findall(r"/p/(\S+)", out)
+    panel = re.findall(r"/p/[A-Z2-9]+#t=(\S+)", out)
     assert code and password
     try:
         yield {"base": base, "ws": f"ws://127.0.0.1:{port}", "code": code[1], "password": password[1],
@@ -154,7 +154,13 @@ def _meeting_over_sockets(server: dict[str, Any], connect: Any) -> None:
         dev = httpx.get(f"{base}/j/{code}").cookies["live_dev"]
         phones.append(Sock(connect(f"{server['ws']}/ws/{code}?role=audience",
                                    additional_headers={"Cookie": f"live_dev={dev}"})))
-    tablets = [Sock(connect(f"{server['ws']}/ws/{code}?role=panel&token={t}")) for t in server["panel"][:2]]
+    tablets = []
+    for t in server["panel"][:2]:
+        claimed = httpx.post(f"{base}/api/panel/claim", json={"token": t})
+        member = claimed.json()["member_id"]
+        cookie = claimed.cookies[f"live_panel_{member}"]
+        tablets.append(Sock(connect(f"{server['ws']}/ws/{code}?role=panel&member={member}",
+                                    additional_headers={"Cookie": f"live_panel_{member}={cookie}"})))
     assert host.cmd("meeting.start")["type"] == "ack"
     assert host.cmd("item.open", item_id=items[0])["phase"] == "report"
     for _ in range(3):
@@ -167,5 +173,7 @@ def _meeting_over_sockets(server: dict[str, Any], connect: Any) -> None:
     assert host.cmd("item.advance", item_id=items[0])["phase"] == "done"
     done = screen.until(lambda m: m["type"] == "item.updated" and m["item"]["phase"] == "done")["item"]
     assert done["result"]["ballots"] == 5 and len(done["digest"]) == 64
-    presence = screen.until(lambda m: m["type"] == "presence" and m["audience"] == 3)
-    assert len(presence["panel_online"]) == 2
+    # (Tablets join after a claim over HTTP, so a presence from before they came may be queued.)
+    presence = screen.until(lambda m: m["type"] == "presence" and m["audience"] == 3
+                            and len(m["panel_online"]) == 2)
+    assert presence["panel_total"] == 9

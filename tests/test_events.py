@@ -176,6 +176,12 @@ CASES: list[Case] = [
     Case("item.timer", lambda c: _after(c.phase("report"), {"item_id": c.item, "action": "extend", "seconds": 60}),
          label="extend"),
     Case("panel.revoke", lambda c: c.done({"member_id": c.members[0]})),
+    Case("panel.bind", lambda c: c.done({"member_id": c.members[0], "version": 1, "device_hash": "a" * 64})),
+    Case("panel.release", lambda c: _after(c.run("panel.bind", member_id=c.members[0], version=1,
+                                                 device_hash="b" * 64), {"member_id": c.members[0]})),
+    Case("panel.pin", lambda c: c.done({"member_id": c.members[0], "on": True})),
+    Case("panel.pin", lambda c: _after(c.run("panel.pin", member_id=c.members[0], on=True),
+                                       {"member_id": c.members[0], "on": False}), label="off"),
     # the public's voice
     Case("question.ask", lambda c: _after(c.phase("inquiry"), {
         "item_id": c.item, "content": "问题", "origin": "panel", "source": "评议团", "asker": "张立华",

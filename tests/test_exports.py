@@ -9,7 +9,7 @@ import orjson
 import pytest
 from starlette.testclient import TestClient
 
-from conftest import DEMO, Conn, Seed, close_sockets, login, open_ws, seed_meeting
+from conftest import DEMO, Conn, Seed, close_sockets, login, open_ws, panel_ws, seed_meeting
 from live.cli import main
 from live.config import Settings
 from live.domain.scheme import grade_scheme, rubric_scheme
@@ -67,7 +67,7 @@ def test_voters_outside_the_groups_are_refused(settings: Settings) -> None:
     seed = seed_meeting(settings, {**DEMO, "scheme": scheme})
     with TestClient(create_app(settings)) as client:
         try:
-            run = Conn(open_ws(client, f"/ws/{seed.code}?role=panel&token={seed.panel_tokens[0]}"))
+            run = Conn(open_ws(client, panel_ws(client, seed, 0)))
             login(client, seed)
             h = Conn(open_ws(client, f"/ws/{seed.code}?role=host"))
             h.cmd("meeting.start")

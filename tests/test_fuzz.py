@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from starlette.testclient import WebSocketTestSession as Ws
 
-from conftest import Seed, close_sockets, login, open_ws, recv_until, seed_meeting
+from conftest import Seed, close_sockets, login, open_ws, panel_ws, recv_until, seed_meeting
 from live.config import Settings
 from live.web import messages
 from live.web.app import create_app
@@ -115,7 +115,7 @@ def sockets(fuzz_settings: Settings) -> Iterator[dict[str, Ws]]:
         phone = {"cookie": f"live_dev={seed.device_cookie('device-fuzz-0001')}"}
         out = {
             "host": open_ws(client, f"/ws/{seed.code}?role=host"),
-            "panel": open_ws(client, f"/ws/{seed.code}?role=panel&token={seed.panel_tokens[0]}"),
+            "panel": open_ws(client, panel_ws(client, seed, 0)),
             "audience": open_ws(client, f"/ws/{seed.code}?role=audience", headers=phone),
             "screen": open_ws(client, f"/ws/{seed.code}?role=screen"),
             "presenter": open_ws(client, f"/ws/{seed.code}?role=presenter"),

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 import live.realtime.voice_counters
-from conftest import Conn, Seed, close_sockets, item_ids, login, open_ws, seed_meeting
+from conftest import Conn, Seed, close_sockets, item_ids, login, open_ws, panel_ws, seed_meeting
 from live.config import Settings
 from live.store.db import make_engine
 from live.store.models import Comment, MeetingInteraction, Question, QuestionUpvote
@@ -29,7 +29,7 @@ def screen(client: TestClient, seed: Seed) -> Conn:
 
 
 def panel(client: TestClient, seed: Seed, n: int) -> Conn:
-    return Conn(open_ws(client, f"/ws/{seed.code}?role=panel&token={seed.panel_tokens[n]}"))
+    return Conn(open_ws(client, panel_ws(client, seed, n)))
 
 
 def citizen(client: TestClient, seed: Seed, device: str) -> Conn:

@@ -66,7 +66,7 @@ class Live:
     base: str
     code: str
     password: str
-    panel_paths: list[str]  # "/p/TOKEN", in the demo's panel order
+    panel_paths: list[str]  # "/p/CODE#t=TOKEN", in the demo's panel order
     db: Path
     log: Path
 
@@ -914,6 +914,51 @@ def test_console_and_phone_accessibility(live_server: Live, devices: Devices) ->
     assert not devices.problems, devices.problems
     srv.assert_no_server_errors()
 
+
+
+def test_panel_link_binds_and_secret_ballot_is_final(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    with contextlib.closing(sqlite3.connect(srv.db, timeout=10)) as conn:
+        conn.execute("UPDATE meeting SET secret = 1")  # before anyone joins: the runtime loads it so
+        conn.commit()
+    tablet = devices.open("panel0", srv.panel_paths[0], 1024, 768, touch=True)
+    expect(tablet.locator("#who")).to_have_text("评议团成员：张立华（人大代表）")
+    # The token is gone from the address bar and from history once claimed.
+    assert "#" not in tablet.url and "t=" not in tablet.url and re.search(r"/p/[A-Z2-9]+\?m=\d+$", tablet.url)
+    # The same link, forwarded to a second device, is refused there.
+    other = devices.open("panel0-forwarded", srv.panel_paths[0], 1024, 768, touch=True)
+    expect(other.locator(".fatal-message")).to_have_text("该评议链接已在另一台设备上使用，请联系主持人解除绑定")
+    host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    for before, after in [("开始会议", "开始述法：马文亮"), ("开始述法：马文亮", "进入质询"), ("进入质询", "进入点评"),
+                          ("进入点评", "开始测评"), ("开始测评", "结束测评")]:
+        advance(host, before, after)
+    expect(tablet.locator(".ballot-secret-note")).to_have_text("不记名测评：提交后不可更改，也无法查看本人选择。")
+    vote_button(tablet, "满意").tap()  # a tap only picks: a secret ballot is sent by the confirm button
+    confirm_button = tablet.locator(".btn-confirm")
+    expect(confirm_button).to_have_text("确认提交「满意」")
+    confirm_button.tap()
+    status = tablet.locator(".ballot-status")
+    expect(status).to_have_text("✓ 已提交。不记名测评：提交后不可更改，也无法查看本人选择")
+    expect(vote_button(tablet, "不满意")).to_be_disabled()
+    shot(tablet, "secret-panel-voted")
+    # After a reload the tablet knows it voted, not what; nothing can be changed.
+    tablet.reload()
+    expect(status).to_have_text("✓ 已提交。不记名测评：提交后不可更改，也无法查看本人选择")
+    expect(vote_button(tablet, "满意")).to_be_disabled()
+    assert srv.query("SELECT voter_key, cast_at_ms FROM ballot") == [(None, None)]
+    assert len(srv.query("SELECT * FROM participation")) == 1
+    # The host can release the link; the next device to open it gets it.
+    host.get_by_role("button", name="显示评议团个人链接").click()
+    host.locator(".panel-link").first.get_by_role("button", name="解除设备绑定").click()
+    host.locator("dialog.confirm button[value=ok]").click()
+    expect(tablet.locator(".fatal-message")).to_contain_text("解除")
+    third = devices.open("panel0-new-tablet", srv.panel_paths[0], 1024, 768, touch=True)
+    expect(third.locator("#who")).to_have_text("评议团成员：张立华（人大代表）")
+    expect(third.locator(".ballot-status")).to_have_text("✓ 已提交。不记名测评：提交后不可更改，也无法查看本人选择")
+    assert not [p for p in devices.problems if "409" not in p], devices.problems
+    srv.assert_no_server_errors()
 
 
 # ---- the host's health banner ------------------------------------------------------------------

@@ -12,7 +12,7 @@ from docx import Document
 from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
-from conftest import DEMO, Conn, Seed, item_ids, login, open_ws, seed_meeting
+from conftest import DEMO, Conn, Seed, item_ids, login, open_ws, panel_ws, seed_meeting
 
 
 def api(seed: Seed, path: str) -> str:
@@ -181,7 +181,7 @@ def test_checkup_from_stored_data_as_docx_and_pdf(client: TestClient, seed: Seed
     h.cmd("meeting.start")
     first = item_ids(h)[0]
     h.cmd("item.open", item_id=first)
-    tablet = Conn(open_ws(client, f"/ws/{seed.code}?role=panel&token={seed.panel_tokens[0]}"))
+    tablet = Conn(open_ws(client, panel_ws(client, seed, 0)))
     asked = tablet.cmd("question.ask", item_id=first, content="如何落实法治政府建设第一责任人职责？")["question_id"]
     tablet.cmd("question.ask", item_id=first, content="这个问题没有被提出")
     h.cmd("item.advance", item_id=first)
@@ -193,7 +193,7 @@ def test_checkup_from_stored_data_as_docx_and_pdf(client: TestClient, seed: Seed
     add_problem(client, seed, first, description="规范性文件备案审查不及时", category="制度建设")
     h.cmd("item.advance", item_id=first)  # 测评
     for n in range(3):
-        voter = Conn(open_ws(client, f"/ws/{seed.code}?role=panel&token={seed.panel_tokens[n]}"))
+        voter = Conn(open_ws(client, panel_ws(client, seed, n)))
         assert voter.cmd("vote", item_id=first, ballot_id=f"ballot-ck-{n}", choice={"option": "满意"})["status"] \
             == "stored"
     h.cmd("item.advance", item_id=first)  # 完成: the result is frozen

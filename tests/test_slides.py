@@ -107,9 +107,9 @@ def test_printables_carry_names_and_working_qr_codes(client: TestClient, seed: S
     assert cards.headers["content-type"] == "application/pdf"
     text, codes = _pdf_text_and_qrs(cards.content)
     assert "张立华" in text and "行业群众代表" in text
-    assert len(codes) == 9 and all("/p/" in c for c in codes)
-    token = codes[0].rsplit("/", 1)[1]
-    assert client.get(f"/api/panel/{token}").json()["code"] == seed.code
+    assert len(codes) == 9 and all(c.startswith(f"http://testserver/p/{seed.code}#t=") for c in codes)
+    token = codes[0].split("#t=", 1)[1]
+    assert client.post("/api/panel/claim", json={"token": token}).json()["code"] == seed.code
     poster = client.get(f"/api/meetings/{seed.code}/print/join-poster.pdf")
     text, codes = _pdf_text_and_qrs(poster.content)
     assert "扫码参与" in text and " ".join(seed.code) in text

@@ -7,7 +7,7 @@ import pytest
 from sqlmodel import Session, func, select
 from starlette.testclient import TestClient
 
-from conftest import Conn, Seed, item_ids, login, open_ws
+from conftest import Conn, Seed, item_ids, login, open_ws, panel_ws
 from live.store.db import make_engine
 from live.store.models import Ballot, Event
 
@@ -18,7 +18,7 @@ def host(client: TestClient, seed: Seed) -> Conn:
 
 
 def panel(client: TestClient, seed: Seed, n: int) -> Conn:
-    return Conn(open_ws(client, f"/ws/{seed.code}?role=panel&token={seed.panel_tokens[n]}"))
+    return Conn(open_ws(client, panel_ws(client, seed, n)))
 
 
 def citizen(client: TestClient, seed: Seed, device: str, since: int | None = None) -> Conn:
@@ -253,9 +253,16 @@ def test_forged_expired_and_tampered_credentials(client: TestClient, seed: Seed)
 
     code = seed.code
     forged = URLSafeTimedSerializer("not-the-key", salt="live.panel").dumps({"m": seed.meeting_id, "p": 1, "v": 1})
-    assert _rejected(client, f"/ws/{code}?role=panel&token={forged}")["code"] == "bad_token"
+    assert client.post("/api/panel/claim", json={"token": forged}).json()["error"]["code"] == "bad_token"
     tampered = seed.panel_tokens[0][:-3] + ("AAA" if not seed.panel_tokens[0].endswith("AAA") else "BBB")
-    assert _rejected(client, f"/ws/{code}?role=panel&token={tampered}")["code"] == "bad_token"
+    assert client.post("/api/panel/claim", json={"token": tampered}).json()["error"]["code"] == "bad_token"
+    # The token itself opens no socket: only the session cookie a claim hands out does.
+    assert _rejected(client, f"/ws/{code}?role=panel&token={seed.panel_tokens[0]}")["code"] == "bad_token"
+    assert _rejected(client, f"/ws/{code}?role=panel&member=1")["code"] == "claim_required"
+    forged_session = URLSafeTimedSerializer("not-the-key", salt="live.panel-session").dumps(
+        {"m": seed.meeting_id, "p": 1, "v": 1, "d": "x" * 32})
+    assert _rejected(client, f"/ws/{code}?role=panel&member=1",
+                     headers={"cookie": f"live_panel_1={forged_session}"})["code"] == "bad_token"
     cookie = seed.device_cookie("device-iiii-9")
     bad_cookie = cookie.replace(cookie.split(".")[0], cookie.split(".")[0][:-2] + "xx")
     msg = _rejected(client, f"/ws/{code}?role=audience", headers={"cookie": f"live_dev={bad_cookie}"})
@@ -272,11 +279,11 @@ def test_forged_expired_and_tampered_credentials(client: TestClient, seed: Seed)
 
     with mock.patch("itsdangerous.timed.time.time", return_value=time.time() - 61 * 86400):
         old = Signer(seed.settings.secret_key).panel_token(seed.meeting_id, 1, 1)
-    assert _rejected(client, f"/ws/{code}?role=panel&token={old}")["code"] == "expired"
+    assert client.post("/api/panel/claim", json={"token": old}).json()["error"]["code"] == "bad_token"
     # Revoked: the host issues a new link; the old one stops working, the new one works,
     # and a tablet still connected with the old link is closed.
     login(client, seed)
-    tablet = Conn(open_ws(client, f"/ws/{code}?role=panel&token={seed.panel_tokens[0]}"))
+    tablet = Conn(open_ws(client, panel_ws(client, seed, 0)))
     r = client.post(f"/api/meetings/{code}/panel/1/revoke")
     assert r.status_code == 200
     assert tablet.expect(lambda m: m["type"] == "error")["code"] == "revoked"
@@ -285,9 +292,10 @@ def test_forged_expired_and_tampered_credentials(client: TestClient, seed: Seed)
     with pytest.raises(WebSocketDisconnect) as closed:
         tablet.ws.receive_json()
     assert closed.value.code == 4401
-    assert _rejected(client, f"/ws/{code}?role=panel&token={seed.panel_tokens[0]}")["code"] == "revoked"
-    new_token = r.json()["url"].rsplit("/", 1)[1]
-    ok = Conn(open_ws(client, f"/ws/{code}?role=panel&token={new_token}"))
+    assert _rejected(client, f"/ws/{code}?role=panel&member=1")["code"] == "revoked"
+    assert client.post("/api/panel/claim", json={"token": seed.panel_tokens[0]}).status_code == 403
+    new_token = r.json()["url"].split("#t=", 1)[1]
+    ok = Conn(open_ws(client, panel_ws(client, seed, 0, token=new_token)))
     assert ok.welcome["you"]["name"] == "张立华"
     # The server is still fine.
     assert client.get("/healthz").json()["ok"] is True

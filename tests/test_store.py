@@ -95,7 +95,8 @@ def test_event_seq_is_dense_under_concurrent_appends(engine: Engine) -> None:
     assert seqs == list(range(1, 161))
 
 
-def _run_meeting(engine: Engine, mid: int, item: int, n_voters: int) -> tuple[Writer, list[str]]:
+def _run_meeting(engine: Engine, mid: int, item: int, n_voters: int,
+                 secret: bool = False) -> tuple[Writer, list[str]]:
     async def go() -> tuple[Writer, list[str]]:
         committed: list[str] = []
         writer = Writer(engine, lambda evs, changes: committed.extend(c.ballot_id for c in changes))
@@ -109,9 +110,12 @@ def _run_meeting(engine: Engine, mid: int, item: int, n_voters: int) -> tuple[Wr
                     for n in range(n_voters)]
             outcomes = await asyncio.gather(*(writer.vote(j) for j in jobs))
             assert all(o.status == "stored" for o in outcomes)
-            # A retry of the same ballots is a no-op.
+            # A retry of the same ballots is a no-op; in a secret meeting it is refused (final once acked).
             again = await asyncio.gather(*(writer.vote(j) for j in jobs[:10]))
-            assert {o.status for o in again} == {"duplicate"}
+            if secret:
+                assert {o.code for o in again} == {"already_voted"}
+            else:
+                assert {o.status for o in again} == {"duplicate"}
             await writer.command(mid, "item.advance", {"item_id": item})
             with pytest.raises(CommandRefused):
                 await writer.command(mid, "item.back", {"item_id": item})
@@ -136,10 +140,16 @@ def test_writer_group_commits_a_burst(engine: Engine) -> None:
     assert result["ballots"] == 600 and result["groups"][1]["satisfaction_rate_display"] == "100.00%"
 
 
-def test_secret_meeting_unlinks_voters_when_voting_closes(engine: Engine) -> None:
+def test_secret_meeting_never_stores_a_voter_beside_a_choice(engine: Engine) -> None:
+    from live.store.models import Participation
+
     mid, items = seed(engine, secret=True)
-    _run_meeting(engine, mid, items[0], 20)
+    _, committed = _run_meeting(engine, mid, items[0], 20, secret=True)
     with Session(engine) as s:
         rows = s.exec(select(Ballot).where(Ballot.item_id == items[0])).all()
-    assert len(rows) == 20
+        took_part = s.exec(select(Participation).where(Participation.item_id == items[0])).all()
+    assert len(rows) == 20 and len(took_part) == 20
     assert all(r.voter_key is None and r.cast_at_ms is None for r in rows)
+    assert not any(r.id.startswith("burst-") for r in rows)  # server-made ids, not the client's
+    assert sorted(r.id for r in rows) == sorted(committed)
+    assert {p.voter_key for p in took_part} == {f"d:dev{n}" for n in range(20)}

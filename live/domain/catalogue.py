@@ -80,6 +80,8 @@ class MemberEntity(_Entity):
     name: str
     category: str
     revoked: bool
+    bound: bool
+    pin: bool
 
 
 class InteractionEntity(_Entity):
@@ -199,7 +201,8 @@ CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in [
                          "slide.goto"}),
               "one agenda item (phase, timer, slides, frozen result)"),
     EventSpec("panel.updated", PanelUpdated, Apply("replace", "panel", "member"),
-              frozenset({"panel.revoke"}), "one 评议团 member (name, category, revoked)"),
+              frozenset({"panel.bind", "panel.release", "panel.revoke", "panel.pin"}),
+              "one 评议团 member (name, category, revoked, bound to a device, has a PIN)"),
     EventSpec("interaction.updated", InteractionUpdated, Apply("set", "interaction", "interaction"),
               frozenset({"question.pick", "question.unpick", "question.answered", "question.timer",
                          "comment.mode", "comment.overlay"}),

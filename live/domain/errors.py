@@ -51,6 +51,11 @@ class ErrorCode(StrEnum):
     REVOKED = "revoked"
     JOIN_REQUIRED = "join_required"
     BAD_ROLE = "bad_role"
+    CLAIM_REQUIRED = "claim_required"
+    BOUND_ELSEWHERE = "bound_elsewhere"
+    RELEASED = "released"
+    PIN_REQUIRED = "pin_required"
+    BAD_PIN = "bad_pin"
     FORBIDDEN = "forbidden"
     BAD_ORIGIN = "bad_origin"
     CSRF = "csrf"
@@ -132,6 +137,11 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.REVOKED: "该链接已被收回，请向会务人员索取新链接",
     ErrorCode.JOIN_REQUIRED: "请先扫描二维码或输入会议码加入",
     ErrorCode.BAD_ROLE: "未知的身份",
+    ErrorCode.CLAIM_REQUIRED: "请重新扫描评议卡上的二维码打开评议页面",
+    ErrorCode.BOUND_ELSEWHERE: "该评议链接已在另一台设备上使用，请联系主持人解除绑定",
+    ErrorCode.RELEASED: "主持人已解除该评议链接与本设备的绑定，请重新扫描评议卡",
+    ErrorCode.PIN_REQUIRED: "请输入评议卡上印的 PIN 码",
+    ErrorCode.BAD_PIN: "PIN 码错误，请核对评议卡",
     ErrorCode.FORBIDDEN: "无权执行该操作",
     ErrorCode.BAD_ORIGIN: "请求来源不被允许：请从本系统的页面操作",
     ErrorCode.CSRF: "页面凭证缺失或已过期，请刷新页面后重试",
@@ -185,6 +195,8 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500, ErrorCode.NO_FONT: 503,
     ErrorCode.LOGIN_REQUIRED: 401, ErrorCode.BAD_PASSWORD: 401, ErrorCode.BAD_TOKEN: 401,
     ErrorCode.EXPIRED: 401, ErrorCode.REVOKED: 401, ErrorCode.JOIN_REQUIRED: 401,
+    ErrorCode.CLAIM_REQUIRED: 401, ErrorCode.RELEASED: 401, ErrorCode.PIN_REQUIRED: 401, ErrorCode.BAD_PIN: 401,
+    ErrorCode.BOUND_ELSEWHERE: 409,
     ErrorCode.FORBIDDEN: 403, ErrorCode.BAD_ORIGIN: 403, ErrorCode.CSRF: 403, ErrorCode.NOT_FOUND: 404,
     ErrorCode.ILLEGAL_TRANSITION: 409, ErrorCode.ALREADY_CLOSED: 409, ErrorCode.NO_CHANGE: 409,
     ErrorCode.SCHEME_LOCKED: 409, ErrorCode.STALE: 409, ErrorCode.CONFLICT: 409,

@@ -3,7 +3,9 @@ several workers serve one meeting. Bus messages are small dicts:
 
 - ``{"k": "events", "m": meeting_id, "events": [wire, ...]}``: committed, sequenced events;
 - ``{"k": "ballots", "m": meeting_id, "changes": [[item_id, ballot_id, group, choice], ...]}``;
-- ``{"k": "presence", "w": worker_id, "m": meeting_id, "counts": {...}}``.
+- ``{"k": "presence", "w": worker_id, "m": meeting_id, "counts": {...}}``;
+- ``{"k": "revoke", "m": meeting_id, "member": member_id, "why": "panel.revoke" | "panel.release"}``:
+  close that member's open tablets.
 """
 
 from __future__ import annotations

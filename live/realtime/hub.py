@@ -135,8 +135,12 @@ class Hub:
         elif kind == "ballots":
             rt.apply_ballots(msg["changes"])
         elif kind == "revoke":
+            released = msg.get("why") == "panel.release"
             for c in [c for c in rt.clients if c.identity.member_id == msg.get("member")]:
-                c.push(error(None, ErrorCode.REVOKED, "该评议团链接已被收回，请向会务人员索取新链接"))
+                if released:
+                    c.push(error(None, ErrorCode.RELEASED, "主持人已解除该评议链接与本设备的绑定，请重新扫描评议卡"))
+                else:
+                    c.push(error(None, ErrorCode.REVOKED, "该评议团链接已被收回，请向会务人员索取新链接"))
                 c.close_after_flush(4401, "revoked")
                 rt.clients.discard(c)
         elif kind == "presence" and msg.get("w") != self.worker_id:

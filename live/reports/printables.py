@@ -24,6 +24,7 @@ class Card:
     name: str
     category: str
     url: str
+    pin: str | None = None  # asked for when the link is first opened on a tablet
 
 
 def _qr(data: str) -> ImageReader:
@@ -88,6 +89,11 @@ def panel_cards_pdf(title: str, cards: Sequence[Card]) -> bytes:
         c.setFillGray(0.15)
         c.setFont(font, _fit(c, card.category, font, 12, tw))
         c.drawString(tx, y + ch - 29 * mm, card.category)
+        if card.pin:
+            c.setFillColorRGB(*RED)
+            c.setFont(font, 16)
+            c.drawString(tx, y + ch - 40 * mm, f"PIN  {card.pin}")
+            c.setFillGray(0.15)
         note = "评议团个人二维码，请勿转借"
         note_size = _fit(c, note, font, 8, tw)
         c.setFont(font, note_size)

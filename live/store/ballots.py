@@ -7,6 +7,8 @@ worker waits for this batch, and this batch sees the close if it came first."""
 from __future__ import annotations
 
 import functools
+import random
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +21,12 @@ from sqlmodel import Session, col, select
 
 from live.domain.errors import LiveError
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError, check_can_vote
-from live.store.models import AgendaItem, Ballot, Meeting
+from live.store.models import AgendaItem, Ballot, Meeting, Participation
 
 BALLOT: Table = Ballot.__table__  # type: ignore[attr-defined]  # sqlmodel types do not show it
+PARTICIPATION: Table = Participation.__table__  # type: ignore[attr-defined]
+_SHUFFLE = random.SystemRandom()
+SECRET_FINAL = "不记名测评：您已提交对该述法人的测评，提交后不可更改，也无法查看本人选择"
 
 
 @dataclass(frozen=True)
@@ -63,13 +68,90 @@ def _error(code: str, message: str, **extra: Any) -> BallotOutcome:
 def store_batch(s: Session, jobs: list[BallotJob], now_ms: int) -> tuple[list[BallotOutcome], list[TallyChange]]:
     # Core statements, not ORM objects: building a mapped object per ballot was half of a
     # worker's CPU in a vote burst, with the GIL held.
-    t = BALLOT
-    conn = s.connection()
     item_ids = sorted({j.item_id for j in jobs})
     items = {i.id: i for i in s.exec(select(AgendaItem).where(col(AgendaItem.id).in_(item_ids))
                                      .with_for_update(read=True)).all()}
     meeting_ids = sorted({i.meeting_id for i in items.values()})
-    statuses = {m.id: m.status for m in s.exec(select(Meeting).where(col(Meeting.id).in_(meeting_ids))).all()}
+    meetings = s.exec(select(Meeting).where(col(Meeting.id).in_(meeting_ids))).all()
+    statuses = {m.id: m.status for m in meetings}
+    secret_meetings = {m.id for m in meetings if m.secret}
+    secret_items = {i.id for i in items.values() if i.meeting_id in secret_meetings}
+    if not secret_items:
+        return _store_open(s, jobs, items, statuses, now_ms)
+    # A secret ballot never meets its voter: split the batch, and each part goes its own way.
+    secret_at = [n for n, j in enumerate(jobs) if j.item_id in secret_items]
+    open_at = [n for n, j in enumerate(jobs) if j.item_id not in secret_items]
+    secret_out, secret_changes = _store_secret(s, [jobs[n] for n in secret_at], items, statuses)
+    open_out, open_changes = (_store_open(s, [jobs[n] for n in open_at], items, statuses, now_ms)
+                              if open_at else ([], []))
+    outcomes: list[BallotOutcome | None] = [None] * len(jobs)
+    for n, o in [*zip(secret_at, secret_out, strict=True), *zip(open_at, open_out, strict=True)]:
+        outcomes[n] = o
+    return [o for o in outcomes if o is not None], open_changes + secret_changes
+
+
+def _check(j: BallotJob, items: dict[Any, AgendaItem], statuses: dict[Any, str]) -> BallotOutcome | None:
+    item = items.get(j.item_id)
+    if item is None or item.meeting_id != j.meeting_id:
+        return _error("not_found", "议程中没有该述法人")
+    try:
+        check_can_vote(MeetingStatus(statuses[item.meeting_id]), ItemPhase(item.phase))
+    except PhaseError as exc:
+        return _error(exc.code, exc.message)
+    return None
+
+
+def _store_secret(s: Session, jobs: list[BallotJob], items: dict[Any, AgendaItem],
+                  statuses: dict[Any, str]) -> tuple[list[BallotOutcome], list[TallyChange]]:
+    """A secret meeting's ballots: the voter goes into ``participation`` (the one-per-voter
+    rule), the choice into ``ballot`` under a fresh random id with no voter and no time.
+    The two sets of rows are inserted in independent random orders. A voter who already
+    took part is refused: a secret ballot is final once acknowledged."""
+    conn = s.connection()
+    p = PARTICIPATION
+    item_ids = sorted({j.item_id for j in jobs})
+    voters = sorted({j.voter_key for j in jobs})
+    pairs = {(j.item_id, j.voter_key) for j in jobs}
+    taken: set[tuple[int, str]] = {
+        (r[0], r[1]) for r in conn.execute(sa_select(p.c.item_id, p.c.voter_key)
+                                           .where(p.c.item_id.in_(item_ids), p.c.voter_key.in_(voters)))
+        if (r[0], r[1]) in pairs}
+    took_part: list[tuple[Any, ...]] = []
+    ballots: list[tuple[Any, ...]] = []
+    outcomes: list[BallotOutcome] = []
+    changes: list[TallyChange] = []
+    for j in jobs:
+        refused = _check(j, items, statuses)
+        if refused is not None:
+            outcomes.append(refused)
+            continue
+        if (j.item_id, j.voter_key) in taken:
+            outcomes.append(_error("already_voted", SECRET_FINAL))
+            continue
+        taken.add((j.item_id, j.voter_key))
+        ballot_id = secrets.token_hex(16)  # never the client's id: a phone cannot keep a receipt
+        choice_json = orjson.dumps(j.choice, option=orjson.OPT_SORT_KEYS).decode()
+        took_part.append((j.item_id, j.voter_key))
+        ballots.append((ballot_id, j.meeting_id, j.item_id, None, j.group, choice_json, None))
+        outcomes.append(BallotOutcome(True, "stored"))
+        changes.append(TallyChange(j.meeting_id, j.item_id, ballot_id, j.group, j.choice))
+    _SHUFFLE.shuffle(took_part)
+    _SHUFFLE.shuffle(ballots)
+    _SHUFFLE.shuffle(changes)  # the bus to other workers carries no order of casting either
+    for start in range(0, len(took_part), _ROWS_PER_INSERT):
+        chunk = took_part[start:start + _ROWS_PER_INSERT]
+        conn.exec_driver_sql(_participation_sql(conn.dialect.paramstyle, len(chunk)),
+                             tuple(v for row in chunk for v in row))
+    _insert_ballots(conn, ballots)
+    return outcomes, changes
+
+
+def _store_open(s: Session, jobs: list[BallotJob], items: dict[Any, AgendaItem], statuses: dict[Any, str],
+                now_ms: int) -> tuple[list[BallotOutcome], list[TallyChange]]:
+    """An open meeting's ballots: client-made ids, the voter on the row, changes allowed."""
+    t = BALLOT
+    conn = s.connection()
+    item_ids = sorted({j.item_id for j in jobs})
     columns = (t.c.id, t.c.item_id, t.c.voter_key, t.c.choice_json)
     by_id: dict[str, _Row] = {
         r[0]: _Row(*r) for r in conn.execute(sa_select(*columns).where(t.c.id.in_([j.ballot_id for j in jobs])))}
@@ -85,14 +167,9 @@ def store_batch(s: Session, jobs: list[BallotJob], now_ms: int) -> tuple[list[Ba
     outcomes: list[BallotOutcome] = []
     changes: list[TallyChange] = []
     for j in jobs:
-        item = items.get(j.item_id)
-        if item is None or item.meeting_id != j.meeting_id:
-            outcomes.append(_error("not_found", "议程中没有该述法人"))
-            continue
-        try:
-            check_can_vote(MeetingStatus(statuses[item.meeting_id]), ItemPhase(item.phase))
-        except PhaseError as exc:
-            outcomes.append(_error(exc.code, exc.message))
+        refused = _check(j, items, statuses)
+        if refused is not None:
+            outcomes.append(refused)
             continue
         choice_json = orjson.dumps(j.choice, option=orjson.OPT_SORT_KEYS).decode()
         same_id = by_id.get(j.ballot_id)
@@ -119,30 +196,45 @@ def store_batch(s: Session, jobs: list[BallotJob], now_ms: int) -> tuple[list[Ba
         by_voter[(j.item_id, j.voter_key)] = row
         outcomes.append(BallotOutcome(True, "stored"))
         changes.append(TallyChange(j.meeting_id, j.item_id, j.ballot_id, j.group, j.choice))
+    _insert_ballots(conn, inserts)
+    return outcomes, changes
+
+
+def _insert_ballots(conn: Any, rows: list[tuple[Any, ...]]) -> None:
     # Multi-row VALUES, not executemany: sqlite3 lets go of the GIL around every row it
     # steps, and each time the writer thread had to win it back from a busy event loop
     # (up to the 5 ms switch interval each): that was the tail of the acks in a burst.
     # The SQL is written once per row count and passed to the driver as it is: compiling
     # a 140-row insert through SQLAlchemy on every batch cost as much as running it.
-    for start in range(0, len(inserts), _ROWS_PER_INSERT):
-        chunk = inserts[start:start + _ROWS_PER_INSERT]
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[start:start + _ROWS_PER_INSERT]
         conn.exec_driver_sql(_insert_sql(conn.dialect.paramstyle, len(chunk)),
                              tuple(v for row in chunk for v in row))
-    return outcomes, changes
 
 
 _INSERT_COLUMNS = ("id", "meeting_id", "item_id", "voter_key", "voter_group", "choice_json", "cast_at_ms")
 _ROWS_PER_INSERT = 140  # 140 rows of 7 values stay under SQLite's oldest limit of 999 parameters
 
 
-@functools.lru_cache(maxsize=2 * _ROWS_PER_INSERT)
-def _insert_sql(paramstyle: str, rows: int) -> str:
+def _mark(paramstyle: str) -> str:
     marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}
     if paramstyle not in marks:
         raise ValueError(f"unsupported DB-API paramstyle {paramstyle!r}")
-    row = "(" + ", ".join([marks[paramstyle]] * len(_INSERT_COLUMNS)) + ")"
+    return marks[paramstyle]
+
+
+@functools.lru_cache(maxsize=2 * _ROWS_PER_INSERT)
+def _insert_sql(paramstyle: str, rows: int) -> str:
+    row = "(" + ", ".join([_mark(paramstyle)] * len(_INSERT_COLUMNS)) + ")"
     values = ", ".join([row] * rows)
     return f"INSERT INTO ballot ({', '.join(_INSERT_COLUMNS)}) VALUES {values}"  # noqa: S608 (no data in it)
+
+
+@functools.lru_cache(maxsize=2 * _ROWS_PER_INSERT)
+def _participation_sql(paramstyle: str, rows: int) -> str:
+    mark = _mark(paramstyle)
+    values = ", ".join([f"({mark}, {mark})"] * rows)
+    return f"INSERT INTO participation (item_id, voter_key) VALUES {values}"  # noqa: S608 (no data in it)
 
 
 @dataclass
@@ -160,10 +252,20 @@ def is_conflict(exc: Exception) -> bool:
 def my_ballots_many(s: Session, meeting_id: int, voter_keys: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
     """Voters' own live ballots, so a reloaded page keeps its ballot ids. Many voters at once:
     a join storm reads them in a few queries through the index on (meeting_id, voter_key),
-    without building ORM objects."""
+    without building ORM objects. In a secret meeting only that they voted: ``{"voted": True}``."""
     t = BALLOT
     out: dict[str, dict[int, dict[str, Any]]] = {}
     conn = s.connection()
+    m = s.get(Meeting, meeting_id)
+    if m is not None and m.secret:
+        p = PARTICIPATION
+        item_ids = [i for i in s.exec(select(AgendaItem.id).where(AgendaItem.meeting_id == meeting_id)).all()]
+        for start in range(0, len(voter_keys), 500):
+            chunk = voter_keys[start:start + 500]
+            for key, item_id in conn.execute(sa_select(p.c.voter_key, p.c.item_id)
+                                             .where(p.c.item_id.in_(item_ids), p.c.voter_key.in_(chunk))):
+                out.setdefault(key, {})[item_id] = {"voted": True}
+        return out
     for start in range(0, len(voter_keys), 500):
         chunk = voter_keys[start:start + 500]
         rows = conn.execute(sa_select(t.c.voter_key, t.c.item_id, t.c.id, t.c.choice_json)
@@ -179,3 +281,16 @@ def item_ballots(s: Session, meeting_id: int) -> dict[int, dict[str, tuple[str, 
     for r in s.exec(select(Ballot).where(Ballot.meeting_id == meeting_id)).all():
         out.setdefault(r.item_id, {})[r.id] = (r.voter_group, orjson.loads(r.choice_json))
     return out
+
+
+def voted_members(s: Session, item_id: int) -> list[int]:
+    """Host only: the panel members who have voted on an item (who, never how). A secret
+    meeting keeps that in ``participation``; an open one on the ballot rows."""
+    item = s.get(AgendaItem, item_id)
+    m = s.get(Meeting, item.meeting_id) if item is not None else None
+    if m is None:
+        return []
+    t = PARTICIPATION if m.secret else BALLOT
+    rows = s.connection().execute(sa_select(t.c.voter_key).where(t.c.item_id == item_id,
+                                                                   t.c.voter_key.like("p:%")))
+    return sorted(int(key[2:]) for (key,) in rows if key and key[2:].isdigit())

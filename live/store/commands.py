@@ -3,21 +3,23 @@ changes the rows and returns the events that describe the change."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import func, update
+from sqlalchemy import delete, func
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from live.domain import phases, timer
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
 from live.domain.scheme import BallotValue, Scheme, check_scheme
 from live.store import slides
-from live.store.models import AgendaItem, Ballot, Meeting, PanelMember
+from live.store.models import AgendaItem, Ballot, Meeting
 from live.store.results import freeze_result
-from live.store.state import item_public, meeting_public, member_public
+from live.store.state import item_public, meeting_public
 
 Events = list[dict[str, Any]]
 
@@ -26,6 +28,9 @@ Events = list[dict[str, Any]]
 class CommandOutcome:
     events: Events
     reply: dict[str, Any]
+    # After COMMIT, fold SQLite's write-ahead log into the database and empty it, so no
+    # page written while a secret 测评 was open lingers there (the writer does it).
+    checkpoint: bool = False
 
 
 def _meeting(s: Session, meeting_id: int) -> Meeting:
@@ -94,7 +99,7 @@ def end_meeting(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) 
             s.add(i)
             events.append(_item_event(i, "timer"))
     s.add(m)
-    return CommandOutcome([*events, _meeting_event(m, items, "ended")], {})
+    return CommandOutcome([*events, _meeting_event(m, items, "ended")], {}, checkpoint=m.secret)
 
 
 def open_item(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
@@ -135,7 +140,7 @@ def advance(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> C
     if new is ItemPhase.DONE:
         events.append(_meeting_event(m, items, "ranking"))
     s.add(item)
-    return CommandOutcome(events, {"phase": new.value})
+    return CommandOutcome(events, {"phase": new.value}, checkpoint=m.secret and new is ItemPhase.DONE)
 
 
 def _close_voting(s: Session, m: Meeting, item: AgendaItem) -> None:
@@ -148,9 +153,24 @@ def _close_voting(s: Session, m: Meeting, item: AgendaItem) -> None:
     item.result_json = orjson.dumps(result).decode()
     item.digest = digest
     if m.secret:
-        # Cut the voter link the UNIQUE constraint needed while voting was open.
-        s.execute(update(Ballot).where(col(Ballot.item_id) == item.id)
-                  .values(voter_key=None, cast_at_ms=None))
+        _reshuffle(s, item.id)
+
+
+def _reshuffle(s: Session, item_id: int) -> None:
+    """Write a closed secret item's ballots again, in a random order, in this transaction.
+    While voting was open their storage order (SQLite rowids, PostgreSQL heap order and
+    transaction ids) followed the order of the write batches; now it follows nothing.
+    Same ids and choices, so the digest just frozen still covers them."""
+    t = Ballot.__table__  # type: ignore[attr-defined]
+    rows = [tuple(r) for r in s.connection().execute(
+        sa_select(t.c.id, t.c.meeting_id, t.c.item_id, t.c.voter_group, t.c.choice_json).where(t.c.item_id == item_id))]
+    if not rows:
+        return
+    random.SystemRandom().shuffle(rows)
+    s.execute(delete(Ballot).where(col(Ballot.item_id) == item_id))
+    s.connection().execute(t.insert(), [
+        {"id": r[0], "meeting_id": r[1], "item_id": r[2], "voter_key": None, "voter_group": r[3],
+         "choice_json": r[4], "cast_at_ms": None} for r in rows])
 
 
 def back(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
@@ -232,19 +252,6 @@ def set_stream(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -
     return CommandOutcome([_meeting_event(m, _items(s, meeting_id), "stream")], {"stream_url": m.stream_url})
 
 
-def revoke_panel_link(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
-    """Revoke a 评议团 member's link and issue a new one (a new token version). Screens get
-    ``panel.updated``; the route closes the old link's open tablets over the bus."""
-    _meeting(s, meeting_id)
-    p = s.get(PanelMember, args["member_id"])
-    if p is None or p.meeting_id != meeting_id:
-        raise PhaseError("评议团成员不存在", code="not_found")
-    p.token_version += 1
-    s.add(p)
-    return CommandOutcome([{"type": "panel.updated", "cause": "link", "member": member_public(p)}],
-                          {"member_id": p.id, "token_version": p.token_version})
-
-
 Command = Callable[[Session, int, dict[str, Any], int], CommandOutcome]
 
 HOST_COMMANDS: dict[str, Command] = {
@@ -259,5 +266,4 @@ HOST_COMMANDS: dict[str, Command] = {
     "item.advance": advance,
     "item.back": back,
     "item.timer": timer_action,
-    "panel.revoke": revoke_panel_link,
 }

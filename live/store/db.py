@@ -65,7 +65,19 @@ def make_engine(url: str, *, synchronous: str = "FULL", pool_size: int = 8) -> E
             cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
+            # Deleted content is overwritten with zeros, not left in free pages (secret ballots).
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def checkpoint_truncate(engine: Engine) -> tuple[int, int, int] | None:
+    """SQLite only: copy the write-ahead log into the database and truncate it to zero
+    bytes. Returns SQLite's (busy, log frames, checkpointed frames); None elsewhere."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    return int(row[0]), int(row[1]), int(row[2])

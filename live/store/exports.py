@@ -20,7 +20,12 @@ def export_input(s: Session, meeting_id: int) -> tuple[dict[str, Any], dict[str,
     items = s.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)
                    .order_by(col(AgendaItem.position))).all()
     by_item: dict[int, list[dict[str, Any]]] = {}
+    # A secret meeting's ballots leave only once their 测评 has closed: an export taken
+    # twice while voting was open would show which ballot arrived after whose tap.
+    closed = {i.id for i in items if i.phase == "done"}
     for b in s.exec(select(Ballot).where(Ballot.meeting_id == meeting_id)).all():
+        if m.secret and b.item_id not in closed:
+            continue
         by_item.setdefault(b.item_id, []).append(
             {"id": b.id, "group": b.voter_group, "choice": orjson.loads(b.choice_json)})
     meeting = {"id": m.id, "code": m.code, "title": m.title, "held_on": m.held_on, "secret": m.secret,

@@ -63,14 +63,18 @@ class PanelMember(SQLModel, table=True):
     # A token carries the version it was signed with; bumping it revokes the link.
     token_version: int = Field(default=1)
     revoked: bool = Field(default=False)
+    # The first device that claimed the link (sha256 of its random id), until the host releases it.
+    bound_device: str | None = Field(default=None, max_length=64)
+    # 0: no PIN. Otherwise the PIN is derived from the server key and this version (see live.web.panel_auth).
+    pin_version: int = Field(default=0)
 
 
 class Ballot(SQLModel, table=True):
     """One live ballot per voter per item, enforced by the database.
 
-    ``voter_key`` is ``p:<member id>`` or ``d:<device id>``. In a secret meeting it
-    is cleared when 测评 closes, which cuts the only link from a ballot to a voter
-    (NULLs never collide in a UNIQUE index, on SQLite and PostgreSQL alike)."""
+    ``voter_key`` is ``p:<member id>`` or ``d:<device id>``. In a secret meeting it is
+    never written (NULL, and NULLs never collide in a UNIQUE index): the one-per-voter rule
+    lives in ``Participation`` instead, and the id is made by the server."""
 
     __table_args__ = (
         UniqueConstraint("item_id", "voter_key", name="uq_ballot_item_voter"),
@@ -250,3 +254,16 @@ class LoginSession(SQLModel, table=True):
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
     last_seen_ms: int = Field(default=0, sa_type=BigInteger)
     revoked: bool = Field(default=False)
+
+
+# --- secrecy: who took part, apart from what they chose -------------------------
+
+
+class Participation(SQLModel, table=True):
+    """In a secret meeting: that a voter has voted on an item, and nothing else (no choice,
+    no ballot id, no time). The primary key is the one-per-voter rule; on SQLite the table
+    has no rowid, so its rows sit in key order and keep no trace of the order of voting."""
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
+    item_id: int = Field(foreign_key="agenda_item.id", primary_key=True)
+    voter_key: str = Field(primary_key=True, max_length=80)

@@ -19,7 +19,8 @@ from sqlmodel import Session
 from live.store.ballots import my_ballots_many
 
 Key = tuple[int, str]  # (meeting id, voter key)
-Ballots = dict[str, dict[str, Any]]  # item id (as text, for JSON) -> {ballot_id, choice}
+# item id (as text, for JSON) -> {ballot_id, choice}; in a secret meeting only {voted: True}
+Ballots = dict[str, dict[str, Any]]
 
 
 class OwnBallots:

@@ -77,7 +77,9 @@ def create_meeting(s: Session, spec: dict[str, Any], password: str | None = None
         if category not in PANEL_CATEGORIES:
             allowed = '、'.join(PANEL_CATEGORIES)
             raise SpecError(f"评议团成员 {member.get('name')} 的类别「{category}」不在 {allowed} 之中")
-        s.add(PanelMember(meeting_id=m.id, name=str(member["name"]), category=category))
+        # `panel_pin: true` in the spec: every member's link asks for the PIN printed on the card.
+        s.add(PanelMember(meeting_id=m.id, name=str(member["name"]), category=category,
+                          pin_version=1 if spec.get("panel_pin") else 0))
     s.flush()
     return Created(m.id, m.code, password)
 

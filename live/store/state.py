@@ -62,7 +62,8 @@ def item_public(i: AgendaItem) -> dict[str, Any]:
 
 
 def member_public(p: PanelMember) -> dict[str, Any]:
-    return {"id": p.id, "name": p.name, "category": p.category, "revoked": p.revoked}
+    return {"id": p.id, "name": p.name, "category": p.category, "revoked": p.revoked,
+            "bound": p.bound_device is not None, "pin": p.pin_version > 0}
 
 
 def load_state(session: Session, meeting_id: int) -> tuple[int, State]:

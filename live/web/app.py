@@ -21,7 +21,7 @@ from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.writer import Writer
-from live.web import metrics, problem_routes, routes, slide_routes, voice_routes
+from live.web import metrics, panel_routes, problem_routes, routes, slide_routes, voice_routes
 from live.web.auth import Signer
 from live.web.errors import EXCEPTION_HANDLERS
 from live.web.guard import OriginGuard
@@ -92,18 +92,14 @@ def create_app(settings: Settings) -> Starlette:
         Route("/host/{code}", routes.host_page),
         Route("/screen/{code}", routes.screen_page),
         Route("/presenter/{code}", routes.presenter_page),
-        Route("/p/{token}", routes.panel_page),
+        Route("/p/{code}", routes.panel_page),
         Route("/api/meetings/{code}", routes.meeting_info),
         Route("/api/meetings/{code}/login", routes.login, methods=["POST"]),
         Route("/api/meetings/{code}/logout", routes.logout, methods=["POST"]),
         Route("/api/meetings/{code}/session", routes.session_info),
-        Route("/api/meetings/{code}/panel", routes.panel_links),
-        Route("/api/meetings/{code}/panel/{member_id:int}/revoke", routes.revoke_panel, methods=["POST"]),
         Route("/api/meetings/{code}/export/ballots.json", routes.export_ballots),
         Route("/api/meetings/{code}/export/results.xlsx", routes.export_results),
-        Route("/api/panel/{token}", routes.panel_info),
         Route("/qr/join/{code}.png", routes.join_qr),
-        Route("/qr/panel/{token}.png", routes.panel_qr),
         Route("/api/meetings/{code}/items/{item_id:int}/slides", slide_routes.upload_slides, methods=["POST"]),
         Route("/api/meetings/{code}/print/panel-cards.pdf", slide_routes.panel_cards),
         Route("/api/meetings/{code}/print/join-poster.pdf", slide_routes.join_poster),
@@ -112,6 +108,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/metrics", metrics.metrics),
         *voice_routes.ROUTES,
         *problem_routes.ROUTES,
+        *panel_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
 from live.domain.errors import LiveError
-from live.store.models import Meeting, PanelMember
-from live.store.seed import panel_members
+from live.store.models import Meeting
 from live.store.sessions import open_session, prune_sessions, revoke_session
 from live.web.auth import (
     CSRF_HEADER,
@@ -78,10 +77,6 @@ def join_url(svc: Services, request: Request, code: str) -> str:
     return f"{svc.public_base(str(request.base_url))}/j/{code}"
 
 
-def panel_url(svc: Services, base: str, token: str) -> str:
-    return f"{svc.public_base(base)}/p/{token}"
-
-
 async def index(request: Request) -> Response:
     return _page("index.html")
 
@@ -136,6 +131,7 @@ async def presenter_page(request: Request) -> Response:
 
 
 async def panel_page(request: Request) -> Response:
+    """``/p/{code}``: the tablet page; the link's token is in the fragment, which never reaches here."""
     return _page("panel.html")
 
 
@@ -245,66 +241,6 @@ async def session_info(request: Request) -> Response:
     return JSONResponse({"host": True, "code": m.code, "csrf": _svc(request).signer.csrf_token(sid)})
 
 
-async def panel_links(request: Request) -> Response:
-    svc = _svc(request)
-    m = await _host_meeting(request)
-    assert m.id is not None
-    meeting_id = m.id
-
-    def members() -> list[PanelMember]:
-        with Session(svc.engine) as s:
-            rows = panel_members(s, meeting_id)
-            for r in rows:
-                s.expunge(r)
-            return rows
-
-    base = str(request.base_url)
-    out: list[dict[str, Any]] = []
-    for p in await asyncio.to_thread(members):
-        assert p.id is not None
-        token = svc.signer.panel_token(meeting_id, p.id, p.token_version)
-        out.append({"id": p.id, "name": p.name, "category": p.category, "revoked": p.revoked,
-                    "url": None if p.revoked else panel_url(svc, base, token),
-                    "qr": None if p.revoked else f"/qr/panel/{token}.png"})
-    return JSONResponse({"members": out})
-
-
-async def revoke_panel(request: Request) -> Response:
-    """Revoke a member's link and issue a new one (a lost tablet, a leaked link)."""
-    svc = _svc(request)
-    m = await _host_meeting(request)
-    member_id = int(request.path_params["member_id"])
-    assert m.id is not None
-    # Through the single writer like every change: screens get panel.updated.
-    reply = await svc.writer.command(m.id, "panel.revoke", {"member_id": member_id})
-    # The old link's open tablets are closed on every worker, not just refused next time.
-    svc.hub.broker.publish({"k": "revoke", "m": m.id, "member": member_id})
-    token = svc.signer.panel_token(m.id, member_id, int(reply["token_version"]))
-    return JSONResponse({"id": member_id, "url": panel_url(svc, str(request.base_url), token),
-                         "qr": f"/qr/panel/{token}.png"})
-
-
-async def panel_info(request: Request) -> Response:
-    """Who a personal link belongs to, and the meeting code its page connects to."""
-    svc = _svc(request)
-    _limited(svc, request)
-    try:
-        mid, member_id, version = svc.signer.read_panel_token(str(request.path_params["token"]))
-    except TokenError as exc:
-        raise LiveError(exc.message, exc.code, status=400) from exc
-
-    def load() -> tuple[Meeting | None, PanelMember | None]:
-        with Session(svc.engine) as s:
-            return s.get(Meeting, mid), s.get(PanelMember, member_id)
-
-    m, p = await asyncio.to_thread(load)
-    if m is None or p is None or p.meeting_id != mid:
-        raise LiveError("评议团链接无效", "bad_token", status=404)
-    if p.revoked or p.token_version != version:
-        raise LiveError("该评议团链接已被收回，请向会务人员索取新链接", "revoked", status=403)
-    return JSONResponse({"code": m.code, "title": m.title, "name": p.name, "category": p.category})
-
-
 async def join_qr(request: Request) -> Response:
     svc = _svc(request)
     _limited(svc, request)
@@ -313,17 +249,6 @@ async def join_qr(request: Request) -> Response:
         raise LiveError("会议码不存在", "not_found", status=404)
     png = await asyncio.to_thread(qr_png, join_url(svc, request, code))
     return Response(png, media_type="image/png", headers={"Cache-Control": "max-age=300"})
-
-
-async def panel_qr(request: Request) -> Response:
-    svc = _svc(request)
-    token = str(request.path_params["token"])
-    try:
-        svc.signer.read_panel_token(token)
-    except TokenError as exc:
-        raise LiveError(exc.message, exc.code, status=400) from exc
-    png = await asyncio.to_thread(qr_png, panel_url(svc, str(request.base_url), token))
-    return Response(png, media_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 async def export_ballots(request: Request) -> Response:

@@ -24,6 +24,8 @@ class Services:
     hub: Hub
     signer: Signer
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    # Wrong panel-card PINs: 5 per member in 5 minutes, then wait (live.web.panel_routes).
+    pin_failures: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300))
     public_hits: RateLimiter = field(default_factory=lambda: RateLimiter(1200, 60))
     voice_limits: VoiceLimits = field(default_factory=VoiceLimits)  # comments, questions, upvotes, likes
     own_ballots: OwnBallots = field(init=False)

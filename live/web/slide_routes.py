@@ -16,7 +16,9 @@ from live.reports.printables import Card, join_poster_pdf, panel_cards_pdf
 from live.store.models import AgendaItem
 from live.store.seed import panel_members
 from live.store.slides import MAX_BYTES, DeckError, deck_dir, new_deck_key, render_deck
-from live.web.routes import _host_meeting, _svc, join_url, panel_url
+from live.web.panel_auth import member_pin
+from live.web.panel_routes import member_link
+from live.web.routes import _host_meeting, _svc, join_url
 from live.web.voice_routes import _upload, read_capped
 
 _PAGE = re.compile(r"^(\d{1,4})(\.thumb)?\.png$")
@@ -77,8 +79,8 @@ async def panel_cards(request: Request) -> Response:
     def render() -> bytes:
         with Session(svc.engine) as s:
             members = [p for p in panel_members(s, m.id or 0) if not p.revoked]
-        cards = [Card(p.name, p.category, panel_url(svc, base, svc.signer.panel_token(m.id or 0, p.id or 0,
-                                                                                      p.token_version)))
+        cards = [Card(p.name, p.category, member_link(svc, base, m, p),
+                      member_pin(svc.settings.secret_key, m.id or 0, p.id or 0, p.pin_version))
                  for p in members]
         return panel_cards_pdf(m.title, cards)
 

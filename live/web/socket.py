@@ -20,8 +20,10 @@ from live.realtime.frames import ack_frame, error, error_frame
 from live.realtime.runtime import MeetingRuntime
 from live.store.ballots import BallotJob
 from live.store.models import Meeting, PanelMember
+from live.store.panel_links import BOUND_ELSEWHERE, REVOKED
 from live.web import messages, voice_commands
 from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError
+from live.web.panel_auth import cookie_name, device_hash, read_session_cookie
 from live.web.services import Services
 from live.web.sessions import SocketSession, check_host, socket_session_id
 
@@ -53,14 +55,23 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
         check_host(svc, raw, m)  # the server-side session: not logged out, not idle
         return Identity(role=role)
     if role == "panel":
-        token = ws.query_params.get("token", "")
-        mid, member_id, version = svc.signer.read_panel_token(token)
+        # The tablet shows the session cookie its claim got, never the link's token:
+        # a socket URL is logged by proxies, and a forwarded link is worth nothing here.
+        member_raw = ws.query_params.get("member", "")
+        if not member_raw.isdigit() or len(member_raw) > 12:
+            raise TokenError("评议团链接无效，请重新扫描评议卡上的二维码", code="bad_token")
+        raw = ws.cookies.get(cookie_name(int(member_raw)))
+        if not raw:
+            raise TokenError("请重新扫描评议卡上的二维码打开评议页面", code="claim_required")
+        mid, member_id, version, device = read_session_cookie(svc.signer, raw)
         with Session(svc.engine) as s:
             member = s.get(PanelMember, member_id)
             if mid != meeting_id or member is None or member.meeting_id != meeting_id:
                 raise TokenError("评议团链接无效", code="bad_token")
             if member.revoked or member.token_version != version:
-                raise TokenError("该评议团链接已被收回，请向会务人员索取新链接", code="revoked")
+                raise TokenError(REVOKED, code="revoked")
+            if member.bound_device != device_hash(device):
+                raise TokenError(BOUND_ELSEWHERE, code="bound_elsewhere")
         return Identity(role="panel", voter_key=f"p:{member_id}", group_source="panel",
                         category=member.category, name=member.name, member_id=member_id)
     raw = ws.cookies.get(DEVICE_COOKIE)
@@ -212,5 +223,7 @@ async def _vote(svc: Services, rt: MeetingRuntime, client: Client, msg: messages
     outcome = await svc.writer.vote(job)
     if not outcome.ok:
         raise outcome.error()
+    # In a secret meeting the stored ballot's id is made by the server and never leaves it:
+    # ``ballot_id`` here is only the phone's own request id, echoed back (no receipt).
     client.push(ack_frame(msg.id, ballot_id=msg.ballot_id, item_id=msg.item_id, status=outcome.status,
-                          choice=choice))
+                          choice=choice, secret=rt.state["meeting"].get("secret", False)))
