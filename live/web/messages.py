@@ -46,6 +46,11 @@ class MeetingScheme(_Msg):
     scheme: dict[str, Any]
 
 
+class MeetingPublicMode(_Msg):
+    type: Literal["meeting.public_mode"]
+    mode: Literal["open", "ticket", "roster"]
+
+
 class MeetingStream(_Msg):
     type: Literal["meeting.stream"]
     # An HLS address (.m3u8) for the phones' player; null takes the stream off.
@@ -209,6 +214,7 @@ class WordsRemove(_Msg):
 
 ClientMessage = Annotated[
     Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme | MeetingStream | SlideGoto
+    | MeetingPublicMode
     | ItemOpen | ItemAdvance | ItemBack | ItemTimer
     | QuestionAsk | QuestionUpvote | Like | CommentSend
     | QuestionApprove | QuestionReject | QuestionReorder | QuestionPick | QuestionUnpick | QuestionAnswered
@@ -220,7 +226,7 @@ ClientMessage = Annotated[
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 HOST_TYPES = frozenset({"meeting.start", "meeting.end", "meeting.durations", "meeting.scheme", "meeting.stream",
-                        "item.open", "item.advance", "item.back", "item.timer"})
+                        "meeting.public_mode", "item.open", "item.advance", "item.back", "item.timer"})
 # The presenter view turns pages too; so does the host.
 PRESENTER_TYPES = frozenset({"slide.goto"})
 # Handled by live.web.interaction; the host's ones are host-only like the others.
