@@ -79,7 +79,7 @@ def test_numbers_serialise_canonically() -> None:
         (lambda s: replace(s, groups=(s.groups[0], replace(s.groups[1], key=PANEL, source=PANEL))), "标识重复"),
         (lambda s: replace(s, groups=(replace(s.groups[0], min_ballots=0), s.groups[1])), "最低有效票数"),
         (lambda s: replace(s, groups=(replace(s.groups[0], source="guest"), s.groups[1])), "来源"),
-        (lambda s: replace(s, groups=(*s.groups, Group("public:干部职工", "干部职工", PUBLIC, D(10), 1, ("干部职工",)))),
+        (lambda s: replace(s, groups=(*s.groups, Group("public:干部", "干部职工", PUBLIC, D(10), 1, ("干部职工",)))),
          "范围重叠"),
         (lambda s: replace(s, groups=()), "至少需要一个投票组"),
         (lambda s: replace(s, options=(*s.options, Option("满意", D(90)))), "选项名称重复：「满意」"),

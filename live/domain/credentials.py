@@ -186,8 +186,8 @@ def parse_roster(data: bytes, filename: str | None, groups: Sequence[str] | None
     header_row, columns = 0, {}
     for n, cells in enumerate(rows[:5], start=1):
         found: dict[str, int] = {}
-        for col, cell in enumerate(cells):
-            f = _ROSTER_INDEX.get(_fold(cell.split("（")[0].split("(")[0]))
+        for col, text in enumerate(cells):
+            f = _ROSTER_INDEX.get(_fold(text.split("（")[0].split("(")[0]))
             if f and f not in found:
                 found[f] = col
         if all(f in found for f in _ROSTER_REQUIRED):
@@ -200,7 +200,7 @@ def parse_roster(data: bytes, filename: str | None, groups: Sequence[str] | None
     errors: list[RosterRowError] = []
     seen: dict[tuple[str, str, str], int] = {}
 
-    def cell(cells: list[str], name: str) -> str:
+    def value(cells: list[str], name: str) -> str:
         col = columns.get(name)
         return cells[col] if col is not None and col < len(cells) else ""
 
@@ -210,8 +210,8 @@ def parse_roster(data: bytes, filename: str | None, groups: Sequence[str] | None
         if len(voters) + len(errors) >= MAX_ROSTER_ROWS:
             errors.append(RosterRowError(n, f"超过 {MAX_ROSTER_ROWS} 人的上限，其后各行未导入"))
             break
-        name, unit = _clean(cell(cells, "name"), 50), _clean(cell(cells, "unit"), 100)
-        group, contact = _clean(cell(cells, "group"), 20), _clean(cell(cells, "contact"), 30)
+        name, unit = _clean(value(cells, "name"), 50), _clean(value(cells, "unit"), 100)
+        group, contact = _clean(value(cells, "group"), 20), _clean(value(cells, "contact"), 30)
         if not name:
             errors.append(RosterRowError(n, "缺少姓名"))
             continue

@@ -12,8 +12,8 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from live.domain import phases, timer
-from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
 from live.domain.credentials import OPEN_GROUP_LABEL, PublicMode
+from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
 from live.domain.scheme import BallotValue, Scheme, check_scheme, labelled_for_mode
 from live.store import slides
 from live.store.models import AgendaItem, Ballot, Meeting

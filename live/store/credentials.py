@@ -59,7 +59,7 @@ def set_public_mode(s: Session, meeting_id: int, args: dict[str, Any], now_ms: i
     m = _meeting(s, meeting_id)
     items = _items(s, meeting_id)
     try:
-        mode = PublicMode(args.get("mode"))
+        mode = PublicMode(str(args.get("mode")))
     except ValueError as exc:
         raise PhaseError("公众投票方式应为 open（开放投票）、ticket（票码）或 roster（实名名单）",
                          code="invalid") from exc

@@ -15,8 +15,8 @@ from live.domain.credentials import PublicMode
 from live.domain.phases import MeetingStatus
 from live.store.credentials import ip_prefix
 from live.store.models import Meeting, PanelMember
-from live.store.writer import CommandRefused
 from live.store.seed import panel_members
+from live.store.writer import CommandRefused
 from live.web.auth import DEVICE_MAX_AGE, HOST_COOKIE, HOST_MAX_AGE, TokenError, device_cookie_name, verify_password
 from live.web.qr import qr_png
 from live.web.services import Services

@@ -206,8 +206,8 @@ def _peek_id(raw: str) -> str | None:
 
 
 def _you(identity: Identity) -> dict[str, Any]:
-    you = {"role": identity.role, "name": identity.name, "category": identity.category,
-           "member_id": identity.member_id, "can_vote": identity.can_vote}
+    you: dict[str, Any] = {"role": identity.role, "name": identity.name, "category": identity.category,
+                           "member_id": identity.member_id, "can_vote": identity.can_vote}
     if identity.role == "audience":
         you["credential_id"] = identity.credential_id
         you["refusal"] = ({"code": identity.refusal[0], "message": identity.refusal[1]}
