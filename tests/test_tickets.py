@@ -125,12 +125,13 @@ def test_stored_hash_depends_on_the_pepper() -> None:
 
 def test_guess_limiter_backs_off() -> None:
     lim = GuessLimiter(free=3, base_s=2, max_s=60, forget_s=3600)
-    for _ in range(3):
+    for _ in range(2):
         assert lim.retry_after("k", now=0) == 0
         lim.fail("k", now=0)
     assert lim.retry_after("k", now=0) == 0
-    lim.fail("k", now=0)
+    lim.fail("k", now=0)  # the third failure: now it waits
     assert lim.retry_after("k", now=0) == 2
+    assert lim.retry_after("k", now=2) == 0
     lim.fail("k", now=2)
     assert lim.retry_after("k", now=2) == 4
     for t in range(3, 20):

@@ -1,6 +1,6 @@
-"""Backoff for guessing secrets (ticket codes, roster links): a few free failures per
-key, then each further failure doubles the wait, up to a ceiling. Failures are
-forgotten after a quiet ``forget_s``. In memory, per process: with N workers an
+"""Backoff for guessing secrets (ticket codes, roster links): ``free`` failures per key
+cost nothing; then the key waits ``base_s``, and each further failure doubles the wait,
+up to a ceiling. Failures are forgotten after a quiet ``forget_s``. In memory, per process: with N workers an
 attacker gets N times the budget (documented in docs/security-parts/credentials.md)."""
 
 from __future__ import annotations
@@ -48,5 +48,5 @@ class GuessLimiter:
         st.failures += 1
         st.last = now
         over = st.failures - self.free
-        if over > 0:
-            st.locked_until = now + min(self.max_s, self.base_s * 2 ** min(over - 1, 30))
+        if over >= 0:
+            st.locked_until = now + min(self.max_s, self.base_s * 2 ** min(over, 30))
