@@ -23,12 +23,14 @@ from live.web.auth import Signer
 
 TWO_PUBLIC_GROUPS = {
     "kind": "satisfaction",
-    "options": [{"key": "满意", "score": "100", "satisfied": True}, {"key": "基本满意", "score": "80", "satisfied": True},
+    "options": [{"key": "满意", "score": "100", "satisfied": True},
+                {"key": "基本满意", "score": "80", "satisfied": True},
                 {"key": "不满意", "score": "0", "satisfied": False}],
     "groups": [{"key": "panel", "label": "评议团", "source": "panel", "weight": "60"},
                {"key": "cadre", "label": "干部职工", "source": "public", "weight": "25", "categories": ["干部职工"]},
                {"key": "masses", "label": "群众代表", "source": "public", "weight": "15", "categories": ["群众代表"]}],
-    "bands": [{"label": "好", "min_score": "90"}, {"label": "一般", "min_score": "60"}, {"label": "差", "min_score": "0"}],
+    "bands": [{"label": "好", "min_score": "90"}, {"label": "一般", "min_score": "60"},
+              {"label": "差", "min_score": "0"}],
 }
 
 
@@ -330,7 +332,8 @@ def test_switching_mode_stops_identities_of_the_old_mode(settings: Settings) -> 
 # --- roster mode -----------------------------------------------------------------------
 
 
-ROSTER_CSV = "姓名,单位,群体,手机/工号\n张三,市司法局,干部职工,13800000001\n李四,某社区,群众代表,13800000002\n王五,,外宾,3\n"
+ROSTER_CSV = ("姓名,单位,群体,手机/工号\n张三,市司法局,干部职工,13800000001\n"
+              "李四,某社区,群众代表,13800000002\n王五,,外宾,3\n")
 
 
 def test_roster_import_links_stuffing_and_a_recount(settings: Settings, tmp_path: Any) -> None:

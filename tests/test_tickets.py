@@ -141,7 +141,8 @@ def test_guess_limiter_backs_off() -> None:
     assert lim.retry_after("other", now=19) == 0
 
 
-ROSTER = "姓名,单位,群体,手机/工号\n张三,市司法局,干部职工,13800000001\n,市司法局,干部职工,1\n李四,某社区,群众代表,13800000002\n王五,某单位,外宾,3\n张三,市司法局,干部职工,13800000001\n"
+ROSTER = ("姓名,单位,群体,手机/工号\n张三,市司法局,干部职工,13800000001\n,市司法局,干部职工,1\n"
+          "李四,某社区,群众代表,13800000002\n王五,某单位,外宾,3\n张三,市司法局,干部职工,13800000001\n")
 
 
 def test_roster_csv_in_gbk_keeps_good_rows_and_numbers_bad_ones() -> None:
@@ -169,7 +170,7 @@ def test_roster_xlsx_with_a_title_row() -> None:
 
 def test_roster_without_a_header_is_refused_whole() -> None:
     with pytest.raises(CredentialError) as err:
-        parse_roster("a,b\n1,2\n".encode(), "x.csv", None)
+        parse_roster(b"a,b\n1,2\n", "x.csv", None)
     assert err.value.code == "no_header"
 
 
