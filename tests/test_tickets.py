@@ -20,6 +20,7 @@ from live.domain.credentials import (
     new_code,
     normalise,
     parse_roster,
+    pepper_from_secret,
 )
 from live.reports.tickets import ticket_bundle
 from live.web.guess_limit import GuessLimiter
@@ -182,3 +183,39 @@ def test_ticket_bundle_is_a_pdf_and_a_csv_with_the_codes_in_the_fragment() -> No
     assert rows[0] == ["编号", "票码", "群体", "投票链接"]
     assert rows[1] == ["101", group_code(codes[0]), "群众代表", f"https://live.example/j/ABC234#t={codes[0]}"]
     assert len(rows) == 24
+
+
+def test_cli_writes_ticket_pdf_and_csv_and_stores_only_hashes(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from sqlmodel import Session, select
+
+    from conftest import DEMO, seed_meeting
+    from live.cli import main
+    from live.config import Settings
+    from live.store.db import make_engine
+    from live.store.models import Credential
+
+    tmp = Path(str(tmp_path))
+    settings = Settings(database_url=f"sqlite:///{tmp / 'live.db'}", secret_key="k" * 32, data_dir=tmp)
+    seed = seed_meeting(settings, {**DEMO, "public_mode": "ticket"})
+    import os
+
+    os.environ["LIVE_SECRET_KEY"] = settings.secret_key
+    try:
+        assert main(["tickets", "create", seed.code, "12", "--group", "干部职工", "-o", str(tmp / "out"),
+                     "--database-url", settings.database_url, "--public-url", "https://live.example"]) == 0
+    finally:
+        del os.environ["LIVE_SECRET_KEY"]
+    pdf = tmp / "out" / f"tickets-{seed.code}-batch1.pdf"
+    rows = list(csv.reader(io.StringIO((tmp / "out" / f"tickets-{seed.code}-batch1.csv").read_text("utf-8-sig"))))
+    assert pdf.read_bytes().startswith(b"%PDF") and oct(pdf.stat().st_mode)[-3:] == "600"
+    assert len(rows) == 13 and rows[1][0] == "1" and rows[1][2] == "干部职工"
+    assert rows[1][3] == f"https://live.example/j/{seed.code}#t={normalise(rows[1][1])}"
+    engine = make_engine(settings.database_url)
+    with Session(engine) as s:
+        stored = s.exec(select(Credential)).all()
+    engine.dispose()
+    pepper = pepper_from_secret(settings.secret_key)
+    assert {c.code_hash for c in stored} == {code_hash(pepper, normalise(r[1])) for r in rows[1:]}
+    assert not any(normalise(r[1]) in str(c.model_dump()) for c in stored for r in rows[1:])
