@@ -247,7 +247,8 @@ def cmd_tickets_create(args: argparse.Namespace) -> int:
         with Session(engine) as s:
             meeting_id = _meeting_id(s, args.meeting)
             hashes = [code_hash(pepper, c) for c in codes]
-            reply = create_tickets(s, meeting_id, {"group": args.group, "hashes": hashes}, int(time.time() * 1000)).reply
+            now = int(time.time() * 1000)
+            reply = create_tickets(s, meeting_id, {"group": args.group, "hashes": hashes}, now).reply
             m = s.get(Meeting, meeting_id)
             assert m is not None
             title, code, mode = m.title, m.code, m.public_mode
