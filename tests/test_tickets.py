@@ -219,3 +219,30 @@ def test_cli_writes_ticket_pdf_and_csv_and_stores_only_hashes(tmp_path: object) 
     pepper = pepper_from_secret(settings.secret_key)
     assert {c.code_hash for c in stored} == {code_hash(pepper, normalise(r[1])) for r in rows[1:]}
     assert not any(normalise(r[1]) in str(c.model_dump()) for c in stored for r in rows[1:])
+
+
+def _guesses_allowed(lim: GuessLimiter, seconds: float) -> int:
+    """An attacker who retries the instant the limiter lets them: how many guesses get through."""
+    t, n = 0.0, 0
+    while t < seconds:
+        wait = lim.retry_after("k", now=t)
+        if wait:
+            t += wait
+            continue
+        lim.fail("k", now=t)
+        n += 1
+        t += 0.01
+    return n
+
+
+def test_limiter_bounds_guesses_per_address_and_per_meeting() -> None:
+    """The figures docs/security-parts/credentials.md quotes (the limits in live.web.services)."""
+    from live.web.services import Services
+
+    fields = Services.__dataclass_fields__
+    ip = fields["guesses_ip"].default_factory  # type: ignore[misc]
+    meeting = fields["guesses_meeting"].default_factory  # type: ignore[misc]
+    assert _guesses_allowed(ip(), 3600) == 21
+    assert _guesses_allowed(ip(), 24 * 3600) == 113
+    assert _guesses_allowed(meeting(), 3600) == 1123
+    assert _guesses_allowed(meeting(), 24 * 3600) == 3882

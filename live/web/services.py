@@ -28,7 +28,8 @@ class Services:
     voice_limits: VoiceLimits = field(default_factory=VoiceLimits)  # comments, questions, upvotes, likes
     # Ticket and roster redemption: per address, and per meeting against a distributed guesser.
     guesses_ip: GuessLimiter = field(default_factory=lambda: GuessLimiter(free=10))
-    guesses_meeting: GuessLimiter = field(default_factory=lambda: GuessLimiter(free=300, base_s=1.0, max_s=60.0))
+    guesses_meeting: GuessLimiter = field(
+        default_factory=lambda: GuessLimiter(free=1000, base_s=1.0, max_s=30.0, forget_s=600.0))
     own_ballots: OwnBallots = field(init=False)  # phones' own ballots, read in batches on join
 
     def __post_init__(self) -> None:
