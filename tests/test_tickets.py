@@ -246,3 +246,18 @@ def test_limiter_bounds_guesses_per_address_and_per_meeting() -> None:
     assert _guesses_allowed(ip(), 24 * 3600) == 113
     assert _guesses_allowed(meeting(), 3600) == 1123
     assert _guesses_allowed(meeting(), 24 * 3600) == 3882
+
+
+def test_every_printed_qr_decodes_to_its_ticket_link() -> None:
+    import pypdfium2 as pdfium
+    import zxingcpp
+
+    codes = [new_code() for _ in range(14)]
+    pdf, data = ticket_bundle("测试会议", "https://live.example.gov.cn", "ABC234", 1, "群众代表", codes)
+    links = {row[3] for row in list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))[1:]}
+    doc = pdfium.PdfDocument(pdf)
+    assert len(doc) == 2
+    found = set()
+    for page in doc:
+        found |= {r.text for r in zxingcpp.read_barcodes(page.render(scale=2).to_pil())}
+    assert found == links
