@@ -21,8 +21,9 @@ PER_PAGE = 10  # 2 × 5
 
 
 def _qr_modules(data: str, version: int | None) -> list[list[bool]]:
-    """The QR's module matrix. Links of one length (a batch's) fit one version, found once; the mask is fixed (any of the eight is valid QR) because scoring
-    all eight was 80 % of the time of a 5,000-ticket sheet. Decoding is tested."""
+    """The QR's module matrix. Links of one length (a batch's) fit one version, found
+    once; the mask is fixed (any of the eight is valid QR) because scoring all eight was
+    80 % of the time of a 5,000-ticket sheet. Decoding every printed QR is tested."""
     qr = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0, mask_pattern=2)
     qr.add_data(data)
     qr.make(fit=version is None)
