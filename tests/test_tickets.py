@@ -261,3 +261,28 @@ def test_every_printed_qr_decodes_to_its_ticket_link() -> None:
     for page in doc:
         found |= {r.text for r in zxingcpp.read_barcodes(page.render(scale=2).to_pil())}
     assert found == links
+
+
+def test_meeting_spec_takes_a_public_mode(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from sqlmodel import Session
+
+    from conftest import DEMO
+    from live.store.db import make_engine
+    from live.store.migrate import upgrade
+    from live.store.models import Meeting
+    from live.store.seed import SpecError, create_meeting
+
+    engine = make_engine(f"sqlite:///{Path(str(tmp_path)) / 'm.db'}")
+    upgrade(engine)
+    with Session(engine) as s:
+        created = create_meeting(s, {**DEMO, "public_mode": "roster"}, "pw-123456")
+        m = s.get(Meeting, created.meeting_id)
+        assert m is not None and m.public_mode == "roster" and "开放投票" not in m.scheme_json
+        opened = create_meeting(s, DEMO, "pw-123456")
+        m2 = s.get(Meeting, opened.meeting_id)
+        assert m2 is not None and m2.public_mode == "open" and "开放投票（未实名）" in m2.scheme_json
+        with pytest.raises(SpecError, match="未知的公众投票方式"):
+            create_meeting(s, {**DEMO, "public_mode": "lottery"}, "pw-123456")
+    engine.dispose()

@@ -92,8 +92,8 @@ def _audience(svc: Services, ws: WebSocket, meeting_id: int, meeting: dict[str, 
         if voter:
             ident.voter_key, ident.group_source = f"d:{device}", "public"
         else:
-            ident.refusal = ("identity_cap", "本网络新加入的投票手机已达上限，本机可以观看和互动，但不能投票。"
-                                             "如需投票，请改用手机流量重新打开本页")
+            ident.refusal = ("identity_cap", "本机尚未取得本场投票身份：本网络新加入的投票手机已达上限。"
+                                             "本机可以观看和互动；如需投票，请改用手机流量重新打开本页")
         return ident
     ident.refusal = ("credential_required", "本场测评凭票码或个人链接投票：请扫描票码二维码，或在下方输入票码")
     cred = ws.cookies.get(cred_cookie_name(meeting_id))
