@@ -447,3 +447,25 @@ def test_role_matrix_of_the_credential_routes(settings: Settings) -> None:
         assert conn.cmd("meeting.public_mode", mode="open")["code"] == "forbidden"
         p = Conn(open_ws(client, f"/ws/{a.code}?role=panel&token={a.panel_tokens[0]}"))
         assert p.cmd("meeting.public_mode", mode="open")["code"] == "forbidden"
+
+
+def test_open_cap_anomalies_and_tickets_on_postgresql(pg_url: str, tmp_path: Any) -> None:
+    settings = Settings(database_url=pg_url, secret_key="test-secret-key", data_dir=tmp_path, tick_s=0.05,
+                        open_ids_per_ip=3)
+    with running(settings, "open") as (client, seed):
+        h, item = host_to_voting(client, seed)
+        replies = [vote(phone_ws(client, seed, fresh_phone(client, seed)), item, n)["type"] for n in range(4)]
+        assert replies == ["ack", "ack", "ack", "error"]
+        login(client, seed)
+        figures = client.get(f"/api/meetings/{seed.code}/public/anomalies").json()
+        assert figures["ballots_by_prefix"] == [{"prefix": "?", "count": 3}] and figures["busiest_minute"] >= 1
+        h.ws.close()
+    with running(settings, "ticket") as (client, seed):
+        (_, code), *_ = make_tickets(client, seed, 2)
+        first, second = fresh_phone(client, seed), fresh_phone(client, seed)
+        assert redeem(client, seed, first, ticket=code).status_code == 200
+        assert redeem(client, seed, second, ticket=code).status_code == 409
+        login(client, seed)
+        cid = client.get(f"/api/meetings/{seed.code}/credentials?kind=ticket").json()["credentials"][0]["id"]
+        assert client.post(f"/api/meetings/{seed.code}/credentials/{cid}/release").status_code == 200
+        assert redeem(client, seed, second, ticket=code).status_code == 200
