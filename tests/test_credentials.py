@@ -359,7 +359,8 @@ def test_roster_import_links_stuffing_and_a_recount(settings: Settings, tmp_path
         # No link, no vote: 50 fresh phones.
         for n in range(50):
             phone = phone_ws(client, seed, fresh_phone(client, seed))
-            assert vote(phone, item, n)["code"] == "credential_required"
+            reply = vote(phone, item, n)
+            assert reply["code"] == "credential_required" and "个人链接" in reply["message"]
             phone.ws.close()
         for n, entry in enumerate(listing):
             token = entry["url"].split("#r=", 1)[1]

@@ -95,7 +95,9 @@ def _audience(svc: Services, ws: WebSocket, meeting_id: int, meeting: dict[str, 
             ident.refusal = ("identity_cap", "本机尚未取得本场投票身份：本网络新加入的投票手机已达上限。"
                                              "本机可以观看和互动；如需投票，请改用手机流量重新打开本页")
         return ident
-    ident.refusal = ("credential_required", "本场测评凭票码或个人链接投票：请扫描票码二维码，或在下方输入票码")
+    ident.refusal = ("credential_required", "本场测评凭票码投票：请扫描票码上的二维码，或在本页输入票码"
+                     if mode == PublicMode.TICKET.value else
+                     "本场测评按实名名单投票：请打开会务人员发给您的个人链接，或扫描您的个人二维码")
     cred = ws.cookies.get(cred_cookie_name(meeting_id))
     if not cred:
         return ident
