@@ -6,15 +6,19 @@ import { agendaView, stageView } from "./stage.js";
 import { audienceVoice } from "./audience-voice.js";
 import { slideCard } from "./slides.js";
 import { mountStream } from "./stream.js";
+import { credentialCard, redeemFragment } from "./credential.js";
 
 const code = codeFromPath("/j/");
+// A ticket's or roster link's secret rides in the fragment: redeem it before connecting,
+// so the socket opens with the credential cookie already set.
+const redeemed = await redeemFragment(code);
 const conn = connect(code, "audience");
 const app = document.getElementById("app");
 const title = document.getElementById("title");
 
 statusBanner(conn);
 const ballot = el("div", { class: "card" }, ballotView(conn, { source: "public" }));
-fill(app, stageView(conn), ballot, agendaView(conn));
+fill(app, credentialCard(conn, code, redeemed), stageView(conn), ballot, agendaView(conn));
 audienceVoice(conn, app);
 app.querySelector(".stage").after(slideCard(conn, { thumb: true }));  // the slide during 述法
 mountStream(conn, document.getElementById("live-stream"));  // the live stream, above everything

@@ -35,6 +35,9 @@ class Settings:
     # blip; past this queue the kernel drops them into TCP retransmission (1 s, 3 s, 7 s...).
     # The kernel caps it at net.core.somaxconn.
     backlog: int = 8192
+    # Open voting: new voter identities per network prefix (/24, /48) per meeting. A hall's
+    # phones often share one NAT address, so this needs headroom; see docs/security-parts/credentials.md.
+    open_ids_per_ip: int = 60
 
     @staticmethod
     def from_env(**overrides: object) -> Settings:
@@ -49,6 +52,7 @@ class Settings:
                      redis_channel=env.get("LIVE_REDIS_CHANNEL") or "live:bus",
                      public_url=env.get("LIVE_PUBLIC_URL") or None,
                      backlog=int(env.get("LIVE_BACKLOG") or 8192),
+                open_ids_per_ip=int(env.get("LIVE_OPEN_IDS_PER_IP") or 60),
                      cookie_secure=env.get("LIVE_COOKIE_SECURE", "") in ("1", "true", "yes"))
         for key, value in overrides.items():
             if value is not None:

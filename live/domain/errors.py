@@ -98,6 +98,20 @@ class ErrorCode(StrEnum):
     UNKNOWN_STATUS = "unknown_status"
     REASON_REQUIRED = "reason_required"
     REASON_TOO_LONG = "reason_too_long"
+    # public voting credentials
+    BAD_CREDENTIAL = "bad_credential"
+    BAD_CODE = "bad_code"
+    BAD_CHECK = "bad_check"
+    WRONG_MEETING = "wrong_meeting"
+    WRONG_MODE = "wrong_mode"
+    MODE_LOCKED = "mode_locked"
+    MODE_CHANGED = "mode_changed"
+    UNKNOWN_GROUP = "unknown_group"
+    CREDENTIAL_REQUIRED = "credential_required"
+    IDENTITY_CAP = "identity_cap"
+    RELEASED = "released"
+    BOUND_ELSEWHERE = "bound_elsewhere"
+    MEETING_ENDED = "meeting_ended"
     # printables
     NO_FONT = "no_font"
 
@@ -168,6 +182,19 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_STATUS: "未知的整改状态",
     ErrorCode.REASON_REQUIRED: "请填写原因",
     ErrorCode.REASON_TOO_LONG: "原因过长",
+    ErrorCode.BAD_CREDENTIAL: "票码或凭证无效",
+    ErrorCode.BAD_CODE: "票码格式不对",
+    ErrorCode.BAD_CHECK: "票码有误（校验位不符）",
+    ErrorCode.WRONG_MEETING: "该凭证不属于本场会议",
+    ErrorCode.WRONG_MODE: "本场会议不使用该投票方式",
+    ErrorCode.MODE_LOCKED: "测评已开始，公众投票方式不能再改",
+    ErrorCode.MODE_CHANGED: "本场公众投票方式已变更，请刷新页面",
+    ErrorCode.UNKNOWN_GROUP: "群体不在测评方案的公众投票组中",
+    ErrorCode.CREDENTIAL_REQUIRED: "本场测评需凭票码或个人链接投票",
+    ErrorCode.IDENTITY_CAP: "本网络新加入的投票手机已达上限",
+    ErrorCode.RELEASED: "您的投票凭证已失效，请重新输入票码或打开个人链接",
+    ErrorCode.BOUND_ELSEWHERE: "该凭证已在另一台手机上使用",
+    ErrorCode.MEETING_ENDED: "会议已结束，投票已关闭",
     ErrorCode.NO_FONT: "服务器缺少中文字体，无法生成文件",
 }
 
@@ -179,6 +206,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.ILLEGAL_TRANSITION: 409, ErrorCode.ALREADY_CLOSED: 409, ErrorCode.NO_CHANGE: 409,
     ErrorCode.SCHEME_LOCKED: 409, ErrorCode.STALE: 409, ErrorCode.CONFLICT: 409,
     ErrorCode.TOO_LARGE: 413, ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.WRONG_MEETING: 401, ErrorCode.WRONG_MODE: 409, ErrorCode.MODE_LOCKED: 409, ErrorCode.MODE_CHANGED: 409, ErrorCode.CREDENTIAL_REQUIRED: 403, ErrorCode.IDENTITY_CAP: 403, ErrorCode.RELEASED: 401, ErrorCode.BOUND_ELSEWHERE: 409, ErrorCode.MEETING_ENDED: 409,
 }
 
 

@@ -3,7 +3,9 @@ several workers serve one meeting. Bus messages are small dicts:
 
 - ``{"k": "events", "m": meeting_id, "events": [wire, ...]}``: committed, sequenced events;
 - ``{"k": "ballots", "m": meeting_id, "changes": [[item_id, ballot_id, group, choice], ...]}``;
-- ``{"k": "presence", "w": worker_id, "m": meeting_id, "counts": {...}}``.
+- ``{"k": "presence", "w": worker_id, "m": meeting_id, "counts": {...}}``;
+- ``{"k": "revoke", "m": meeting_id, "member": id}`` and ``{"k": "release", "m": meeting_id,
+  "credential": id}``: close the sockets of a revoked panel link or a released ticket/roster voter.
 """
 
 from __future__ import annotations

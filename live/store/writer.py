@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from live.domain.errors import ErrorCode, LiveError
-from live.store import comments, problems, questions
+from live.store import comments, credentials, problems, questions
 from live.store import events as event_log
 from live.store.ballots import BallotJob, BallotOutcome, TallyChange, store_batch
 from live.store.commands import HOST_COMMANDS, Command, CommandOutcome
@@ -32,8 +32,9 @@ log = logging.getLogger(__name__)
 OnCommit = Callable[[list[SeqEvent], list[TallyChange]], None]
 
 # Every command the writer runs, by name: the meeting spine's, then each feature's own.
-COMMANDS: dict[str, Command] = {**HOST_COMMANDS, **questions.COMMANDS, **comments.COMMANDS, **problems.COMMANDS}
-BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES}
+COMMANDS: dict[str, Command] = {**HOST_COMMANDS, **questions.COMMANDS, **comments.COMMANDS, **problems.COMMANDS,
+                                **credentials.COMMANDS}
+BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES, **credentials.BATCHES}
 
 
 class CommandRefused(LiveError):

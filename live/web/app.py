@@ -23,7 +23,7 @@ from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.writer import Writer
-from live.web import metrics, problem_routes, routes, slide_routes, voice_routes
+from live.web import credential_routes, metrics, problem_routes, routes, slide_routes, voice_routes
 from live.web.auth import Signer
 from live.web.errors import EXCEPTION_HANDLERS
 from live.web.services import Services
@@ -113,6 +113,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/metrics", metrics.metrics),
         *voice_routes.ROUTES,
         *problem_routes.ROUTES,
+        *credential_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

@@ -11,10 +11,14 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from live.domain.credentials import PublicMode
 from live.domain.errors import LiveError
+from live.domain.phases import MeetingStatus
+from live.store.credentials import ip_prefix
 from live.store.models import Meeting, PanelMember
 from live.store.seed import panel_members
-from live.web.auth import DEVICE_COOKIE, DEVICE_MAX_AGE, HOST_COOKIE, HOST_MAX_AGE, TokenError, verify_password
+from live.store.writer import CommandRefused
+from live.web.auth import DEVICE_MAX_AGE, HOST_COOKIE, HOST_MAX_AGE, TokenError, device_cookie_name, verify_password
 from live.web.qr import qr_png
 from live.web.services import Services
 
@@ -77,23 +81,35 @@ async def audience_page(request: Request) -> Response:
     svc = _svc(request)
     _limited(svc, request)
     code = str(request.path_params["code"]).upper()
-    if await _meeting(svc, code) is None:
+    m = await _meeting(svc, code)
+    if m is None or m.id is None:
         return Response("<!doctype html><meta charset=utf-8><title>会议码不存在</title>"
                         "<p style='font-size:20px'>会议码不存在，请核对后重新输入。</p><p><a href='/'>返回</a></p>",
                         status_code=404, media_type="text/html; charset=utf-8")
     resp = _page("audience.html")
-    valid = False
-    raw = request.cookies.get(DEVICE_COOKIE)
+    name = device_cookie_name(m.id)
+    device, voter = None, False
+    raw = request.cookies.get(name)
     if raw:
         try:
-            svc.signer.read_device_cookie(raw)
-            valid = True
+            device, voter = svc.signer.read_device_cookie(raw, m.id)
         except TokenError:
-            valid = False
-    if not valid:
-        _, value = svc.signer.device_cookie()
-        resp.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_MAX_AGE, httponly=True, samesite="lax",
-                        secure=svc.settings.cookie_secure)
+            device = None
+    open_mode = m.public_mode == PublicMode.OPEN.value and m.status != MeetingStatus.ENDED.value
+    if device is not None and (voter or not open_mode):
+        return resp
+    device = device or svc.signer.device_cookie(m.id)[0]
+    if open_mode:
+        # A new voter identity for this meeting, capped per network prefix (the full address is not kept).
+        try:
+            await svc.writer.job("identity.mint", m.id, {"device_id": device, "prefix": ip_prefix(_client_ip(request)),
+                                                         "cap": svc.settings.open_ids_per_ip})
+            voter = True
+        except CommandRefused:
+            voter = False
+    _, value = svc.signer.device_cookie(m.id, device, voter=voter)
+    resp.set_cookie(name, value, max_age=DEVICE_MAX_AGE, httponly=True, samesite="lax",
+                    secure=svc.settings.cookie_secure)
     return resp
 
 
