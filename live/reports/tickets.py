@@ -27,7 +27,8 @@ def _qr_modules(data: str, version: int | None) -> list[list[bool]]:
     qr = qrcode.QRCode(version=version, error_correction=ERROR_CORRECT_M, border=0, mask_pattern=2)
     qr.add_data(data)
     qr.make(fit=version is None)
-    return qr.get_matrix()
+    matrix: list[list[bool]] = qr.get_matrix()
+    return matrix
 
 
 def _draw_qr(c: Canvas, modules: list[list[bool]], x: float, y: float, size: float) -> None:

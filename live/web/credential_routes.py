@@ -36,6 +36,7 @@ from live.web.routes import _client_ip, _host_meeting, _limited, _meeting, _svc
 from live.web.services import Services
 from live.web.voice_routes import UPLOAD_CAP, _upload, json_body, read_capped
 
+
 def _pepper(svc: Services) -> bytes:
     return pepper_from_secret(svc.settings.secret_key)
 
@@ -60,7 +61,8 @@ async def redeem(request: Request) -> Response:
     kind = "ticket" if "ticket" in body else "roster" if "roster" in body else None
     secret = body.get(kind or "")
     if kind is None or not isinstance(secret, str) or len(secret) > 400:
-        raise LiveError("请求格式错误：需要 {\"ticket\": \"票码\"} 或 {\"roster\": \"个人链接凭证\"}", "invalid", status=400)
+        raise LiveError("请求格式错误：需要 {\"ticket\": \"票码\"} 或 {\"roster\": \"个人链接凭证\"}", "invalid",
+                        status=400)
     if m.public_mode != kind:
         wrong = {"open": "本场为开放投票，无需票码，直接投票即可", "ticket": "本场凭票码投票，请输入票码",
                  "roster": "本场凭实名名单的个人链接投票，请打开会务人员发给您的链接"}
