@@ -444,15 +444,15 @@ class LoadPool:
         await asyncio.gather(*[c.close() for c in self.clients], return_exceptions=True)
 
 
-def device_cookies(secret: str, devices: list[int]) -> list[tuple[int, str | None]]:
-    """Signed ``live_dev`` cookies, as ``/j/{code}`` would set them."""
+def device_cookies(secret: str, devices: list[int], meeting_id: int = 1) -> list[tuple[int, str | None]]:
+    """Signed ``live_dev`` cookies, as ``/j/{code}`` would set them (a bench server holds one meeting, id 1)."""
     if not secret:
         return [(d, None) for d in devices]
     sys.path.insert(0, str(ROOT))
     from live.web.auth import Signer
 
     signer = Signer(secret)
-    return [(d, signer.device_cookie(f"bench-device-{d:07d}")[1]) for d in devices]
+    return [(d, signer.device_cookie(meeting_id, f"bench-device-{d:07d}")[1]) for d in devices]
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ async def host_to_voting(server: Server) -> int:
 
 async def phone(server: Server, signer: Signer, n: int, item: int, start_at: list[float], spread: float,
                 lat: list[float], errors: list[str], ready: asyncio.Event, connected: list[int]) -> None:
-    _, cookie = signer.device_cookie(f"bench-device-{n:07d}")
+    _, cookie = signer.device_cookie(1, f"bench-device-{n:07d}")  # the bench serves one meeting
     async with connect(f"{server.ws}/ws/{server.code}?role=audience", compression=None,
                        additional_headers={"Cookie": f"live_dev={cookie}"}, open_timeout=60,
                        max_queue=None) as ws:

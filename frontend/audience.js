@@ -7,8 +7,12 @@ import { audienceVoice } from "./audience-voice.js";
 import { slideCard } from "./slides.js";
 import { mountStream } from "./stream.js";
 import { largeTextSwitch } from "./large-text.js";
+import { credentialCard, redeemFragment } from "./credential.js";
 
 const code = codeFromPath("/j/");
+// A ticket's or roster link's secret rides in the fragment: redeem it before connecting,
+// so the socket opens with the credential cookie already set.
+const redeemed = await redeemFragment(code);
 const conn = connect(code, "audience");
 const app = document.getElementById("app");
 const title = document.getElementById("title");
@@ -16,7 +20,7 @@ const title = document.getElementById("title");
 statusBanner(conn);
 document.querySelector(".topbar").append(largeTextSwitch());
 const ballot = el("div", { class: "card" }, ballotView(conn, { source: "public" }));
-fill(app, stageView(conn), ballot, agendaView(conn));
+fill(app, credentialCard(conn, code, redeemed), stageView(conn), ballot, agendaView(conn));
 audienceVoice(conn, app);
 app.querySelector(".stage").after(slideCard(conn, { thumb: true }));  // the slide during 述法
 mountStream(conn, document.getElementById("live-stream"));  // the live stream, above everything

@@ -43,7 +43,14 @@ export function ballotView(conn, { source, category = null }) {
 
   function build(state, item) {
     const scheme = state.meeting.scheme;
-    if (!groupFor(scheme, source, category)) {
+    const you = conn.you || {};
+    if (source === "public" && you.refusal) {
+      // No vote from this phone (no ticket redeemed, a released one, a capped network): say why.
+      fill(root, el("h2", { class: "ballot-title", text: `「${item.presenter.name}」正在测评` }),
+        el("p", { class: "ballot-status is-error", role: "status", text: you.refusal.message }));
+      return { itemId: item.id, ineligible: true };
+    }
+    if (!groupFor(scheme, source, category ?? you.category ?? null)) {
       fill(root, el("p", { class: "ballot-wait", text: "您不在本次测评的投票范围内，感谢关注。" }));
       return { itemId: item.id, ineligible: true };
     }
@@ -85,7 +92,9 @@ export function ballotView(conn, { source, category = null }) {
       parts.status, choices, parts.confirm,
       el("p", { class: secret ? "ballot-secret-note" : "muted", text: secret
         ? "不记名测评：提交后不可更改，也无法查看本人选择。"
-        : "测评结束前可以修改选择，以最后一次提交为准。" }));
+        : "测评结束前可以修改选择，以最后一次提交为准。" }),
+      source === "public" && state.meeting.public_mode_label
+        ? el("p", { class: "muted", text: `本场群众投票方式：${state.meeting.public_mode_label}` }) : null);
     return parts;
   }
 

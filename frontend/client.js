@@ -341,7 +341,7 @@ class Connection {
 
   _loadBallots(welcome) {
     const you = welcome.you;
-    this._voterKey = you.member_id != null ? `p${you.member_id}` : "d";
+    this._voterKey = you.member_id != null ? `p${you.member_id}` : you.credential_id != null ? `c${you.credential_id}` : "d";
     this._ballotIds = load(this._key("ids"), {});
     const stored = load(this._key("outbox"), {});
     for (const [item, entry] of Object.entries(stored)) {

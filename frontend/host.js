@@ -7,6 +7,7 @@ import {
 import { durationsCard, figuresCard, linksCard, panelLinksCard, tallyCard } from "./host-side.js";
 import { resultsCard } from "./host-results.js";
 import { schemeCard } from "./scheme-editor.js";
+import { publicVotingCard } from "./host-credentials.js";
 import { hostVoice } from "./host-voice.js";
 import { hostSlides } from "./host-slides.js";
 import { hostHealth } from "./host-health.js";
@@ -89,7 +90,8 @@ function openConsole() {
   hostHealth();
   const control = controlCard(conn);
   fill(app,
-    el("div", { class: "host-main" }, control, agendaCard(conn), resultsCard(conn, code), durationsCard(conn), schemeCard(conn)),
+    el("div", { class: "host-main" }, control, agendaCard(conn), resultsCard(conn, code), durationsCard(conn), schemeCard(conn),
+      publicVotingCard(conn, api)),
     el("div", { class: "host-side" }, figuresCard(conn), tallyCard(conn), linksCard(code), panelLinksCard(conn, api)));
   hostVoice(conn, code, api);
   hostSlides(conn, api);  // decks, page turns, stream address, printables (host-slides.js)

@@ -69,6 +69,9 @@ def print_meeting(settings: Settings, meeting_id: int, password: str, base: str,
         assert m is not None
         members = panel_members(s, meeting_id)
         code, title = m.code, m.title
+        from live.domain.credentials import PUBLIC_MODE_LABEL, PublicMode
+
+        mode_label = PUBLIC_MODE_LABEL[PublicMode(m.public_mode)]
         links = [(p.name, p.category,
                   panel_url(base, code, signer.panel_token(meeting_id, p.id or 0, p.token_version)),
                   member_pin(settings.secret_key, meeting_id, p.id or 0, p.pin_version))
@@ -80,7 +83,7 @@ def print_meeting(settings: Settings, meeting_id: int, password: str, base: str,
     print(f"  主持人密码    {password}   （仅显示这一次，请妥善保管）", file=out)
     print(f"  大屏          {base}/screen/{code}", file=out)
     print(f"  述法人翻页    {base}/presenter/{code}", file=out)
-    print(f"  群众加入      {join}   会议码 {code}", file=out)
+    print(f"  群众加入      {join}   会议码 {code}   群众投票方式：{mode_label}", file=out)
     print(qr_text(join), file=out)
     print("  评议团个人链接（每个链接只能在第一台打开它的设备上使用）：", file=out)
     for name, category, url, pin in links:
@@ -239,6 +242,54 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_tickets_create(args: argparse.Namespace) -> int:
+    """N fresh 票码 for one 群体: the PDF and the CSV are written once; the database keeps only hashes."""
+    import time
+
+    from live.domain.credentials import code_hash, new_code, pepper_from_secret
+    from live.domain.phases import PhaseError
+    from live.reports.tickets import ticket_bundle
+    from live.store.credentials import MAX_TICKETS_PER_BATCH, create_tickets
+    from live.store.models import Meeting
+
+    settings = Settings.from_env(database_url=args.database_url, data_dir=args.data_dir)
+    if not 1 <= args.count <= MAX_TICKETS_PER_BATCH:
+        print(f"错误：票码数量应为 1 至 {MAX_TICKETS_PER_BATCH}", file=sys.stderr)
+        return 2
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    codes = [new_code() for _ in range(args.count)]
+    pepper = pepper_from_secret(settings.secret_key)
+    try:
+        with Session(engine) as s:
+            meeting_id = _meeting_id(s, args.meeting)
+            hashes = [code_hash(pepper, c) for c in codes]
+            now = int(time.time() * 1000)
+            reply = create_tickets(s, meeting_id, {"group": args.group, "hashes": hashes}, now).reply
+            m = s.get(Meeting, meeting_id)
+            assert m is not None
+            title, code, mode = m.title, m.code, m.public_mode
+            s.commit()
+    except (SpecError, PhaseError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    base = _base_url("127.0.0.1", 8000, args.public_url or settings.public_url)
+    pdf, csv_bytes = ticket_bundle(title, base, code, reply["first"], reply["group"], codes)
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    name = f"tickets-{code}-batch{reply['batch']}"
+    (out / f"{name}.pdf").write_bytes(pdf)
+    (out / f"{name}.csv").write_bytes(csv_bytes)
+    for p in (out / f"{name}.pdf", out / f"{name}.csv"):
+        p.chmod(0o600)  # the codes exist in clear only in these two files
+    print(f"已生成票码 No.{reply['first']}–{reply['last']}（{reply['group']}）：{out / name}.pdf、{name}.csv")
+    if mode != "ticket":
+        print(f"提示：该会议当前的群众投票方式不是票码（{mode}），请在主持人控制台改为「票码」后票码才能使用。")
+    return 0
+
+
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = Settings.from_env(database_url=args.database_url, data_dir=args.data_dir)
     engine = make_engine(settings.database_url)
@@ -298,6 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
                         description="退出码：0 全部一致；1 有不一致；2 文件无法读取或格式错误。")
     ve.add_argument("file", help="live export ballots 导出的 JSON 文件")
     ve.set_defaults(func=cmd_verify)
+
+    tk = sub.add_parser("tickets", help="票码：为票码投票的会议生成一次性票码")
+    tksub = tk.add_subparsers(dest="tickets_command", required=True)
+    tc = tksub.add_parser("create", help="生成 N 张票码，写出 A4 裁切票 PDF 与 CSV",
+                          description="票码明文只写入这两个文件（权限 0600），数据库只保存其加盐哈希。")
+    tc.add_argument("meeting", help="会议码或会议编号")
+    tc.add_argument("count", type=int, help="张数（1–5000）")
+    tc.add_argument("--group", default="群众代表", help="群体，须为测评方案中的群众投票组（默认 群众代表）")
+    tc.add_argument("-o", "--output", default=".", help="输出目录（默认当前目录）")
+    tc.add_argument("--database-url")
+    tc.add_argument("--data-dir", default="data")
+    tc.add_argument("--public-url", help="二维码指向的外部地址（环境变量 LIVE_PUBLIC_URL）")
+    tc.set_defaults(func=cmd_tickets_create)
 
     db = sub.add_parser("db", help="数据库维护")
     dbsub = db.add_subparsers(dest="db_command", required=True)

@@ -42,6 +42,9 @@ class Settings:
     session_idle_s: int = 2 * 3600  # a host session unused this long is signed out
     session_max_s: int = 12 * 3600  # and every session ends this long after login
     metrics_token: str | None = None  # /metrics answers only with "Authorization: Bearer <token>"
+    # Open voting: new voter identities per network prefix (/24, /48) per meeting. A hall's
+    # phones often share one NAT address, so this needs headroom; see docs/security-parts/credentials.md.
+    open_ids_per_ip: int = 60
 
     @staticmethod
     def from_env(**overrides: object) -> Settings:
@@ -56,6 +59,7 @@ class Settings:
                      redis_channel=env.get("LIVE_REDIS_CHANNEL") or "live:bus",
                      public_url=env.get("LIVE_PUBLIC_URL") or None,
                      backlog=int(env.get("LIVE_BACKLOG") or 8192),
+                     open_ids_per_ip=int(env.get("LIVE_OPEN_IDS_PER_IP") or 60),
                      cookie_secure=env.get("LIVE_COOKIE_SECURE", "") in ("1", "true", "yes"),
                      allowed_origins=_split(env.get("LIVE_ALLOWED_ORIGINS")),
                      trusted_proxies=_split(env.get("LIVE_TRUSTED_PROXIES")),

@@ -36,7 +36,7 @@ class Seed:
     settings: Settings
 
     def device_cookie(self, device_id: str) -> str:
-        return Signer(self.settings.secret_key).device_cookie(device_id)[1]
+        return Signer(self.settings.secret_key).device_cookie(self.meeting_id, device_id)[1]
 
 
 @pytest.fixture

@@ -151,9 +151,11 @@ def _meeting_over_sockets(server: dict[str, Any], connect: Any) -> None:
     screen = Sock(connect(f"{server['ws']}/ws/{code}?role=screen"))
     phones = []
     for _ in range(3):
-        dev = httpx.get(f"{base}/j/{code}").cookies["live_dev"]
+        # One cookie per meeting, named for the meeting's id (the demo's only meeting: 1).
+        name, dev = next(iter(httpx.get(f"{base}/j/{code}").cookies.items()))
+        assert name.startswith("live_dev_")
         phones.append(Sock(connect(f"{server['ws']}/ws/{code}?role=audience",
-                                   additional_headers={"Cookie": f"live_dev={dev}"})))
+                                   additional_headers={"Cookie": f"{name}={dev}"})))
     tablets = []
     for t in server["panel"][:2]:
         claimed = httpx.post(f"{base}/api/panel/claim", json={"token": t})

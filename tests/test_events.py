@@ -152,6 +152,35 @@ async def _two_questions(c: Ctx, by: str) -> dict[str, Any]:
     return {"item_id": c.item, "by": by, "ids": [second, first] if by == "manual" else None}
 
 
+async def _public_group(c: Ctx) -> str:
+    from live.domain.scheme import Scheme, public_categories
+    _, state = _load(c.engine, c.meeting_id)
+    allowed = public_categories(Scheme.from_dict(state["meeting"]["scheme"]))
+    return sorted(allowed)[0] if allowed else "群众"
+
+
+async def _tickets(c: Ctx) -> dict[str, Any]:
+    import secrets
+    return {"group": await _public_group(c), "hashes": [secrets.token_hex(32), secrets.token_hex(32)]}
+
+
+async def _ticket(c: Ctx) -> int:
+    from live.store.models import Credential
+    await c.run("tickets.create", **await _tickets(c))
+    with Session(c.engine) as s:
+        return int(s.exec(select(Credential.id).where(Credential.meeting_id == c.meeting_id)).first() or 0)
+
+
+async def _roster(c: Ctx) -> dict[str, Any]:
+    return {"voters": [{"name": "张三", "unit": "某社区", "group": await _public_group(c), "contact": "1"}]}
+
+
+async def _redeemed(c: Ctx) -> dict[str, Any]:
+    cid = await _ticket(c)
+    await c.run("credential.redeem", credential_id=cid, device_id="device-0007")
+    return {"credential_id": cid}
+
+
 async def _approved_public(c: Ctx) -> dict[str, Any]:
     qid = await c.public_question()
     await c.run("question.approve", question_id=qid)
@@ -165,6 +194,15 @@ CASES: list[Case] = [
     Case("meeting.durations", lambda c: c.done({"durations": {"report": 480, "voting": 90}})),
     Case("meeting.scheme", _scheme),
     Case("meeting.stream", lambda c: c.done({"url": "https://live.example.cn/zw/index.m3u8"})),
+    # public voting credentials
+    Case("meeting.public_mode", lambda c: c.done({"mode": "ticket"})),
+    Case("tickets.create", _tickets, emits=False),
+    Case("roster.import", _roster, emits=False),
+    Case("credential.redeem", lambda c: _then(_ticket(c), lambda cid: {"credential_id": cid,
+                                                                       "device_id": "device-0007"}), emits=False),
+    Case("credential.release", _redeemed, emits=False),
+    Case("identity.mint", lambda c: c.done({"device_id": "device-0008", "prefix": "10.0.0", "cap": 5}),
+         emits=False),
     Case("item.deck", lambda c: c.done({"item_id": c.item, "pages": 6, "version": 1})),
     Case("slide.goto", lambda c: _deck(c, 3)),
     Case("item.open", lambda c: _after(c.phase("pending"), {"item_id": c.item})),

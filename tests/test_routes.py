@@ -26,7 +26,7 @@ def test_join_qr_decodes_to_a_working_join_url(client: TestClient, seed: Seed) -
     assert url == f"http://testserver/j/{seed.code}"
     page = client.get(url.replace("http://testserver", ""))
     assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "live_dev" in page.cookies
+    assert f"live_dev_{seed.meeting_id}" in page.cookies  # one cookie per meeting
     # The device cookie it set lets the phone connect as audience.
     conn = Conn(open_ws(client, f"/ws/{seed.code}?role=audience"))
     assert conn.welcome["role"] == "audience" and conn.welcome["you"]["can_vote"] is True

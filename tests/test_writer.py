@@ -78,7 +78,7 @@ def test_sigkill_mid_burst_loses_no_acknowledged_ballot(tmp_path: Path) -> None:
     async def phone(n: int, item: int, go: asyncio.Event) -> None:
         """Votes once; if the server dies before the ack, reconnects (jittered backoff)
         with its last seq and resends the same ballot id."""
-        _, cookie = signer.device_cookie(f"kill-device-{n:05d}")
+        _, cookie = signer.device_cookie(1, f"kill-device-{n:05d}")  # the only meeting
         ballot = f"kill-ballot-{n:05d}"
         seq = None
         attempt = 0

@@ -194,7 +194,7 @@ COMMENT_WINDOW = 50
 CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in [
     EventSpec("meeting.updated", MeetingUpdated, Apply("set", "meeting", "meeting"),
               frozenset({"meeting.start", "meeting.end", "item.open", "item.advance", "meeting.durations",
-                         "meeting.scheme", "meeting.stream"}),
+                         "meeting.scheme", "meeting.stream", "meeting.public_mode"}),
               "the whole meeting (status, current item, scheme, durations, stream, ranking)"),
     EventSpec("item.updated", ItemUpdated, Apply("replace", "items", "item", order=("position", "id")),
               frozenset({"meeting.end", "item.open", "item.advance", "item.back", "item.timer", "item.deck",

@@ -108,6 +108,18 @@ class ErrorCode(StrEnum):
     UNKNOWN_STATUS = "unknown_status"
     REASON_REQUIRED = "reason_required"
     REASON_TOO_LONG = "reason_too_long"
+    # public voting credentials
+    BAD_CREDENTIAL = "bad_credential"
+    BAD_CODE = "bad_code"
+    BAD_CHECK = "bad_check"
+    WRONG_MEETING = "wrong_meeting"
+    WRONG_MODE = "wrong_mode"
+    MODE_LOCKED = "mode_locked"
+    MODE_CHANGED = "mode_changed"
+    UNKNOWN_GROUP = "unknown_group"
+    CREDENTIAL_REQUIRED = "credential_required"
+    IDENTITY_CAP = "identity_cap"
+    MEETING_ENDED = "meeting_ended"
     # printables
     NO_FONT = "no_font"
 
@@ -138,8 +150,8 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.JOIN_REQUIRED: "请先扫描二维码或输入会议码加入",
     ErrorCode.BAD_ROLE: "未知的身份",
     ErrorCode.CLAIM_REQUIRED: "请重新扫描评议卡上的二维码打开评议页面",
-    ErrorCode.BOUND_ELSEWHERE: "该评议链接已在另一台设备上使用，请联系主持人解除绑定",
-    ErrorCode.RELEASED: "主持人已解除该评议链接与本设备的绑定，请重新扫描评议卡",
+    ErrorCode.BOUND_ELSEWHERE: "该链接或票码已在另一台设备上使用，请联系主持人解除绑定",
+    ErrorCode.RELEASED: "主持人已解除绑定，本设备上的凭证已失效，请重新扫描二维码或输入票码",
     ErrorCode.PIN_REQUIRED: "请输入评议卡上印的 PIN 码",
     ErrorCode.BAD_PIN: "PIN 码错误，请核对评议卡",
     ErrorCode.FORBIDDEN: "无权执行该操作",
@@ -188,6 +200,17 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_STATUS: "未知的整改状态",
     ErrorCode.REASON_REQUIRED: "请填写原因",
     ErrorCode.REASON_TOO_LONG: "原因过长",
+    ErrorCode.BAD_CREDENTIAL: "票码或凭证无效",
+    ErrorCode.BAD_CODE: "票码格式不对",
+    ErrorCode.BAD_CHECK: "票码有误（校验位不符）",
+    ErrorCode.WRONG_MEETING: "该凭证不属于本场会议",
+    ErrorCode.WRONG_MODE: "本场会议不使用该投票方式",
+    ErrorCode.MODE_LOCKED: "测评已开始，公众投票方式不能再改",
+    ErrorCode.MODE_CHANGED: "本场公众投票方式已变更，请刷新页面",
+    ErrorCode.UNKNOWN_GROUP: "群体不在测评方案的公众投票组中",
+    ErrorCode.CREDENTIAL_REQUIRED: "本场测评需凭票码或个人链接投票",
+    ErrorCode.IDENTITY_CAP: "本网络新加入的投票手机已达上限",
+    ErrorCode.MEETING_ENDED: "会议已结束，投票已关闭",
     ErrorCode.NO_FONT: "服务器缺少中文字体，无法生成文件",
 }
 
@@ -201,6 +224,9 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.ILLEGAL_TRANSITION: 409, ErrorCode.ALREADY_CLOSED: 409, ErrorCode.NO_CHANGE: 409,
     ErrorCode.SCHEME_LOCKED: 409, ErrorCode.STALE: 409, ErrorCode.CONFLICT: 409,
     ErrorCode.TOO_LARGE: 413, ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415, ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.WRONG_MEETING: 401, ErrorCode.WRONG_MODE: 409, ErrorCode.MODE_LOCKED: 409, ErrorCode.MODE_CHANGED: 409,
+    ErrorCode.CREDENTIAL_REQUIRED: 403, ErrorCode.IDENTITY_CAP: 403,
+    ErrorCode.MEETING_ENDED: 409,
 }
 
 

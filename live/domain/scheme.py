@@ -83,7 +83,9 @@ class Criterion:
 @dataclass(frozen=True)
 class Group:
     """A voter group. ``source`` is ``panel`` or ``public``; a panel group may be
-    narrowed to some categories so the panel can be split (人大代表, 律师, …)."""
+    narrowed to some categories so the panel can be split (人大代表, 律师, …), and a
+    public group to some 群体 (群众代表, 干部职工, …), which ticket batches and roster
+    voters carry. A public group without categories admits every public voter."""
 
     key: str
     label: str
@@ -323,8 +325,6 @@ def _group_problems(groups: Sequence[Group]) -> list[str]:
             out.append(f"投票组「{name}」的权重应大于 0，现为 {g.weight}")
         if isinstance(g.min_ballots, bool) or not isinstance(g.min_ballots, int) or g.min_ballots < 1:
             out.append(f"投票组「{name}」的最低有效票数应为不小于 1 的整数，现为 {g.min_ballots!r}")
-        if g.categories and g.source != PANEL:
-            out.append(f"只有评议团投票组可以按类别划分：「{name}」")
         for c in _duplicates(g.categories):
             out.append(f"投票组「{name}」的类别重复：「{c}」")
     # group_for takes the first group that admits a voter, so an overlap would
@@ -356,6 +356,34 @@ def _band_problems(bands: Sequence[Band]) -> list[str]:
         # Otherwise a low total would get no grade at all.
         out.append("须有一个分数线为 0 的最低等次")
     return out
+
+
+def public_categories(scheme: Scheme) -> list[str] | None:
+    """The 群体 a ticket batch or roster voter may name: the categories of the public
+    groups, or None when a public group without categories takes any 群体."""
+    out: list[str] = []
+    for g in scheme.groups:
+        if g.source != PUBLIC:
+            continue
+        if not g.categories:
+            return None
+        out += g.categories
+    return out
+
+
+def labelled_for_mode(scheme: Scheme, open_mode: bool, open_label: str) -> Scheme:
+    """In open mode a public group that admits anyone is labelled as unverified
+    (开放投票（未实名）) wherever its label is shown or exported; leaving open mode
+    gives it back the plain label 群众."""
+    groups = []
+    for g in scheme.groups:
+        if g.source == PUBLIC and not g.categories:
+            if open_mode:
+                g = replace(g, label=open_label)
+            elif g.label == open_label:
+                g = replace(g, label="群众")
+        groups.append(g)
+    return replace(scheme, groups=tuple(groups))
 
 
 DEFAULT_BANDS = (

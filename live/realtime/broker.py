@@ -6,6 +6,8 @@ several workers serve one meeting. Bus messages are small dicts:
 - ``{"k": "presence", "w": worker_id, "m": meeting_id, "counts": {...}}``;
 - ``{"k": "revoke", "m": meeting_id, "member": member_id, "why": "panel.revoke" | "panel.release"}``:
   close that member's open tablets.
+- ``{"k": "release", "m": meeting_id, "credential": id}``: close the sockets of a released
+  ticket or roster voter.
 """
 
 from __future__ import annotations

@@ -35,6 +35,9 @@ class Identity:
     name: str | None = None
     member_id: int | None = None
     device_id: str | None = None
+    credential_id: int | None = None  # a redeemed ticket or roster voter
+    # Why a phone may not vote (code, message), e.g. no ticket redeemed yet.
+    refusal: tuple[str, str] | None = None
 
     @property
     def can_vote(self) -> bool:

@@ -143,6 +143,13 @@ class Hub:
                     c.push(error(None, ErrorCode.REVOKED, "该评议团链接已被收回，请向会务人员索取新链接"))
                 c.close_after_flush(4401, "revoked")
                 rt.clients.discard(c)
+        elif kind == "release":
+            # A released ticket or roster link: its old device stops voting at once.
+            for c in [c for c in rt.clients if c.identity.credential_id == msg.get("credential")]:
+                c.push(error(None, ErrorCode.RELEASED,
+                             "您的投票凭证已被会务人员解除绑定，请重新输入票码或打开个人链接"))
+                c.close_after_flush(4401, "released")
+                rt.clients.discard(c)
         elif kind == "presence" and msg.get("w") != self.worker_id:
             rt.remote_presence[str(msg["w"])] = (time.monotonic(), msg["counts"])
         elif kind in INTERACTION_KINDS:

@@ -14,8 +14,9 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from live.domain import phases, timer
+from live.domain.credentials import OPEN_GROUP_LABEL, PublicMode
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
-from live.domain.scheme import BallotValue, Scheme, check_scheme
+from live.domain.scheme import BallotValue, Scheme, check_scheme, labelled_for_mode
 from live.store import slides
 from live.store.models import AgendaItem, Ballot, Meeting
 from live.store.results import freeze_result
@@ -224,6 +225,7 @@ def set_scheme(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -
         raise PhaseError("已有述法人开始测评，测评方案不能再修改", code="scheme_locked")
     scheme = Scheme.from_dict(args["scheme"])
     check_scheme(scheme)
+    scheme = labelled_for_mode(scheme, m.public_mode == PublicMode.OPEN, OPEN_GROUP_LABEL)
     m.scheme_json = orjson.dumps(scheme.to_dict()).decode()
     s.add(m)
     return CommandOutcome([_meeting_event(m, items, "scheme")], {"scheme": scheme.to_dict()})

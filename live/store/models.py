@@ -27,6 +27,8 @@ class Meeting(SQLModel, table=True):
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
     started_at_ms: int | None = Field(default=None, sa_type=BigInteger)
     ended_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    # How the public votes: open | ticket | roster (live.domain.credentials.PublicMode).
+    public_mode: str = Field(default="open", max_length=8)
 
 
 class AgendaItem(SQLModel, table=True):
@@ -267,3 +269,45 @@ class Participation(SQLModel, table=True):
     __table_args__ = ({"sqlite_with_rowid": False},)
     item_id: int = Field(foreign_key="agenda_item.id", primary_key=True)
     voter_key: str = Field(primary_key=True, max_length=80)
+
+
+# --- public voting credentials: open-mode identities, tickets, roster -------------
+
+
+class VoterIdentity(SQLModel, table=True):
+    """A phone's voter identity minted for one meeting in open mode. Only the network
+    prefix of the address it came from is kept (/24 for IPv4, /48 for IPv6): enough to
+    cap identities per network and show the host where ballots come from."""
+
+    __tablename__ = "voter_identity"
+    __table_args__ = (UniqueConstraint("meeting_id", "device_id", name="uq_identity_meeting_device"),
+                      Index("ix_identity_meeting_prefix", "meeting_id", "ip_prefix"))
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    device_id: str = Field(max_length=40)
+    ip_prefix: str = Field(max_length=50)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class Credential(SQLModel, table=True):
+    """A 票码 (kind ``ticket``) or a roster voter (kind ``roster``): one public voter for
+    the whole meeting. A ticket keeps only the keyed hash of its code. ``device_id`` is
+    the device it is bound to; releasing it clears that and bumps ``version``, which
+    voids the cookie the old device holds."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "kind", "number", name="uq_credential_number"),
+                      UniqueConstraint("code_hash", name="uq_credential_code_hash"))
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    kind: str = Field(max_length=8)  # ticket | roster
+    number: int
+    batch: int = Field(default=1)
+    voter_group: str = Field(max_length=20)  # the 群体, matched to a public group of the scheme
+    code_hash: str | None = Field(default=None, max_length=64)
+    name: str = Field(default="", max_length=50)
+    unit: str = Field(default="", max_length=100)
+    contact: str = Field(default="", max_length=30)
+    device_id: str | None = Field(default=None, max_length=40)
+    bound_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    version: int = Field(default=1)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)

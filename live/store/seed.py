@@ -10,8 +10,17 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from live.domain.credentials import OPEN_GROUP_LABEL, PUBLIC_MODE_LABEL, PublicMode
 from live.domain.phases import DEFAULT_DURATIONS
-from live.domain.scheme import PANEL_CATEGORIES, Scheme, check_scheme, grade_scheme, rubric_scheme, satisfaction_scheme
+from live.domain.scheme import (
+    PANEL_CATEGORIES,
+    Scheme,
+    check_scheme,
+    grade_scheme,
+    labelled_for_mode,
+    rubric_scheme,
+    satisfaction_scheme,
+)
 from live.passwords import hash_password, new_meeting_code, new_password
 from live.store.models import AgendaItem, Meeting, PanelMember
 
@@ -49,7 +58,12 @@ def create_meeting(s: Session, spec: dict[str, Any], password: str | None = None
     if not presenters:
         raise SpecError("至少需要一位述法人")
     password = password or new_password()
-    scheme = _scheme(spec.get("scheme"))
+    try:
+        mode = PublicMode(spec.get("public_mode", "open"))
+    except ValueError as exc:
+        raise SpecError(f"未知的公众投票方式：{spec.get('public_mode')}（可选 "
+                        + "、".join(f"{m.value}（{PUBLIC_MODE_LABEL[m]}）" for m in PublicMode) + "）") from exc
+    scheme = labelled_for_mode(_scheme(spec.get("scheme")), mode is PublicMode.OPEN, OPEN_GROUP_LABEL)
     durations = {p.value: s_ for p, s_ in DEFAULT_DURATIONS.items()}
     durations.update({k: int(v) for k, v in (spec.get("durations") or {}).items()})
     for _ in range(20):
@@ -59,7 +73,7 @@ def create_meeting(s: Session, spec: dict[str, Any], password: str | None = None
     m = Meeting(code=code, title=title[:200], secret=bool(spec.get("secret", False)),
                 scheme_json=orjson.dumps(scheme.to_dict()).decode(), durations_json=orjson.dumps(durations).decode(),
                 host_password_hash=hash_password(password), held_on=str(spec.get("held_on", ""))[:10],
-                stream_url=spec.get("stream_url"), created_at_ms=int(time.time() * 1000))
+                stream_url=spec.get("stream_url"), created_at_ms=int(time.time() * 1000), public_mode=mode.value)
     s.add(m)
     try:
         s.flush()

@@ -10,6 +10,7 @@ import orjson
 from sqlmodel import Session, col, select
 
 from live.domain import catalogue
+from live.domain.credentials import PUBLIC_MODE_LABEL, PublicMode
 from live.domain.phases import MEETING_STATUS_LABEL, PHASE_LABEL, ItemPhase, MeetingStatus
 from live.store import voice_state
 from live.store.models import AgendaItem, Meeting, PanelMember
@@ -30,6 +31,8 @@ def meeting_public(m: Meeting, items: Sequence[AgendaItem]) -> dict[str, Any]:
         "status": status.value,
         "status_label": MEETING_STATUS_LABEL[status],
         "secret": m.secret,
+        "public_mode": m.public_mode,
+        "public_mode_label": PUBLIC_MODE_LABEL[PublicMode(m.public_mode)],
         "current_item_id": m.current_item_id,
         "held_on": m.held_on,
         "stream_url": m.stream_url,

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from live.domain.errors import ErrorCode, LiveError
-from live.store import comments, panel_links, problems, questions
+from live.store import comments, credentials, panel_links, problems, questions
 from live.store import events as event_log
 from live.store.ballots import BallotJob, BallotOutcome, TallyChange, store_batch
 from live.store.commands import HOST_COMMANDS, Command, CommandOutcome
@@ -34,8 +34,8 @@ OnCommit = Callable[[list[SeqEvent], list[TallyChange]], None]
 
 # Every command the writer runs, by name: the meeting spine's, then each feature's own.
 COMMANDS: dict[str, Command] = {**HOST_COMMANDS, **questions.COMMANDS, **comments.COMMANDS, **problems.COMMANDS,
-                                **panel_links.COMMANDS}
-BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES}
+                               **panel_links.COMMANDS, **credentials.COMMANDS}
+BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES, **credentials.BATCHES}
 
 
 class CommandRefused(LiveError):

@@ -21,7 +21,7 @@ from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.writer import Writer
-from live.web import metrics, panel_routes, problem_routes, routes, slide_routes, voice_routes
+from live.web import credential_routes, metrics, panel_routes, problem_routes, routes, slide_routes, voice_routes
 from live.web.auth import Signer
 from live.web.errors import EXCEPTION_HANDLERS
 from live.web.guard import OriginGuard
@@ -109,6 +109,7 @@ def create_app(settings: Settings) -> Starlette:
         *voice_routes.ROUTES,
         *problem_routes.ROUTES,
         *panel_routes.ROUTES,
+        *credential_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

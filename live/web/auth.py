@@ -19,9 +19,21 @@ HOST_COOKIE = "live_host"
 RECORDER_COOKIE = "live_rec"
 CSRF_HEADER = "x-csrf-token"
 DEVICE_COOKIE = "live_dev"
+CRED_COOKIE = "live_cred"  # live_cred_<meeting id>: a redeemed ticket or roster link
 HOST_MAX_AGE = 12 * 3600
 PANEL_MAX_AGE = 60 * 24 * 3600
-DEVICE_MAX_AGE = 365 * 24 * 3600
+# A phone's identity lives for one meeting day, not a year; the payload names the meeting.
+DEVICE_MAX_AGE = 24 * 3600
+ROSTER_MAX_AGE = 60 * 24 * 3600
+
+
+def device_cookie_name(meeting_id: int) -> str:
+    return f"{DEVICE_COOKIE}_{meeting_id}"
+
+
+def cred_cookie_name(meeting_id: int) -> str:
+    return f"{CRED_COOKIE}_{meeting_id}"
+
 
 def cookie_name(base: str, https: bool) -> str:
     """``__Host-`` names on https: the browser then only takes them Secure, host-only, Path=/."""
@@ -93,13 +105,33 @@ class Signer:
         d = self.loads("panel", token, PANEL_MAX_AGE)
         return int(d["m"]), int(d["p"]), int(d["v"])
 
-    def device_cookie(self, device_id: str | None = None) -> tuple[str, str]:
+    def device_cookie(self, meeting_id: int, device_id: str | None = None, voter: bool = True) -> tuple[str, str]:
+        """A phone's identity in one meeting; ``voter`` says it was minted as an open-mode voter."""
         device_id = device_id or secrets.token_urlsafe(12)
-        return device_id, self.dumps("device", {"d": device_id})
+        return device_id, self.dumps("device", {"d": device_id, "m": meeting_id, "v": 1 if voter else 0})
 
-    def read_device_cookie(self, value: str) -> str:
+    def read_device_cookie(self, value: str, meeting_id: int) -> tuple[str, bool]:
+        """The device id and whether it may vote in open mode. A cookie of another meeting is refused."""
         d = self.loads("device", value, DEVICE_MAX_AGE)
         device = d.get("d")
         if not isinstance(device, str) or not 8 <= len(device) <= 40:
             raise TokenError("设备凭证无效", code="bad_token")
-        return device
+        if d.get("m") != meeting_id:
+            raise TokenError("设备凭证属于另一场会议，请重新扫码加入", code="wrong_meeting")
+        return device, d.get("v") == 1
+
+    def cred_cookie(self, meeting_id: int, credential_id: int, version: int, device_id: str) -> str:
+        return self.dumps("cred", {"m": meeting_id, "c": credential_id, "v": version, "d": device_id})
+
+    def read_cred_cookie(self, value: str, meeting_id: int) -> tuple[int, int, str]:
+        d = self.loads("cred", value, DEVICE_MAX_AGE)
+        if d.get("m") != meeting_id:
+            raise TokenError("投票凭证属于另一场会议", code="wrong_meeting")
+        return int(d["c"]), int(d["v"]), str(d["d"])
+
+    def roster_token(self, meeting_id: int, credential_id: int) -> str:
+        return self.dumps("roster", {"m": meeting_id, "c": credential_id})
+
+    def read_roster_token(self, token: str) -> tuple[int, int]:
+        d = self.loads("roster", token, ROSTER_MAX_AGE)
+        return int(d["m"]), int(d["c"])

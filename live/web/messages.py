@@ -83,6 +83,11 @@ class MeetingScheme(_Msg):
     scheme: dict[str, Any]
 
 
+class MeetingPublicMode(_Msg):
+    type: Literal["meeting.public_mode"]
+    mode: Literal["open", "ticket", "roster"]
+
+
 class MeetingStream(_Msg):
     type: Literal["meeting.stream"]
     # An HLS address (.m3u8) for the phones' player; null takes the stream off.
@@ -256,6 +261,7 @@ class WordsRemove(_Msg):
 
 ClientMessage = Annotated[
     Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme | MeetingStream | SlideGoto
+    | MeetingPublicMode
     | ItemOpen | ItemAdvance | ItemBack | ItemTimer
     | QuestionAsk | QuestionUpvote | Like | CommentSend
     | QuestionApprove | QuestionReject | QuestionReorder | QuestionPick | QuestionUnpick | QuestionAnswered

@@ -93,7 +93,7 @@ async def claim(request: Request) -> Response:
     resp = JSONResponse({"code": m.code, "title": m.title, "member_id": p.id, "name": p.name,
                          "category": p.category})
     resp.set_cookie(cookie_name(p.id), session_cookie(svc.signer, m.id, p.id, version, device),
-                    max_age=PANEL_MAX_AGE, httponly=True, samesite="strict", secure=svc.settings.cookie_secure)
+                    max_age=PANEL_MAX_AGE, httponly=True, samesite="strict", secure=svc.settings.secure_cookies)
     return resp
 
 

@@ -11,16 +11,20 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 
+from live.domain.credentials import PublicMode
 from live.domain.errors import LiveError
+from live.domain.phases import MeetingStatus
+from live.store.credentials import ip_prefix
 from live.store.models import Meeting
 from live.store.sessions import open_session, prune_sessions, revoke_session
+from live.store.writer import CommandRefused
 from live.web.auth import (
     CSRF_HEADER,
-    DEVICE_COOKIE,
     DEVICE_MAX_AGE,
     HOST_COOKIE,
     HOST_MAX_AGE,
     TokenError,
+    device_cookie_name,
     verify_password,
 )
 from live.web.errors import error_page
@@ -93,21 +97,33 @@ async def audience_page(request: Request) -> Response:
     svc = _svc(request)
     _limited(svc, request)
     code = str(request.path_params["code"]).upper()
-    if await _meeting(svc, code) is None:
+    m = await _meeting(svc, code)
+    if m is None or m.id is None:
         return error_page(404, NO_MEETING, "会议码不存在")
     resp = _page("audience.html")
-    valid = False
-    raw = request.cookies.get(DEVICE_COOKIE)
+    name = device_cookie_name(m.id)
+    device, voter = None, False
+    raw = request.cookies.get(name)
     if raw:
         try:
-            svc.signer.read_device_cookie(raw)
-            valid = True
+            device, voter = svc.signer.read_device_cookie(raw, m.id)
         except TokenError:
-            valid = False
-    if not valid:
-        _, value = svc.signer.device_cookie()
-        resp.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_MAX_AGE, httponly=True, samesite="lax",
-                        secure=svc.settings.secure_cookies)
+            device = None
+    open_mode = m.public_mode == PublicMode.OPEN.value and m.status != MeetingStatus.ENDED.value
+    if device is not None and (voter or not open_mode):
+        return resp
+    device = device or svc.signer.device_cookie(m.id)[0]
+    if open_mode:
+        # A new voter identity for this meeting, capped per network prefix (the full address is not kept).
+        try:
+            await svc.writer.job("identity.mint", m.id, {"device_id": device, "prefix": ip_prefix(_client_ip(request)),
+                                                         "cap": svc.settings.open_ids_per_ip})
+            voter = True
+        except CommandRefused:
+            voter = False
+    _, value = svc.signer.device_cookie(m.id, device, voter=voter)
+    resp.set_cookie(name, value, max_age=DEVICE_MAX_AGE, httponly=True, samesite="lax",
+                    secure=svc.settings.secure_cookies)
     return resp
 
 

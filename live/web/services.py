@@ -13,6 +13,7 @@ from live.store.own_ballots import OwnBallots
 from live.store.writer import Writer
 from live.web.auth import Signer, cookie_name
 from live.web.guard import client_address, parse_networks
+from live.web.guess_limit import GuessLimiter
 from live.web.ratelimit import LoginThrottle, RateLimiter, VoiceLimits
 
 
@@ -28,6 +29,10 @@ class Services:
     pin_failures: RateLimiter = field(default_factory=lambda: RateLimiter(5, 300))
     public_hits: RateLimiter = field(default_factory=lambda: RateLimiter(1200, 60))
     voice_limits: VoiceLimits = field(default_factory=VoiceLimits)  # comments, questions, upvotes, likes
+    # Ticket and roster redemption: per address, and per meeting against a distributed guesser.
+    guesses_ip: GuessLimiter = field(default_factory=lambda: GuessLimiter(free=10))
+    guesses_meeting: GuessLimiter = field(
+        default_factory=lambda: GuessLimiter(free=1000, base_s=1.0, max_s=30.0, forget_s=600.0))
     own_ballots: OwnBallots = field(init=False)
     trusted_proxies: list[IPv4Network | IPv6Network] = field(init=False)  # phones' own ballots, read in batches on join
 

@@ -12,17 +12,19 @@ import orjson
 from sqlmodel import Session
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from live.domain.credentials import PublicMode
 from live.domain.errors import ErrorCode, LiveError
 from live.domain.phases import ItemPhase, MeetingStatus, check_can_vote
 from live.domain.scheme import validate_choice
 from live.realtime.client import Client, Identity, TokenBucket
 from live.realtime.frames import ack_frame, error, error_frame
 from live.realtime.runtime import MeetingRuntime
+from live.store import credentials as credential_store
 from live.store.ballots import BallotJob
 from live.store.models import Meeting, PanelMember
 from live.store.panel_links import BOUND_ELSEWHERE, REVOKED
 from live.web import messages, voice_commands
-from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError
+from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError, cred_cookie_name, device_cookie_name
 from live.web.panel_auth import cookie_name, device_hash, read_session_cookie
 from live.web.services import Services
 from live.web.sessions import SocketSession, check_host, socket_session_id
@@ -74,11 +76,49 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
                 raise TokenError(BOUND_ELSEWHERE, code="bound_elsewhere")
         return Identity(role="panel", voter_key=f"p:{member_id}", group_source="panel",
                         category=member.category, name=member.name, member_id=member_id)
-    raw = ws.cookies.get(DEVICE_COOKIE)
+    raise AssertionError("audience identities are made by _audience")
+
+
+def _audience(svc: Services, ws: WebSocket, meeting_id: int, meeting: dict[str, Any]) -> Identity:
+    """A phone: its device cookie for this meeting, and what lets it vote in the meeting's public mode.
+    Open mode is a signature check only (no thread hop on a join storm); ticket and roster
+    mode read the credential, so a released one stops working."""
+    raw = ws.cookies.get(device_cookie_name(meeting_id)) or ws.cookies.get(DEVICE_COOKIE)
     if not raw:
         raise TokenError("请先扫描二维码或输入会议码加入", code="join_required")
-    device = svc.signer.read_device_cookie(raw)
-    return Identity(role="audience", voter_key=f"d:{device}", group_source="public", device_id=device)
+    device, voter = svc.signer.read_device_cookie(raw, meeting_id)
+    ident = Identity(role="audience", device_id=device)
+    if meeting["status"] == MeetingStatus.ENDED.value:
+        ident.refusal = ("meeting_ended", "会议已结束，投票已关闭")
+        return ident
+    mode = meeting.get("public_mode", PublicMode.OPEN.value)
+    if mode == PublicMode.OPEN.value:
+        if voter:
+            ident.voter_key, ident.group_source = f"d:{device}", "public"
+        else:
+            ident.refusal = ("identity_cap", "本机尚未取得本场投票身份：本网络新加入的投票手机已达上限。"
+                                             "本机可以观看和互动；如需投票，请改用手机流量重新打开本页")
+        return ident
+    ident.refusal = ("credential_required", "本场测评凭票码投票：请扫描票码上的二维码，或在本页输入票码"
+                     if mode == PublicMode.TICKET.value else
+                     "本场测评按实名名单投票：请打开会务人员发给您的个人链接，或扫描您的个人二维码")
+    cred = ws.cookies.get(cred_cookie_name(meeting_id))
+    if not cred:
+        return ident
+    try:
+        cid, version, bound = svc.signer.read_cred_cookie(cred, meeting_id)
+    except (TokenError, KeyError, ValueError, TypeError):
+        return ident
+    if bound != device:
+        return ident
+    with Session(svc.engine) as s:
+        h = credential_store.holder(s, meeting_id, cid, version, device)
+    if h is None or h.kind != mode:
+        ident.refusal = ("released", "您的投票凭证已失效（可能已被解除绑定），请重新输入票码或打开个人链接")
+        return ident
+    ident.voter_key, ident.group_source, ident.category = f"c:{cid}", "public", h.group
+    ident.credential_id, ident.refusal = cid, None
+    return ident
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
@@ -92,9 +132,15 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         await ws.close(NOT_FOUND_CLOSE)
         return
     try:
-        if role in _READS_DB:
+        if role == "audience":
+            meeting = (await svc.hub.runtime(meeting_id)).state["meeting"]
+            if meeting.get("public_mode", PublicMode.OPEN.value) == PublicMode.OPEN.value:
+                identity = _audience(svc, ws, meeting_id, meeting)
+            else:
+                identity = await asyncio.to_thread(_audience, svc, ws, meeting_id, meeting)
+        elif role in _READS_DB:
             identity = await asyncio.to_thread(_authenticate, svc, ws, meeting_id, role)
-        else:  # a phone's cookie is only a signature check: no thread hop on a join storm
+        else:
             identity = _authenticate(svc, ws, meeting_id, role)
     except (LiveError, ValueError, KeyError) as exc:
         refusal = exc if isinstance(exc, LiveError) else TokenError("凭证无效", ErrorCode.BAD_TOKEN)
@@ -179,8 +225,13 @@ def _peek_id(raw: str) -> str | None:
 
 
 def _you(identity: Identity) -> dict[str, Any]:
-    return {"role": identity.role, "name": identity.name, "category": identity.category,
-            "member_id": identity.member_id, "can_vote": identity.can_vote}
+    you: dict[str, Any] = {"role": identity.role, "name": identity.name, "category": identity.category,
+                           "member_id": identity.member_id, "can_vote": identity.can_vote}
+    if identity.role == "audience":
+        you["credential_id"] = identity.credential_id
+        you["refusal"] = ({"code": identity.refusal[0], "message": identity.refusal[1]}
+                          if identity.refusal else None)
+    return you
 
 
 async def _handle(svc: Services, rt: MeetingRuntime, client: Client, raw: str) -> None:
@@ -208,11 +259,18 @@ async def _handle(svc: Services, rt: MeetingRuntime, client: Client, raw: str) -
 
 async def _vote(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.Vote) -> None:
     ident = client.identity
+    if ident.refusal is not None:
+        raise LiveError(ident.refusal[1], ident.refusal[0])
     if not ident.can_vote or ident.voter_key is None or ident.group_source is None:
         raise LiveError("当前身份不能投票", ErrorCode.FORBIDDEN)
     item = rt.item(msg.item_id)
     if item is None:
         raise LiveError("议程中没有该述法人", ErrorCode.NOT_FOUND)
+    if ident.group_source == "public":
+        # The host may switch the public mode before 测评 begins: an identity from the old mode stops.
+        open_mode = rt.state["meeting"].get("public_mode", PublicMode.OPEN.value) == PublicMode.OPEN.value
+        if open_mode != ident.voter_key.startswith("d:"):
+            raise LiveError("本场公众投票方式已变更，请刷新页面", ErrorCode.MODE_CHANGED)
     scheme = rt.scheme
     group = scheme.group_for(ident.group_source, ident.category)
     if group is None:
