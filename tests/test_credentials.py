@@ -202,7 +202,8 @@ def test_redeem_refuses_bad_input_clearly(ticket_app: tuple[TestClient, Seed]) -
     for body in ({}, {"ticket": 5}, {"ticket": "x" * 500}, {"other": "x"}):
         r = client.post(f"/api/meetings/{seed.code}/redeem", json=body, headers=cookie_header(jar))
         assert r.status_code == 400 and r.json()["error"]["message"]
-    r = client.post(f"/api/meetings/{seed.code}/redeem", content=b"[1", headers={**cookie_header(jar), "Content-Type": "application/json"})
+    r = client.post(f"/api/meetings/{seed.code}/redeem", content=b"[1",
+                    headers={**cookie_header(jar), "Content-Type": "application/json"})
     assert r.status_code == 400
     client.cookies.clear()
     r = client.post(f"/api/meetings/{seed.code}/redeem", json={"ticket": "K7QM-3XP9-TR2W"})
