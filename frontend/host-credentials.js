@@ -1,7 +1,7 @@
 // The host's public voting card: the mode (开放投票 / 票码 / 实名名单), tickets, the roster,
 // releasing a credential from its phone, and the open-mode anomaly figures.
 
-import { confirmDialog, el, fill, run, toast } from "./client.js";
+import { confirmDialog, csrfHeaders, el, fill, run, toast } from "./client.js";
 
 const MODES = [
   ["open", "开放投票（未实名）：扫码即可投票，每个网络限量"],
@@ -10,7 +10,7 @@ const MODES = [
 ];
 
 async function call(url, opts = {}) {
-  const resp = await fetch(url, { credentials: "same-origin", ...opts });
+  const resp = await fetch(url, { credentials: "same-origin", ...opts, headers: csrfHeaders(opts.headers || {}) });
   if (!resp.ok) {
     const body = await resp.json().catch(() => ({}));
     throw body.error || { message: `操作失败（${resp.status}）` };

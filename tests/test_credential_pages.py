@@ -70,7 +70,9 @@ def test_ticket_fragment_and_code_entry_on_the_phone(browser: Browser, tmp_path:
     seed = seed_meeting(settings, {**DEMO, "public_mode": "ticket"})
     problems: list[str] = []
     with uvicorn_in_thread(settings) as (host, _app), httpx.Client(base_url=f"http://{host}") as http:
-        assert http.post(f"/api/meetings/{seed.code}/login", json={"password": PASSWORD}).status_code == 200
+        login = http.post(f"/api/meetings/{seed.code}/login", json={"password": PASSWORD})
+        assert login.status_code == 200
+        http.headers["X-CSRF-Token"] = login.json()["csrf"]
         r = http.post(f"/api/meetings/{seed.code}/tickets", json={"count": 2, "group": "群众代表"})
         with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
             rows = zf.read(next(n for n in zf.namelist() if n.endswith(".csv"))).decode("utf-8-sig").splitlines()
