@@ -45,7 +45,7 @@ from live.web.auth import Signer, device_cookie_name
 
 MEETING_ID = 1  # a bench server holds the demo meeting only
 BURST = 25  # frames per hostile socket: under the server's per-socket burst (30)
-RSS_LIMIT_MB = 50.0
+RSS_LIMIT_MB = 25.0  # growth over the second half of the traffic: flat, not a leak
 
 TYPES = ["ping", "vote", "meeting.start", "meeting.end", "meeting.durations", "meeting.scheme", "meeting.public_mode",
          "meeting.stream", "slide.goto", "item.open", "item.advance", "item.back", "item.timer", "question.ask",
@@ -369,8 +369,12 @@ def http_requests(server: Server, n: int, rng: random.Random, cookie: str, items
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD", "TRACE", "CONNECT", "PROPFIND", "GETT"]
     origins = ["", "", "http://evil.example", "null", f"http://{host}", "http://127.0.0.1.evil.example"]
     out: list[bytes] = []
-    for i in range(n):
-        k = i % 6
+    for path in paths + posts:  # every route once first (the warm-up: lazy imports, fonts, caches)
+        out.append(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nCookie: {cookie}\r\n\r\n"
+                   .encode("utf-8", "surrogateescape"))
+    for _ in range(max(0, n - len(out))):
+        i = rng.randrange(6)
+        k = i
         headers = {"Host": host, "Connection": "close"}
         body = b""
         if k in (0, 1):  # odd paths and queries
@@ -468,15 +472,21 @@ async def run(n_ws: int, n_http: int, workers: int, seed: int) -> tuple[list[tup
         t0 = time.monotonic()
         panels = panel_headers(server)  # each link binds to its first device: claimed once
         reqs = http_requests(server, n_http, rng, cookie, items)
-        # A warm-up tenth first: the first export, QR or PDF request imports and caches its
-        # libraries once. RSS growth is measured over the other nine tenths.
-        warm_ws, warm_http = n_ws // 10, n_http // 10
+        # A warm-up first: every HTTP route once (the first export, QR or PDF request imports and
+        # caches its libraries and fonts), then a tenth of the traffic. RSS still rises over the next
+        # few hundred requests (bounded caches, the allocator's arenas) and then levels off; the
+        # target is on the second half, where a leak would keep growing.
+        warm_ws, warm_http = n_ws // 10, max(n_http // 10, 60)
         await asyncio.gather(ws_fuzz(server, warm_ws, items, stats, rng, workers, panels),
                              http_fuzz(server, reqs[:warm_http], stats))
         await asyncio.sleep(0.5)
         rss_warm = server.rss_kb()
-        await asyncio.gather(ws_fuzz(server, n_ws - warm_ws, items, stats, rng, workers, panels),
-                             http_fuzz(server, reqs[warm_http:], stats))
+        half_ws, half_http = (n_ws - warm_ws) // 2, (n_http - warm_http) // 2
+        await asyncio.gather(ws_fuzz(server, half_ws, items, stats, rng, workers, panels),
+                             http_fuzz(server, reqs[warm_http:warm_http + half_http], stats))
+        rss_mid = server.rss_kb()
+        await asyncio.gather(ws_fuzz(server, n_ws - warm_ws - half_ws, items, stats, rng, workers, panels),
+                             http_fuzz(server, reqs[warm_http + half_http:], stats))
         elapsed = time.monotonic() - t0
         await asyncio.sleep(1.0)
         rss_after = server.rss_kb()
@@ -489,7 +499,7 @@ async def run(n_ws: int, n_http: int, workers: int, seed: int) -> tuple[list[tup
         server.stop()
     internal = stats.ws_codes.get("internal", 0)
     n5xx = sum(v for k, v in stats.http.items() if k.startswith("5"))
-    growth = (rss_after - rss_warm) / 1024
+    growth = (rss_after - rss_mid) / 1024
 
     def mark(ok: bool) -> str:
         return "PASS" if ok else "MISS"
@@ -511,9 +521,10 @@ async def run(n_ws: int, n_http: int, workers: int, seed: int) -> tuple[list[tup
         ("HTTP answers by status", dict(sorted(stats.http.items()))),
         ("HTTP 5xx", f"{n5xx}  (target 0) {mark(checks['5xx'])}"),
         ("tracebacks in server log", f"{tb}  (target 0) {mark(checks['tb'])}"),
-        ("server RSS before / after warm-up / after (MB)",
-         f"{rss_before / 1024:.1f} / {rss_warm / 1024:.1f} / {rss_after / 1024:.1f} (growth after warm-up "
-         f"{growth:+.1f}, target < {RSS_LIMIT_MB:.0f}) {mark(checks['rss'])}"),
+        ("server RSS before / after warm-up / halfway / after (MB)",
+         f"{rss_before / 1024:.1f} / {rss_warm / 1024:.1f} / {rss_mid / 1024:.1f} / {rss_after / 1024:.1f} "
+         f"(after warm-up {(rss_after - rss_warm) / 1024:+.1f}; over the second half {growth:+.1f}, "
+         f"target < {RSS_LIMIT_MB:.0f}) {mark(checks['rss'])}"),
         ("server still running", mark(alive)),
         ("phone pings / worst round trip (ms)",
          f"{phone.pings} / {phone.worst * 1000:.1f}  connected throughout: {mark(checks['phone'])}"
