@@ -421,8 +421,8 @@ async def http_one(port: int, raw: bytes, stats: Stats) -> None:
     except TimeoutError:
         stats.http["timeout"] += 1
         return
-    except ConnectionError as exc:
-        stats.http[type(exc).__name__] += 1
+    except ConnectionError as exc:  # the server answered early (e.g. 413) and closed while the body went out
+        stats.http[f"{type(exc).__name__} while sending"] += 1
         return
     parts = line.split()
     status = parts[1].decode(errors="replace") if len(parts) > 1 else "no status"
