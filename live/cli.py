@@ -175,14 +175,17 @@ def _meeting_id(s: Session, ref: str) -> int:
 def build_ballots_export(settings: Settings, ref: str) -> dict[str, Any]:
     from live.reports.verify import build_export
     from live.store.exports import export_input
+    from live.store.record import export_record
 
     engine = make_engine(settings.database_url)
     try:
         with Session(engine) as s:
-            meeting, scheme, items = export_input(s, _meeting_id(s, ref))
+            mid = _meeting_id(s, ref)
+            meeting, scheme, items = export_input(s, mid)
+            audit, record = export_record(s, mid)
     finally:
         engine.dispose()
-    return build_export(meeting, scheme, items)
+    return build_export(meeting, scheme, items, audit, record)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

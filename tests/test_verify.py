@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from live.domain.scheme import PUBLIC, BallotValue, Scheme, grade_scheme, panel_split_scheme
-from live.domain.scoring import ItemResult, ballots_digest, score_item
+from live.domain.record import item_digest
+from live.domain.scoring import ItemResult, score_item
 from live.reports.results_xlsx import write_results_xlsx
 from live.reports.verify import (
     EXPORT_FORMAT,
@@ -49,7 +50,9 @@ def item(item_id: int, position: int, name: str, votes: list[tuple[str, dict[str
         "presenter": {"name": name, "post": "局长", "unit": f"{name}所在单位"},
         "ballots": ballots,
         "result": result if frozen else None,
-        "digest": ballots_digest(s, item_id, ballots) if frozen else None,
+        "digest": item_digest(item_id, position, {"name": name, "post": "局长", "unit": f"{name}所在单位"},
+                              s.to_dict(), [{k: b[k] for k in ("id", "group", "choice")} for b in ballots])
+        if frozen else None,
     }
 
 
@@ -84,7 +87,7 @@ def round_trip(export: dict[str, Any]) -> Any:
 
 def test_export_verify_round_trip() -> None:
     export = make_export()
-    assert export["format"] == EXPORT_FORMAT and export["version"] == 1
+    assert export["format"] == EXPORT_FORMAT and export["version"] == 2
     assert [i["position"] for i in export["items"]] == [1, 2, 3, 4]
     assert export["counts"] == {"items": 4, "ballots": 14 + 12 + 14 + 1}
     # 张三: 人大代表 95, 律师 85, 群众 (70, 95, 95, 95) 88.75; (35·95 + 35·85 + 30·88.75) / 100 = 89.625.
@@ -288,7 +291,7 @@ def broken(path: str, value: Any) -> dict[str, Any]:
     [
         ([], "顶层 应为对象"),
         ({"format": "other"}, "不是述法评议选票导出文件"),
-        ({"format": EXPORT_FORMAT, "version": 2}, "不支持的导出版本"),
+        ({"format": EXPORT_FORMAT, "version": 3}, "不支持的导出版本"),
         (broken("ranking", KeyError), "缺少字段 ranking"),
         (broken("items", {}), "items 应为列表"),
         (broken("counts", {"items": 1}), "counts"),

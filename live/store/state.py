@@ -20,6 +20,7 @@ State = dict[str, Any]
 def meeting_public(m: Meeting, items: Sequence[AgendaItem]) -> dict[str, Any]:
     """The meeting entity; it carries the ranking of the items whose 测评 has closed."""
     from live.store.exports import ranking
+    from live.store.record import record_public
 
     status = MeetingStatus(m.status)
     return {
@@ -37,6 +38,8 @@ def meeting_public(m: Meeting, items: Sequence[AgendaItem]) -> dict[str, Any]:
         "scheme": orjson.loads(m.scheme_json),
         "durations": orjson.loads(m.durations_json),
         "ranking": ranking(list(items)),
+        # The sealed record: root, signature, key fingerprint, published (live.store.record).
+        "record": record_public(m),
     }
 
 
