@@ -32,7 +32,8 @@ def default_key_path(data_dir: Path) -> Path:
 def create_key(path: Path, force: bool = False) -> Ed25519PrivateKey:
     """Write a new key (PEM, PKCS#8) readable by the owner only. Refuses to overwrite unless ``force``."""
     if path.exists() and not force:
-        raise KeyFileError(f"签名密钥文件已存在：{path}（覆盖会使已签名的记录无法再用新公钥核验；确需覆盖请加 --force）")
+        raise KeyFileError(f"签名密钥文件已存在：{path}"
+                           "（覆盖会使已签名的记录无法再用新公钥核验；确需覆盖请加 --force）")
     path.parent.mkdir(parents=True, exist_ok=True)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())

@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from live.domain.scheme import PUBLIC, BallotValue, Scheme, grade_scheme, panel_split_scheme
 from live.domain.record import item_digest
+from live.domain.scheme import PUBLIC, BallotValue, Scheme, grade_scheme, panel_split_scheme
 from live.domain.scoring import ItemResult, score_item
 from live.reports.results_xlsx import write_results_xlsx
 from live.reports.verify import (

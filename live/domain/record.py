@@ -101,11 +101,12 @@ def ballot_row(ballot: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def item_payload(item_id: int | str, position: int, presenter: Mapping[str, Any], scheme: Mapping[str, Any],
-                 ballots: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+                 ballots: Iterable[Mapping[str, Any]], closed: bool = True) -> dict[str, Any]:
     rows = sorted((ballot_row(b) for b in ballots), key=lambda r: (r["id"], canonical(r)))
     return {
         "format": ITEM_FORMAT,
         "version": ITEM_VERSION,
+        "closed": closed,
         "item": {"id": item_id, "position": position,
                  "presenter": {k: str(presenter.get(k) or "") for k in ("name", "post", "unit")}},
         "scheme": dict(scheme),
@@ -114,9 +115,10 @@ def item_payload(item_id: int | str, position: int, presenter: Mapping[str, Any]
 
 
 def item_digest(item_id: int | str, position: int, presenter: Mapping[str, Any], scheme: Mapping[str, Any],
-                ballots: Iterable[Mapping[str, Any]]) -> str:
-    """SHA-256 (hex) of one agenda item: its place, presenter, scheme and every ballot."""
-    return sha256_hex(canonical(item_payload(item_id, position, presenter, scheme, ballots)))
+                ballots: Iterable[Mapping[str, Any]], closed: bool = True) -> str:
+    """SHA-256 (hex) of one agenda item: its place, presenter, scheme and every ballot. An item
+    whose 测评 has not closed enters the root with ``closed`` false and no ballots."""
+    return sha256_hex(canonical(item_payload(item_id, position, presenter, scheme, ballots, closed)))
 
 
 # --- the audit log -------------------------------------------------------------
@@ -290,12 +292,14 @@ def compute_root(meeting: Mapping[str, Any], scheme: Mapping[str, Any], items: I
     """The root and each item's digest (in agenda order) from export-shaped parts.
 
     ``scheme`` and any item's own ``scheme`` must already be canonical (Scheme.to_dict());
-    ``audit`` is the whole chain, of which the first ``audit_seq`` entries are covered.
+    ``audit`` is the whole chain, of which the first ``audit_seq`` entries are covered. An item
+    is closed when it has a frozen ``result``: the ballots of an open 测评 are not yet in the record.
     """
     digests: list[tuple[Any, str]] = []
     for item in ordered_items(items):
         item_scheme = item.get("scheme") or scheme
+        closed = item.get("result") is not None
         digests.append((item["id"], item_digest(item["id"], item["position"], item.get("presenter") or {},
-                                                item_scheme, item["ballots"])))
+                                                item_scheme, item["ballots"] if closed else [], closed)))
     head = chain_head(audit, audit_seq)
     return record_root(meeting, scheme, [d for _, d in digests], audit_seq, head), digests

@@ -113,6 +113,8 @@ class CheckupData:
     issued_on: date | None = None
     # More label/value lines for the head table (述法形式, 届次, …), in order.
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The meeting record root (live.domain.record): printed so the sheet can be checked with live verify.
+    record_root: str = ""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CheckupData:
@@ -149,6 +151,7 @@ class CheckupData:
             issuer=str(d.get("issuer") or ""),
             issued_on=_as_date(d["issued_on"]) if d.get("issued_on") else None,
             extra={str(k): str(v) for k, v in (d.get("extra") or {}).items()},
+            record_root=str(d.get("record_root") or ""),
         )
 
 
@@ -283,6 +286,9 @@ def _blocks(data: CheckupData) -> list[_Block]:
     else:
         blocks.append(_Para("本次会议未列出需整改的问题。"))
 
+    if data.record_root:
+        blocks.append(_Para(f"会议记录根摘要（SHA-256）：{data.record_root}。可用 live verify 选票文件 --expect "
+                            "根摘要 核对本次测评的全部选票与结果。"))
     if data.issuer:
         blocks.append(_Para(data.issuer, align_right=True))
     blocks.append(_Para(format_date(data.issued_on or data.meeting_date), align_right=True))
@@ -319,6 +325,7 @@ def _sanitised(data: CheckupData) -> CheckupData:
         issuer=_clean(data.issuer),
         issued_on=data.issued_on,
         extra={_clean(k): _clean(v) for k, v in data.extra.items()},
+        record_root=_clean(data.record_root),
     )
 
 

@@ -569,7 +569,8 @@ def _record_lines(rc: RecordCheck) -> list[str]:
     lines = [f"记录根摘要（重算）：{rc.root or '—'}"]
     if rc.file_root and rc.file_root != rc.root:
         lines.append(f"记录根摘要（文件）：{rc.file_root}")
-    lines.append(f"审计日志：{rc.audit_entries} 条，链条{'完整' if rc.chain_ok else '断裂'}；根摘要覆盖前 {rc.audit_seq} 条")
+    chain = "完整" if rc.chain_ok else "断裂"
+    lines.append(f"审计日志：{rc.audit_entries} 条，链条{chain}；根摘要覆盖前 {rc.audit_seq} 条")
     who = f"（公钥指纹 {rc.key_fingerprint}）" if rc.key_fingerprint else ""
     lines.append(f"签名：{sig}{who}" + ("，真实性已核对" if rc.authenticated else ""))
     return lines

@@ -15,8 +15,8 @@ from live.domain import phases, timer
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
 from live.domain.scheme import Scheme, check_scheme
 from live.store import slides
-from live.store.models import AgendaItem, Ballot, Meeting
 from live.store.exports import ballot_dict
+from live.store.models import AgendaItem, Ballot, Meeting
 from live.store.results import freeze_result
 from live.store.state import item_public, meeting_public
 
@@ -140,8 +140,8 @@ def advance(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> C
     if new is ItemPhase.DONE:
         events.append(_meeting_event(m, items, "ranking"))
     s.add(item)
-    return CommandOutcome(events, {"phase": new.value}, audit={"digest": item.digest} if new is ItemPhase.DONE else None,
-                          seal=new is ItemPhase.DONE)
+    closed = new is ItemPhase.DONE
+    return CommandOutcome(events, {"phase": new.value}, audit={"digest": item.digest} if closed else None, seal=closed)
 
 
 def _close_voting(s: Session, m: Meeting, item: AgendaItem) -> None:

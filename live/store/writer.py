@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from live.domain.phases import PhaseError
-from live.domain.scheme import BallotError
 from live.domain.record import public_args
+from live.domain.scheme import BallotError
 from live.store import comments, problems, questions
 from live.store import events as event_log
 from live.store import record as record_store

@@ -83,6 +83,22 @@ class ItemTimer(_Msg):
     seconds: Annotated[int, Field(ge=0, le=14400)] | None = None
 
 
+class ItemVoid(_Msg):
+    """作废重测: clear a closed 测评 and bring the presenter back to 点评; logged with the reason."""
+
+    type: Literal["item.void"]
+    item_id: ItemId
+    # Checked for length (at least 4 characters) with a Chinese message by live.store.record.
+    reason: Annotated[str, Field(max_length=400)]
+
+
+class MeetingPublish(_Msg):
+    """Open (or close) the public results page /r/CODE, once the meeting has ended."""
+
+    type: Literal["meeting.publish"]
+    on: bool
+
+
 # --- the public's voice (issue 5): questions, upvotes, likes, comments, moderation -----
 
 RowId = Annotated[int, Field(ge=1, le=2**31)]
@@ -209,7 +225,7 @@ class WordsRemove(_Msg):
 
 ClientMessage = Annotated[
     Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme | MeetingStream | SlideGoto
-    | ItemOpen | ItemAdvance | ItemBack | ItemTimer
+    | ItemOpen | ItemAdvance | ItemBack | ItemTimer | ItemVoid | MeetingPublish
     | QuestionAsk | QuestionUpvote | Like | CommentSend
     | QuestionApprove | QuestionReject | QuestionReorder | QuestionPick | QuestionUnpick | QuestionAnswered
     | QuestionTimer | CommentApprove | CommentHide | CommentMode | CommentOverlay | DeviceBanCmd | DeviceUnban
@@ -220,7 +236,7 @@ ClientMessage = Annotated[
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 HOST_TYPES = frozenset({"meeting.start", "meeting.end", "meeting.durations", "meeting.scheme", "meeting.stream",
-                        "item.open", "item.advance", "item.back", "item.timer"})
+                        "item.open", "item.advance", "item.back", "item.timer", "item.void", "meeting.publish"})
 # The presenter view turns pages too; so does the host.
 PRESENTER_TYPES = frozenset({"slide.goto"})
 # Handled by live.web.interaction; the host's ones are host-only like the others.

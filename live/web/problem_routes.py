@@ -69,9 +69,10 @@ def _pick(body: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: body[k] for k in fields if k in body}
 
 
-async def _command(request: Request, meeting_id: int, name: str, args: dict[str, Any]) -> dict[str, Any] | Response:
+async def _command(request: Request, meeting_id: int, name: str, args: dict[str, Any],
+                   actor: str = "host") -> dict[str, Any] | Response:
     try:
-        return await _svc(request).writer.command(meeting_id, name, args)
+        return await _svc(request).writer.command(meeting_id, name, args, actor=actor)
     except CommandRefused as exc:
         return refused(exc)
 
@@ -112,9 +113,10 @@ async def save_review(request: Request) -> Response:
     body = await json_body(request)
     if isinstance(body, JSONResponse):
         return body
-    m, _ = who
+    m, role = who
     reply = await _command(request, m.id or 0, "review.save",
-                           {"item_id": _item_id(request), "text": body.get("text"), "commenter": body.get("commenter")})
+                           {"item_id": _item_id(request), "text": body.get("text"), "commenter": body.get("commenter")},
+                           actor=role)
     return reply if isinstance(reply, Response) else JSONResponse(reply)
 
 
@@ -125,9 +127,9 @@ async def add_problem(request: Request) -> Response:
     body = await json_body(request)
     if isinstance(body, JSONResponse):
         return body
-    m, _ = who
+    m, role = who
     reply = await _command(request, m.id or 0, "problem.add",
-                           {"item_id": _item_id(request), **_pick(body, PROBLEM_FIELDS)})
+                           {"item_id": _item_id(request), **_pick(body, PROBLEM_FIELDS)}, actor=role)
     if isinstance(reply, Response):
         return reply
     return await _problem_response(request, int(reply["problem_id"]), status=201)
@@ -174,14 +176,14 @@ async def problem_detail(request: Request) -> Response:
     if isinstance(found, JSONResponse):
         return found
     if request.method == "DELETE":
-        reply = await _command(request, found[1], "problem.delete", {"problem_id": found[0]})
+        reply = await _command(request, found[1], "problem.delete", {"problem_id": found[0]}, actor=found[2])
         return reply if isinstance(reply, Response) else JSONResponse(reply)
     if request.method == "PATCH":
         body = await json_body(request)
         if isinstance(body, JSONResponse):
             return body
         reply = await _command(request, found[1], "problem.update",
-                               {"problem_id": found[0], **_pick(body, EDIT_FIELDS)})
+                               {"problem_id": found[0], **_pick(body, EDIT_FIELDS)}, actor=found[2])
         if isinstance(reply, Response):
             return reply
     return await _problem_response(request, found[0])

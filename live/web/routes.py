@@ -13,6 +13,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 
 from live.store.models import Meeting, PanelMember
 from live.store.seed import panel_members
+from live.store.writer import CommandRefused
 from live.web.auth import DEVICE_COOKIE, DEVICE_MAX_AGE, HOST_COOKIE, HOST_MAX_AGE, TokenError, verify_password
 from live.web.qr import qr_png
 from live.web.services import Services
@@ -221,26 +222,16 @@ async def revoke_panel(request: Request) -> Response:
     if isinstance(m, JSONResponse):
         return m
     member_id = int(request.path_params["member_id"])
-
-    def bump() -> PanelMember | None:
-        with Session(svc.engine) as s:
-            p = s.get(PanelMember, member_id)
-            if p is None or p.meeting_id != m.id:
-                return None
-            p.token_version += 1
-            s.add(p)
-            s.commit()
-            s.refresh(p)
-            s.expunge(p)
-            return p
-
-    p = await asyncio.to_thread(bump)
-    if p is None or p.id is None or m.id is None:
-        return _error(404, "not_found", "评议团成员不存在")
+    assert m.id is not None
+    # A writer command, so that the revocation is in the meeting's audit log.
+    try:
+        reply = await svc.writer.command(m.id, "panel.revoke", {"member_id": member_id}, actor="host")
+    except CommandRefused as exc:
+        return _error(404 if exc.code == "not_found" else 400, exc.code, exc.message)
     # The old link's open tablets are closed on every worker, not just refused next time.
-    svc.hub.broker.publish({"k": "revoke", "m": m.id, "member": p.id})
-    token = svc.signer.panel_token(m.id, p.id, p.token_version)
-    return JSONResponse({"id": p.id, "url": panel_url(svc, str(request.base_url), token),
+    svc.hub.broker.publish({"k": "revoke", "m": m.id, "member": member_id})
+    token = svc.signer.panel_token(m.id, member_id, int(reply["token_version"]))
+    return JSONResponse({"id": member_id, "url": panel_url(svc, str(request.base_url), token),
                          "qr": f"/qr/panel/{token}.png"})
 
 
