@@ -72,7 +72,7 @@ def _signing_key(settings: Settings) -> Ed25519PrivateKey | None:
         log.warning("会议记录将不签名：%s", exc)
         return None
     if key is None:
-        log.warning("没有签名密钥（%s）：会议记录只有根摘要、不签名；请运行 live keys create", path)
+        log.warning("没有签名密钥（%s）：会议记录只有根摘要、不签名；请运行 live keys create", path or "未配置")
     return key
 
 
