@@ -260,11 +260,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_verify(args: argparse.Namespace) -> int:
     """Recount everything from the exported ballots and check the record root and its signature;
     0 all match, 1 a mismatch, 2 unreadable."""
+    from live.domain.record import RecordError, parse_public_key_bytes
     from live.reports.verify import ExportError, format_report, verify_file
 
     pubkey = args.pubkey
     if pubkey and Path(pubkey).is_file():
         pubkey = Path(pubkey).read_text(encoding="utf-8").strip()
+    if pubkey:
+        try:
+            parse_public_key_bytes(pubkey)
+        except RecordError as exc:
+            print(f"无法核验：--pubkey 无效（{exc}）", file=sys.stderr)
+            return 2
     try:
         report = verify_file(args.file, expect=args.expect, pubkey=pubkey)
     except ExportError as exc:

@@ -376,3 +376,37 @@ def test_results_workbook_refuses_a_tampered_export(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="未通过核验"):
         write_results_xlsx(export, path)
     assert not path.exists()
+
+
+def test_version_1_files_are_still_read_with_a_note() -> None:
+    from live.domain.scoring import ballots_digest
+
+    export = make_export()
+    v1 = copy.deepcopy(export)
+    v1["version"] = 1
+    del v1["audit"], v1["record"]
+    s = scheme()
+    for item in v1["items"]:
+        if item["digest"] is not None:
+            item["digest"] = ballots_digest(s, item["id"], item["ballots"])
+    report = verify_export(v1)
+    assert report.ok, report.problems
+    assert report.record is None and any("版本 1" in n and "没有会议记录根摘要" in n for n in report.notes)
+    assert not verify_export(v1, expect="0" * 64).ok
+    # A version 2 item digest covers the presenter: renaming fails even with no record at all.
+    renamed = copy.deepcopy(export)
+    renamed["items"][0]["presenter"]["name"] = "别人"
+    assert not verify_export(renamed).ok
+
+
+def test_version_2_export_carries_audit_and_record_blocks() -> None:
+    export = make_export()
+    assert export["audit"] == [] and export["record"] is None
+    report = verify_export(export)
+    assert report.ok and report.record is not None and report.record.root is None
+    assert any("尚未封存" in n for n in report.notes)
+    assert not verify_export(export, expect="0" * 64).ok
+    broken = copy.deepcopy(export)
+    broken["record"] = {"root": "xyz", "audit_seq": 0}
+    with pytest.raises(ExportError):
+        verify_export(broken)
