@@ -622,6 +622,22 @@ def test_demo_meeting_across_seven_screens(live_server: Live, devices: Devices) 
     shot(presenter, "08-presenter-ended", full=False)
     expect(presenter.locator("#slide-current")).to_contain_text("会议已结束")
 
+    # -- the signed record: the root in full with its QR under the final ranking; then the host
+    # publishes and a 360 px phone reads /r/CODE
+    root = srv.query("SELECT root FROM meeting_record")[0][0]
+    assert srv.query("SELECT signature FROM meeting_record")[0][0]  # the demo made a signing key
+    expect(screen.locator(".screen-record .record-root")).to_have_text(root)
+    expect(screen.locator(".screen-record .record-qr")).to_have_js_property("complete", True)
+    assert screen.locator(".screen-record .record-qr").evaluate("img => img.naturalWidth") > 0
+    host.get_by_role("button", name="公开成绩（/r/ 页面）").click()
+    expect(host.get_by_role("link", name="打开公开页面")).to_be_visible()
+    public = devices.open("public", f"/r/{srv.code}", 360, 740, phone=True)
+    expect(public.locator(".ranking-table tbody tr")).to_have_count(3)
+    expect(public.locator(".record-root")).to_have_text(root)
+    expect(public.locator(".presenter-card")).to_have_count(3)
+    assert public.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(public, "09-public-results")
+
     # -- the slide sync figures: reported always; only a generous bound is asserted (in turn_slide)
     report = sync.report()
     print("\n" + report)

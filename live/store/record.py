@@ -26,7 +26,7 @@ from live.store.commands import (
     _meeting_event,
     _set_timer,
 )
-from live.store.exports import export_input
+from live.store.exports import meeting_block
 from live.store.models import AgendaItem, AuditRow, Ballot, Meeting, MeetingRecord, PanelMember
 
 VOID_REASON_MIN = 4
@@ -81,16 +81,37 @@ def _record_row(s: Session, meeting_id: int) -> MeetingRecord:
     return row
 
 
+def item_digests(s: Session, meeting_id: int, scheme: dict[str, Any]) -> list[str]:
+    """Each item's digest in agenda order: the one stored when its 测评 closed (its ballots
+    cannot change after that), or the digest of an item still open (no ballots yet)."""
+    rows = s.exec(select(AgendaItem).where(AgendaItem.meeting_id == meeting_id)).all()
+    items = record.ordered_items([{"id": i.id, "position": i.position, "row": i} for i in rows])
+    out: list[str] = []
+    for entry in items:
+        i: AgendaItem = entry["row"]
+        if i.result_json is not None and i.digest:
+            out.append(i.digest)
+        else:
+            presenter = {"name": i.presenter_name, "post": i.presenter_post, "unit": i.presenter_unit}
+            out.append(record.item_digest(i.id or 0, i.position, presenter, scheme, [], closed=False))
+    return out
+
+
 def seal(s: Session, meeting_id: int, key: Ed25519PrivateKey | None, now_ms: int) -> dict[str, Any]:
     """Compute the root over the whole record as it stands in this transaction, sign it,
-    store it, and return the meeting.updated event that carries it."""
-    meeting, scheme_raw, items = export_input(s, meeting_id)
-    scheme = Scheme.from_dict(scheme_raw).to_dict()
-    audit = audit_entries(s, meeting_id)
-    root, _ = record.compute_root(meeting, scheme, items, audit, len(audit))
+    store it, and return the meeting.updated event that carries it. The ballots are in the
+    record through the item digests taken when each 测评 closed, so no ballot is read here;
+    anyone recomputes the same root from the export (live verify)."""
+    m = s.get(Meeting, meeting_id)
+    if m is None:
+        raise PhaseError("会议不存在", code="not_found")
+    scheme = Scheme.from_dict(orjson.loads(m.scheme_json)).to_dict()
+    last = last_entry(s, meeting_id)
+    seq, head = (0, record.GENESIS) if last is None else (last.seq, last.hash)
+    root = record.record_root(meeting_block(m), scheme, item_digests(s, meeting_id, scheme), seq, head)
     row = _record_row(s, meeting_id)
     row.root = root
-    row.audit_seq = len(audit)
+    row.audit_seq = seq
     row.signed_at_ms = now_ms
     if key is not None:
         row.signature = record.sign_root(key, root)
@@ -100,8 +121,6 @@ def seal(s: Session, meeting_id: int, key: Ed25519PrivateKey | None, now_ms: int
         row.signature = row.public_key = row.key_fingerprint = None
     s.add(row)
     s.flush()
-    m = s.get(Meeting, meeting_id)
-    assert m is not None
     return _meeting_event(m, _items(s, meeting_id), "record")
 
 
