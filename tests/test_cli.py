@@ -234,3 +234,16 @@ def test_verify_expect_and_pubkey_exit_codes(tmp_path: Path, capsys: pytest.Capt
     assert main(["verify", str(path)]) == 1
     path.write_text("{")
     assert main(["verify", str(path)]) == 2
+
+
+def test_meeting_create_is_an_admin_entry_in_the_audit_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    spec = tmp_path / "meeting.json"
+    spec.write_text((ROOT / "assets" / "demo_meeting.json").read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["meeting", "create", str(spec), "--data-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    with contextlib.closing(sqlite3.connect(tmp_path / "live.db")) as conn:
+        rows = conn.execute("SELECT seq, actor, action, details FROM audit_entry").fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [(1, "admin", "meeting.create")]
+    assert "述法评议" in json.loads(rows[0][3])["title"]

@@ -329,7 +329,9 @@ def test_results_workbook(tmp_path: Path) -> None:
     report = write_results_xlsx(round_trip(export), path)
     assert report.ok
     wb = load_workbook(path)
-    assert wb.sheetnames == ["汇总", "1 张三", "2 李四", "3 王五", "4 赵六"]
+    assert wb.sheetnames == ["汇总", "1 张三", "2 李四", "3 王五", "4 赵六", "记录与签名"]
+    # This export was never sealed: the record sheet says so rather than showing a root.
+    assert wb["记录与签名"]["B3"].value == "尚未封存"
 
     summary = wb["汇总"]
     assert "2024 年度述法评议" in str(summary["A1"].value)
