@@ -462,3 +462,22 @@ def _role_matrix(client: TestClient, a: Seed, b: Seed) -> None:
     # Nothing of meeting A reached B's chain.
     login(client, b)
     assert client.get(f"/api/meetings/{b.code}/audit").json()["entries"] == []
+
+
+def test_record_on_postgresql(pg_url: str, tmp_path: Path) -> None:
+    settings = Settings(database_url=pg_url, secret_key="test-secret-key", data_dir=tmp_path, tick_s=0.05,
+                        signing_key_path=tmp_path / "signing.key")
+    create_key(tmp_path / "signing.key")
+    seed = seed_meeting(settings)
+    with TestClient(create_app(settings)) as client:
+        try:
+            h = _host(client, seed)
+            assert h.cmd("meeting.start")["type"] == "ack"
+            _vote_item(client, seed, h, item_ids(h)[0], ["满意", "不满意"], "pg")
+            assert h.cmd("meeting.end")["type"] == "ack"
+            export = _export(client, seed)
+        finally:
+            close_sockets()
+    root = export["record"]["root"]
+    assert verify_export(export, expect=root, pubkey=_pubkey(settings)).ok
+    assert record.chain_problems(export["audit"]) == []
