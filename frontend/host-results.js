@@ -89,7 +89,7 @@ function recordSection(conn, state, code) {
       () => toast(published ? "已撤回公开" : "成绩已公开", "ok", 2500), (e) => toast(e.message));
   });
   const link = published ? el("a", { href: `/r/${encodeURIComponent(code)}`, target: "_blank", rel: "noopener", text: "打开公开页面" }) : null;
-  return [el("h3", { text: "会议记录（已签名封存）" }), block,
+  return [el("h3", { text: rec.signature ? "会议记录（已封存并签名）" : "会议记录（已封存，未签名）" }), block,
     el("p", { class: "downloads" }, toggle, link ? " " : null, link)];
 }
 
