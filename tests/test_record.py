@@ -109,6 +109,9 @@ def test_audit_chain_detects_edits_deletions_and_reordering() -> None:
     actor = copy.deepcopy(good)
     actor[0]["actor"] = "admin"
     assert record.chain_problems(actor)
+    typed = copy.deepcopy(good)
+    typed[0]["seq"] = True  # equal to 1 in Python, but not the same JSON
+    assert record.chain_problems(typed)
 
 
 def test_public_args_drop_secrets() -> None:

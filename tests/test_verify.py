@@ -412,3 +412,10 @@ def test_version_2_export_carries_audit_and_record_blocks() -> None:
     broken["record"] = {"root": "xyz", "audit_seq": 0}
     with pytest.raises(ExportError):
         verify_export(broken)
+
+
+def test_a_float_in_a_ballot_is_a_format_error_not_a_crash() -> None:
+    export = make_export()
+    export["items"][0]["ballots"][0]["choice"] = {"option": "好", "weight": 1.5}
+    with pytest.raises(ExportError, match="规范编码"):
+        verify_export(export)

@@ -181,9 +181,11 @@ def chain_problems(entries: Sequence[Mapping[str, Any]]) -> list[str]:
                 problems.append(f"审计日志第 {n} 条的序号为 {seq!r}，应为 {n}（有条目被删除或插入）")
             if e.get("prev_hash") != prev:
                 problems.append(f"审计日志第 {n} 条的前一哈希与第 {n - 1} 条不衔接")
-            if not isinstance(details, dict) or not isinstance(at_ms, int) or isinstance(at_ms, bool):
+            exact = (isinstance(details, dict) and isinstance(actor, str) and isinstance(action, str)
+                     and all(isinstance(v, int) and not isinstance(v, bool) for v in (seq, at_ms)))
+            if not exact:
                 raise TypeError
-            fresh = audit_hash(prev, int(seq), at_ms, str(actor), str(action), details)
+            fresh = audit_hash(prev, seq, at_ms, actor, action, details)
         except (KeyError, TypeError, RecordError):
             problems.append(f"审计日志第 {n} 条格式错误")
             return problems

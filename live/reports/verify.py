@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from live.domain.record import item_digest
+from live.domain.record import RecordError, item_digest
 from live.domain.scheme import BallotError, BallotKind, BallotValue, Scheme, check_scheme, decimal_str
 from live.domain.scoring import ItemResult, RankEntry, ballots_digest, rank, score_item
 from live.reports.record_check import RecordCheck, check_record, parse_audit, parse_record
@@ -344,9 +344,13 @@ def _who(item: _Item) -> str:
 
 
 def _item_digest(item: _Item, version: int) -> str:
-    if version == 1:
-        return ballots_digest(item.scheme, item.id, item.ballots)
-    return item_digest(item.id, item.position, item.presenter, item.scheme.to_dict(), item.ballots)
+    try:
+        if version == 1:
+            return ballots_digest(item.scheme, item.id, item.ballots)
+        return item_digest(item.id, item.position, item.presenter, item.scheme.to_dict(), item.ballots)
+    except (RecordError, TypeError, ValueError) as exc:
+        # A float or a non-text key in a ballot: the canonical encoding has no form for it.
+        raise ExportError(f"文件格式错误：{_who(item)} 的选票无法规范编码（{exc}）") from exc
 
 
 def _check_item(item: _Item, version: int) -> tuple[ItemCheck, list[str], list[str]]:
