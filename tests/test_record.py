@@ -422,6 +422,16 @@ def test_root_qr_xlsx_and_checkup_carry_the_root(signed: tuple[TestClient, Seed]
     assert docx.status_code == 200
     text = "\n".join(p.text for p in Document(io.BytesIO(docx.content)).paragraphs)
     assert root in text
+    pdf = client.get(f"/api/meetings/{seed.code}/items/{item}/checkup.pdf")
+    assert pdf.status_code == 200
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf.content)
+    try:
+        pdf_text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    finally:
+        doc.close()
+    assert root in "".join(pdf_text.split())  # the line may wrap inside the 64 digits
 
 
 def item_ids_from_export(export: dict[str, Any]) -> list[int]:
