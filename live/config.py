@@ -7,6 +7,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from live.keys import default_key_path
+
 # The server drops a WebSocket frame larger than this and closes the socket with 1009
 # (message too big); frames up to it but over Settings.max_message_bytes get ``too_large``.
 WS_MAX_FRAME = 65536
@@ -35,6 +37,8 @@ class Settings:
     # blip; past this queue the kernel drops them into TCP retransmission (1 s, 3 s, 7 s...).
     # The kernel caps it at net.core.somaxconn.
     backlog: int = 8192
+    # The Ed25519 key that signs meeting records (live keys create); None: records stay unsigned.
+    signing_key_path: Path | None = None
 
     @staticmethod
     def from_env(**overrides: object) -> Settings:
@@ -49,7 +53,8 @@ class Settings:
                      redis_channel=env.get("LIVE_REDIS_CHANNEL") or "live:bus",
                      public_url=env.get("LIVE_PUBLIC_URL") or None,
                      backlog=int(env.get("LIVE_BACKLOG") or 8192),
-                     cookie_secure=env.get("LIVE_COOKIE_SECURE", "") in ("1", "true", "yes"))
+                     cookie_secure=env.get("LIVE_COOKIE_SECURE", "") in ("1", "true", "yes"),
+                     signing_key_path=default_key_path(data_dir))
         for key, value in overrides.items():
             if value is not None:
                 setattr(s, key, value)

@@ -216,8 +216,8 @@ async def revoke_panel(request: Request) -> Response:
     m = await _host_meeting(request)
     member_id = int(request.path_params["member_id"])
     assert m.id is not None
-    # Through the single writer like every change: screens get panel.updated.
-    reply = await svc.writer.command(m.id, "panel.revoke", {"member_id": member_id})
+    # Through the single writer like every change: screens get panel.updated; the revocation is in the audit log.
+    reply = await svc.writer.command(m.id, "panel.revoke", {"member_id": member_id}, actor="host")
     # The old link's open tablets are closed on every worker, not just refused next time.
     svc.hub.broker.publish({"k": "revoke", "m": m.id, "member": member_id})
     token = svc.signer.panel_token(m.id, member_id, int(reply["token_version"]))
@@ -297,10 +297,12 @@ async def export_results(request: Request) -> Response:
 def _export(svc: Services, meeting_id: int) -> dict[str, Any]:
     from live.reports.verify import build_export
     from live.store.exports import export_input
+    from live.store.record import export_record
 
     with Session(svc.engine) as s:
         meeting, scheme, items = export_input(s, meeting_id)
-    return build_export(meeting, scheme, items)
+        audit, record = export_record(s, meeting_id)
+    return build_export(meeting, scheme, items, audit, record)
 
 
 async def healthz(request: Request) -> Response:
