@@ -14,11 +14,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from live.domain.errors import LiveError
 from live.domain.record import chain_problems
 from live.store import record as record_store
 from live.store.models import MeetingRecord
+from live.store.state import record_fields
 from live.web.qr import qr_png
-from live.domain.errors import LiveError
 from live.web.routes import _export, _host_meeting, _limited, _meeting, _page, _svc
 
 
@@ -60,7 +61,7 @@ async def audit_log(request: Request) -> Response:
     def read() -> dict[str, Any]:
         with Session(svc.engine) as s:
             entries = record_store.audit_entries(s, meeting_id)
-            rec = record_store.record_fields(s.get(MeetingRecord, meeting_id))
+            rec = record_fields(s.get(MeetingRecord, meeting_id))
         problems = chain_problems(entries)
         return {"entries": entries, "chain_ok": not problems, "problems": problems, "record": rec}
 
