@@ -139,3 +139,15 @@ def test_sigkill_mid_burst_loses_no_acknowledged_ballot(tmp_path: Path) -> None:
     print(f"{N} phones; {sum(v == 'duplicate' for v in acked.values())} resends were already stored; "
           f"{resumed} reconnected by seq")
     assert resumed > 0
+
+
+def test_registry_refuses_a_command_registered_twice() -> None:
+    from live.store import record as record_store
+    from live.store.commands import HOST_COMMANDS
+    from live.store.writer import COMMANDS, _registry
+
+    # panel.revoke is live.store.commands' alone (the record branch had its own; one was kept).
+    assert COMMANDS["panel.revoke"] is HOST_COMMANDS["panel.revoke"]
+    assert "panel.revoke" not in record_store.COMMANDS
+    with pytest.raises(RuntimeError, match="registered twice"):
+        _registry({"panel.revoke": HOST_COMMANDS["panel.revoke"]}, {"panel.revoke": HOST_COMMANDS["panel.revoke"]})
