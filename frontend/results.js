@@ -99,3 +99,23 @@ export function rankingTable(state, { className = "ranking-table", withUnrated =
         el("td", { class: "num", text: r.satisfaction_rate_display || "" }));
     })));
 }
+
+// The meeting record root (docs/scoring.md, *The meeting record*): in full, in four
+// lines of 16 hex digits, with its QR (the QR holds the root itself) and the
+// signing key's fingerprint. Anyone can check a ballots file against it with
+// `live verify 文件 --expect 根摘要`.
+export function recordBlock(record, code, { className = "record-block" } = {}) {
+  if (!record || !record.root) return null;
+  const root = record.root;
+  const lines = [0, 16, 32, 48].map((at) => el("span", { class: "record-line", text: root.slice(at, at + 16) }));
+  const signed = record.signature
+    ? `已签名（Ed25519，公钥指纹 ${record.key_fingerprint}）`
+    : "未签名（服务器没有签名密钥）";
+  return el("section", { class: className, "aria-label": "会议记录根摘要" },
+    el("img", { class: "record-qr", alt: `会议记录根摘要二维码：${root}`,
+      src: `/qr/record/${encodeURIComponent(code)}.png?r=${root.slice(0, 16)}` }),
+    el("div", { class: "record-text" },
+      el("p", { class: "record-label", text: "会议记录根摘要（SHA-256）" }),
+      el("code", { class: "record-root num", title: root, "aria-label": root }, lines),
+      el("p", { class: "record-sig", text: signed })));
+}

@@ -4,7 +4,7 @@
 import {
   codeFromPath, connect, countdown, currentItem, el, everyTick, fill, phaseBadge, resultFacts, shortDigest,
 } from "./client.js";
-import { flagList, groupTable, rankingTable } from "./results.js";
+import { flagList, groupTable, rankingTable, recordBlock } from "./results.js";
 import { tallyView } from "./tally.js";
 import { screenVoice } from "./screen-voice.js";
 import { mountScreenSlides } from "./screen-slides.js";
@@ -112,7 +112,8 @@ function rankingView(state) {
     return el("p", { class: "screen-wait", text: "会议已结束，感谢参与" });
   }
   return [el("p", { class: "screen-label", text: "测评结果排名" }), table,
-    el("p", { class: "screen-note", text: "按公布总分（保留两位小数）排名，总分相同名次并列。" })];
+    el("p", { class: "screen-note", text: "按公布总分（保留两位小数）排名，总分相同名次并列。" }),
+    recordBlock(state.meeting.record, state.meeting.code, { className: "record-block screen-record" })];
 }
 
 function showOnline(p) {

@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from live.keys import default_key_path
+
 # The server drops a WebSocket frame larger than this and closes the socket with 1009
 # (message too big); frames up to it but over Settings.max_message_bytes get ``too_large``.
 WS_MAX_FRAME = 65536
@@ -42,6 +44,8 @@ class Settings:
     session_idle_s: int = 2 * 3600  # a host session unused this long is signed out
     session_max_s: int = 12 * 3600  # and every session ends this long after login
     metrics_token: str | None = None  # /metrics answers only with "Authorization: Bearer <token>"
+    # The Ed25519 key that signs meeting records (live keys create); None: records stay unsigned.
+    signing_key_path: Path | None = None
 
     @staticmethod
     def from_env(**overrides: object) -> Settings:
@@ -61,7 +65,8 @@ class Settings:
                      trusted_proxies=_split(env.get("LIVE_TRUSTED_PROXIES")),
                      session_idle_s=int(env.get("LIVE_SESSION_IDLE_S") or 2 * 3600),
                      session_max_s=int(env.get("LIVE_SESSION_MAX_S") or 12 * 3600),
-                     metrics_token=env.get("LIVE_METRICS_TOKEN") or None)
+                     metrics_token=env.get("LIVE_METRICS_TOKEN") or None,
+                     signing_key_path=default_key_path(data_dir))
         for key, value in overrides.items():
             if value is not None:
                 setattr(s, key, value)

@@ -152,6 +152,12 @@ async def _two_questions(c: Ctx, by: str) -> dict[str, Any]:
     return {"item_id": c.item, "by": by, "ids": [second, first] if by == "manual" else None}
 
 
+async def _ended(c: Ctx) -> dict[str, Any]:
+    await c.run("meeting.start")
+    await c.run("meeting.end")
+    return {"on": True}
+
+
 async def _approved_public(c: Ctx) -> dict[str, Any]:
     qid = await c.public_question()
     await c.run("question.approve", question_id=qid)
@@ -182,6 +188,8 @@ CASES: list[Case] = [
     Case("panel.pin", lambda c: c.done({"member_id": c.members[0], "on": True})),
     Case("panel.pin", lambda c: _after(c.run("panel.pin", member_id=c.members[0], on=True),
                                        {"member_id": c.members[0], "on": False}), label="off"),
+    Case("item.void", lambda c: _after(c.phase("done"), {"item_id": c.item, "reason": "计票设备故障，重新测评"})),
+    Case("meeting.publish", _ended),
     # the public's voice
     Case("question.ask", lambda c: _after(c.phase("inquiry"), {
         "item_id": c.item, "content": "问题", "origin": "panel", "source": "评议团", "asker": "张立华",

@@ -623,6 +623,22 @@ def test_demo_meeting_across_seven_screens(live_server: Live, devices: Devices) 
     shot(presenter, "08-presenter-ended", full=False)
     expect(presenter.locator("#slide-current")).to_contain_text("会议已结束")
 
+    # -- the signed record: the root in full with its QR under the final ranking; then the host
+    # publishes and a 360 px phone reads /r/CODE
+    root = srv.query("SELECT root FROM meeting_record")[0][0]
+    assert srv.query("SELECT signature FROM meeting_record")[0][0]  # the demo made a signing key
+    expect(screen.locator(".screen-record .record-root")).to_have_text(root)
+    expect(screen.locator(".screen-record .record-qr")).to_have_js_property("complete", True)
+    assert screen.locator(".screen-record .record-qr").evaluate("img => img.naturalWidth") > 0
+    host.get_by_role("button", name="公开成绩（/r/ 页面）").click()
+    expect(host.get_by_role("link", name="打开公开页面")).to_be_visible()
+    public = devices.open("public", f"/r/{srv.code}", 360, 740, phone=True)
+    expect(public.locator(".ranking-table tbody tr")).to_have_count(3)
+    expect(public.locator(".record-root")).to_have_text(root)
+    expect(public.locator(".presenter-card")).to_have_count(3)
+    assert public.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(public, "09-public-results")
+
     # -- the slide sync figures: reported always; only a generous bound is asserted (in turn_slide)
     report = sync.report()
     print("\n" + report)
@@ -1265,5 +1281,47 @@ def test_phone_large_text_at_320_px(live_server: Live, devices: Devices) -> None
     shot(phone, "phone-320-large-text")
     phone.reload()  # kept on this device
     expect(phone.get_by_role("button", name="大字")).to_have_attribute("aria-pressed", "true")
+    assert not devices.problems, devices.problems
+    srv.assert_no_server_errors()
+
+
+def test_void_clears_the_phones_vote(live_server: Live, devices: Devices) -> None:
+    """作废重测: the phone must stop showing its voided ballot as counted, and can vote again."""
+    from websockets.sync.client import connect
+
+    srv = live_server
+    cookie = httpx.post(f"{srv.base}/api/meetings/{srv.code}/login", json={"password": srv.password}).cookies
+    ws_base = srv.base.replace("http://", "ws://")
+    with connect(f"{ws_base}/ws/{srv.code}?role=host",
+                 additional_headers={"Cookie": f"live_host={cookie['live_host']}"}) as ws:
+        sent = 0
+
+        def cmd(type_: str, **fields: Any) -> dict[str, Any]:
+            nonlocal sent
+            sent += 1
+            ws.send(json.dumps({"id": f"v-{sent}", "type": type_, **fields}))
+            while True:
+                msg = json.loads(ws.recv(timeout=15))
+                if msg.get("id") == f"v-{sent}" and msg["type"] in ("ack", "error"):
+                    return msg
+
+        first = srv.query("SELECT id FROM agenda_item ORDER BY position")[0][0]
+        phone = devices.open("phone", f"/j/{srv.code}", 390, 844, phone=True)
+        assert cmd("meeting.start")["type"] == "ack"
+        assert cmd("item.open", item_id=first)["type"] == "ack"
+        for _ in range(3):
+            assert cmd("item.advance", item_id=first)["type"] == "ack"
+        vote(phone, "满意")
+        assert cmd("item.advance", item_id=first)["phase"] == "done"
+        ack = cmd("item.void", item_id=first, reason="计票设备故障，重新测评")
+        assert ack["type"] == "ack" and ack["voided_ballots"] == 1, ack
+        assert cmd("item.advance", item_id=first)["phase"] == "voting"
+        expect(vote_button(phone, "满意")).to_be_visible()
+        expect(phone.locator(".ballot-status")).not_to_contain_text("已提交")
+        vote(phone, "基本满意")
+    assert srv.query("SELECT COUNT(*) FROM ballot WHERE item_id = ?", first)[0][0] == 1
+    voids = srv.query("SELECT details FROM audit_entry WHERE action = 'item.void'")
+    reasons = [json.loads(d)["reason"] for (d,) in voids]
+    assert reasons == ["计票设备故障，重新测评"]
     assert not devices.problems, devices.problems
     srv.assert_no_server_errors()

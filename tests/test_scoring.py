@@ -172,12 +172,18 @@ def test_digest_example_from_docs() -> None:
     digest = "2f32224865d95b87ce7de9e91585672d1bb008109da4cd5320e6be529513525c"
     assert ballots_digest(satisfaction_scheme(), 7, ballots) == digest
     assert hashlib.sha256(payload).hexdigest() == digest
-    # The docs give the full payload; it must stay what an independent tool computes.
-    text = payload.decode()
-    assert text == json.dumps(json.loads(text), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # The docs give the full payload of the current (version 2) item digest; it must stay
+    # what an independent tool computes.
+    from live.domain.record import item_digest, item_payload
+
+    presenter = {"name": "张三", "post": "局长", "unit": "某县司法局"}
+    v2 = item_payload(7, 1, presenter, satisfaction_scheme().to_dict(), ballots)
+    text = json.dumps(v2, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    v2_digest = hashlib.sha256(text.encode()).hexdigest()
+    assert v2_digest == item_digest(7, 1, presenter, satisfaction_scheme().to_dict(), ballots)
     with open("docs/scoring.md", encoding="utf-8") as f:
         doc = f.read()
-    assert text in doc and digest in doc
+    assert text in doc and v2_digest in doc
 
 
 def test_digest_accepts_id_value_pairs() -> None:

@@ -108,6 +108,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_STATUS = "unknown_status"
     REASON_REQUIRED = "reason_required"
     REASON_TOO_LONG = "reason_too_long"
+    # the meeting record
+    NOT_ENDED = "not_ended"
+    NOT_PUBLISHED = "not_published"
+    NOT_SEALED = "not_sealed"
     # printables
     NO_FONT = "no_font"
 
@@ -188,6 +192,9 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.UNKNOWN_STATUS: "未知的整改状态",
     ErrorCode.REASON_REQUIRED: "请填写原因",
     ErrorCode.REASON_TOO_LONG: "原因过长",
+    ErrorCode.NOT_ENDED: "会议结束后才能执行该操作",
+    ErrorCode.NOT_PUBLISHED: "该会议的测评结果尚未公开",
+    ErrorCode.NOT_SEALED: "会议记录尚未封存",
     ErrorCode.NO_FONT: "服务器缺少中文字体，无法生成文件",
 }
 
@@ -198,8 +205,10 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.CLAIM_REQUIRED: 401, ErrorCode.RELEASED: 401, ErrorCode.PIN_REQUIRED: 401, ErrorCode.BAD_PIN: 401,
     ErrorCode.BOUND_ELSEWHERE: 409,
     ErrorCode.FORBIDDEN: 403, ErrorCode.BAD_ORIGIN: 403, ErrorCode.CSRF: 403, ErrorCode.NOT_FOUND: 404,
+    ErrorCode.NOT_PUBLISHED: 404, ErrorCode.NOT_SEALED: 404,
     ErrorCode.ILLEGAL_TRANSITION: 409, ErrorCode.ALREADY_CLOSED: 409, ErrorCode.NO_CHANGE: 409,
     ErrorCode.SCHEME_LOCKED: 409, ErrorCode.STALE: 409, ErrorCode.CONFLICT: 409,
+    ErrorCode.NOT_ENDED: 409,
     ErrorCode.TOO_LARGE: 413, ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415, ErrorCode.RATE_LIMITED: 429,
 }
 

@@ -165,6 +165,8 @@ class MeetingRuntime:
         while self.seq + 1 in self.pending:
             nxt = self.pending.pop(self.seq + 1)
             apply_event(self.state, nxt.message)
+            if nxt.message.get("cause") == "void" and nxt.message.get("type") == "item.updated":
+                self._drop_ballots(int(nxt.message["item"]["id"]))
             self.seq = nxt.seq
             self.ring.append(nxt)
             ready.append(nxt)
@@ -212,6 +214,13 @@ class MeetingRuntime:
             self._ballots.setdefault(item, {})[bid] = (grp, choice)
             self._values.setdefault(item, {})[bid] = BallotValue(grp, choice)
             self.dirty_items.add(item)
+
+    def _drop_ballots(self, item_id: int) -> None:
+        """A voided 测评: its ballots were cleared in the store, so the live tally starts from zero."""
+        self._ballots.pop(item_id, None)
+        self._values.pop(item_id, None)
+        self._tally_wire.pop(item_id, None)
+        self.dirty_items.add(item_id)
 
     def tally(self, item_id: int) -> dict[str, Any]:
         return live_tally(self.scheme, self._values.get(item_id, {}).values())

@@ -15,8 +15,9 @@ from sqlmodel import Session, col, select
 
 from live.domain import phases, timer
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
-from live.domain.scheme import BallotValue, Scheme, check_scheme
+from live.domain.scheme import Scheme, check_scheme
 from live.store import slides
+from live.store.exports import ballot_dict
 from live.store.models import AgendaItem, Ballot, Meeting
 from live.store.results import freeze_result
 from live.store.state import item_public, meeting_public
@@ -31,6 +32,10 @@ class CommandOutcome:
     # After COMMIT, fold SQLite's write-ahead log into the database and empty it, so no
     # page written while a secret 测评 was open lingers there (the writer does it).
     checkpoint: bool = False
+    # More facts for the command's audit entry (an old digest, a count), beside its arguments.
+    audit: dict[str, Any] | None = None
+    # The record changed (a result froze, the meeting ended, a 测评 was voided): seal and sign it anew.
+    seal: bool = False
 
 
 def _meeting(s: Session, meeting_id: int) -> Meeting:
@@ -99,7 +104,7 @@ def end_meeting(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) 
             s.add(i)
             events.append(_item_event(i, "timer"))
     s.add(m)
-    return CommandOutcome([*events, _meeting_event(m, items, "ended")], {}, checkpoint=m.secret)
+    return CommandOutcome([*events, _meeting_event(m, items, "ended")], {}, checkpoint=m.secret, seal=True)
 
 
 def open_item(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
@@ -140,7 +145,9 @@ def advance(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> C
     if new is ItemPhase.DONE:
         events.append(_meeting_event(m, items, "ranking"))
     s.add(item)
-    return CommandOutcome(events, {"phase": new.value}, checkpoint=m.secret and new is ItemPhase.DONE)
+    closed = new is ItemPhase.DONE
+    return CommandOutcome(events, {"phase": new.value}, checkpoint=m.secret and closed,
+                          audit={"digest": item.digest} if closed else None, seal=closed)
 
 
 def _close_voting(s: Session, m: Meeting, item: AgendaItem) -> None:
@@ -148,8 +155,8 @@ def _close_voting(s: Session, m: Meeting, item: AgendaItem) -> None:
     assert item.id is not None
     scheme = Scheme.from_dict(orjson.loads(m.scheme_json))
     rows = s.exec(select(Ballot).where(Ballot.item_id == item.id)).all()
-    ballots = [(r.id, BallotValue(r.voter_group, orjson.loads(r.choice_json))) for r in rows]
-    result, digest = freeze_result(scheme, item.id, ballots)
+    presenter = {"name": item.presenter_name, "post": item.presenter_post, "unit": item.presenter_unit}
+    result, digest = freeze_result(scheme, item.id, item.position, presenter, [ballot_dict(r) for r in rows])
     item.result_json = orjson.dumps(result).decode()
     item.digest = digest
     if m.secret:

@@ -267,3 +267,35 @@ class Participation(SQLModel, table=True):
     __table_args__ = ({"sqlite_with_rowid": False},)
     item_id: int = Field(foreign_key="agenda_item.id", primary_key=True)
     voter_key: str = Field(primary_key=True, max_length=80)
+# --- the meeting record: audit log, signed root, publication --------------------------
+
+
+class AuditRow(SQLModel, table=True):
+    """One entry of a meeting's hash-chained audit log (live.domain.record): every
+    host, recorder, admin and system command, appended in the command's own transaction."""
+
+    __tablename__ = "audit_entry"
+    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    at_ms: int = Field(default=0, sa_type=BigInteger)
+    actor: str = Field(max_length=20)
+    action: str = Field(max_length=40)
+    details: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class MeetingRecord(SQLModel, table=True):
+    """The meeting's latest sealed record root and its signature, and whether the
+    results are published at /r/CODE. One row per meeting, made at the first seal."""
+
+    __tablename__ = "meeting_record"
+    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
+    root: str | None = Field(default=None, max_length=64)
+    audit_seq: int = Field(default=0)
+    signature: str | None = Field(default=None, max_length=120)
+    public_key: str | None = Field(default=None, max_length=64)
+    key_fingerprint: str | None = Field(default=None, max_length=16)
+    signed_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    published: bool = Field(default=False)
+    published_at_ms: int | None = Field(default=None, sa_type=BigInteger)

@@ -7,15 +7,33 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from live.domain import catalogue
 from live.domain.phases import MEETING_STATUS_LABEL, PHASE_LABEL, ItemPhase, MeetingStatus
 from live.store import voice_state
-from live.store.models import AgendaItem, Meeting, PanelMember
+from live.store.models import AgendaItem, Meeting, MeetingRecord, PanelMember
 from live.store.slides import slide_fields
 
 State = dict[str, Any]
+
+
+def record_fields(row: MeetingRecord | None) -> dict[str, Any] | None:
+    """The sealed record's fields (root, signature, key, published); None before any record row."""
+    if row is None or row.root is None:
+        return None if row is None else {"root": None, "published": row.published}
+    return {"root": row.root, "audit_seq": row.audit_seq, "signature": row.signature,
+            "public_key": row.public_key, "key_fingerprint": row.key_fingerprint,
+            "signed_at_ms": row.signed_at_ms, "published": row.published}
+
+
+def record_public(m: Meeting) -> dict[str, Any] | None:
+    """The meeting's sealed record as the public state carries it (None before the first seal)."""
+    s = object_session(m)
+    if s is None or m.id is None:
+        return None
+    return record_fields(s.get(MeetingRecord, m.id))
 
 
 def meeting_public(m: Meeting, items: Sequence[AgendaItem]) -> dict[str, Any]:
@@ -38,6 +56,8 @@ def meeting_public(m: Meeting, items: Sequence[AgendaItem]) -> dict[str, Any]:
         "scheme": orjson.loads(m.scheme_json),
         "durations": orjson.loads(m.durations_json),
         "ranking": ranking(list(items)),
+        # The sealed record: root, signature, key fingerprint, published (sealed by live.store.record).
+        "record": record_public(m),
     }
 
 

@@ -121,6 +121,22 @@ class ItemTimer(_Msg):
     seconds: Annotated[int, Field(ge=0, le=14400)] | None = None
 
 
+class ItemVoid(_Msg):
+    """作废重测: clear a closed 测评 and bring the presenter back to 点评; logged with the reason."""
+
+    type: Literal["item.void"]
+    item_id: ItemId
+    # Checked for length (at least 4 characters) with a Chinese message by live.store.record.
+    reason: Annotated[str, Field(max_length=400)]
+
+
+class MeetingPublish(_Msg):
+    """Open (or close) the public results page /r/CODE, once the meeting has ended."""
+
+    type: Literal["meeting.publish"]
+    on: bool
+
+
 # --- the public's voice (issue 5): questions, upvotes, likes, comments, moderation -----
 
 RowId = Annotated[int, Field(ge=1, le=2**31)]
@@ -256,7 +272,7 @@ class WordsRemove(_Msg):
 
 ClientMessage = Annotated[
     Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme | MeetingStream | SlideGoto
-    | ItemOpen | ItemAdvance | ItemBack | ItemTimer
+    | ItemOpen | ItemAdvance | ItemBack | ItemTimer | ItemVoid | MeetingPublish
     | QuestionAsk | QuestionUpvote | Like | CommentSend
     | QuestionApprove | QuestionReject | QuestionReorder | QuestionPick | QuestionUnpick | QuestionAnswered
     | QuestionTimer | CommentApprove | CommentHide | CommentMode | CommentOverlay | DeviceBanCmd | DeviceUnban
