@@ -114,7 +114,7 @@ def test_export_carries_no_voter_identity_nor_stray_result_keys() -> None:
     assert "tally" not in text and "cached" not in text
     for it in make_export()["items"]:
         for b in it["ballots"]:
-            assert set(b) == {"id", "group", "choice"}
+            assert set(b) == {"id", "group", "choice", "source"}
 
 
 def test_frozen_result_equals_recount_of_the_left_out_case() -> None:

@@ -22,7 +22,7 @@ def export_input(s: Session, meeting_id: int) -> tuple[dict[str, Any], dict[str,
     by_item: dict[int, list[dict[str, Any]]] = {}
     for b in s.exec(select(Ballot).where(Ballot.meeting_id == meeting_id)).all():
         by_item.setdefault(b.item_id, []).append(
-            {"id": b.id, "group": b.voter_group, "choice": orjson.loads(b.choice_json)})
+            {"id": b.id, "group": b.voter_group, "choice": orjson.loads(b.choice_json), "source": b.source})
     meeting = {"id": m.id, "code": m.code, "title": m.title, "held_on": m.held_on, "secret": m.secret,
                "status": m.status}
     out = [{

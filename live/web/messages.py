@@ -52,6 +52,17 @@ class MeetingStream(_Msg):
     url: Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")] | None
 
 
+class MeetingVisibility(_Msg):
+    type: Literal["meeting.visibility"]
+    mode: Literal["live", "counts", "hidden"]
+    small_group_k: Annotated[int, Field(ge=1, le=50)] | None = None
+
+
+class ItemReveal(_Msg):
+    type: Literal["item.reveal"]
+    item_id: ItemId
+
+
 class SlideGoto(_Msg):
     type: Literal["slide.goto"]
     item_id: ItemId
@@ -209,6 +220,7 @@ class WordsRemove(_Msg):
 
 ClientMessage = Annotated[
     Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme | MeetingStream | SlideGoto
+    | MeetingVisibility | ItemReveal
     | ItemOpen | ItemAdvance | ItemBack | ItemTimer
     | QuestionAsk | QuestionUpvote | Like | CommentSend
     | QuestionApprove | QuestionReject | QuestionReorder | QuestionPick | QuestionUnpick | QuestionAnswered
@@ -220,7 +232,7 @@ ClientMessage = Annotated[
 _adapter: TypeAdapter[Any] = TypeAdapter(ClientMessage)
 
 HOST_TYPES = frozenset({"meeting.start", "meeting.end", "meeting.durations", "meeting.scheme", "meeting.stream",
-                        "item.open", "item.advance", "item.back", "item.timer"})
+                        "meeting.visibility", "item.open", "item.advance", "item.back", "item.timer", "item.reveal"})
 # The presenter view turns pages too; so does the host.
 PRESENTER_TYPES = frozenset({"slide.goto"})
 # Handled by live.web.interaction; the host's ones are host-only like the others.
