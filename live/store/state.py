@@ -39,7 +39,7 @@ def meeting_public(m: Meeting, items: Sequence[AgendaItem]) -> dict[str, Any]:
         "durations": orjson.loads(m.durations_json),
         "visibility": visibility_settings(m).to_dict(),
         # An item frozen in a ``hidden`` meeting joins the ranking once the host reveals it.
-        "ranking": ranking([i for i in items if not i.result_hidden]),
+        "ranking": ranking(list(items), withheld={i.id for i in items if i.result_hidden}),
     }
 
 
