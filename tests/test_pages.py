@@ -960,6 +960,62 @@ class RedisServer:
             self.proc.wait(5)
 
 
+def key_paper(page: Page, sheet: str, counts: dict[str, int]) -> Locator:
+    """Key one bundle of paper sheets into 群众 on a console or recorder page; the outcome line."""
+    card = page.locator(".paper-card")
+    card.get_by_label("投票组").select_option(label="群众")
+    card.get_by_label("表号（或批次号）").fill(sheet)
+    for option, n in counts.items():
+        card.get_by_label(f"「{option}」张数").fill(str(n))
+    card.get_by_role("button", name="录入").click()
+    return card.locator(".paper-outcome")
+
+
+@pytest.mark.timeout(180)
+def test_paper_sheets_keyed_twice_on_console_and_recorder_page(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    card = host.locator(".paper-card")
+    expect(card).to_contain_text("当前没有述法人处于测评中")
+    advance(host, "开始会议", "开始述法：马文亮")
+    advance(host, "开始述法：马文亮", "进入质询")
+    advance(host, "进入质询", "进入点评")
+    advance(host, "进入点评", "开始测评")
+    advance(host, "开始测评", "结束测评")
+    expect(card).to_contain_text("正在录入：第 1 位述法人 马文亮")
+    link = host.request.get(f"{srv.base}/api/meetings/{srv.code}/recorder").json()["url"]
+    recorder = devices.open("recorder", link, 1280, 900)
+    expect(recorder.locator(".paper-card")).to_contain_text("正在录入：第 1 位述法人 马文亮")
+
+    # First keying on the console, a slip on the recorder's page: both see both figures.
+    expect(key_paper(host, "001", {"满意": 3, "基本满意": 1})).to_contain_text("须由另一人")
+    expect(recorder.locator(".paper-entry")).to_contain_text("待复核：请按原表再录入一次", timeout=8_000)
+    expect(recorder.locator(".paper-entry")).not_to_contain_text("满意")  # blind: no figures before keying
+    expect(key_paper(recorder, "001", {"满意": 3, "基本满意": 2})).to_contain_text("不一致")
+    for page in (host, recorder):
+        row = page.locator(".paper-entry.paper-mismatch .paper-diff tbody tr")
+        expect(row).to_have_count(1, timeout=8_000)
+        expect(row).to_contain_text("基本满意")
+    shot(recorder, "09-recorder-paper-mismatch")
+    # Closing now is refused, naming the sheet.
+    next_button(host).click()
+    host.locator("dialog.confirm button[value=ok]").click()
+    expect(host.locator(".toast").filter(has_text="表号 001")).to_be_visible()
+    # Discarded on the recorder's page, keyed afresh twice alike: it counts.
+    recorder.locator(".paper-entry").get_by_role("button", name="作废").click()
+    expect(recorder.locator(".paper-entry")).to_have_count(0)
+    expect(key_paper(recorder, "001", {"满意": 3, "基本满意": 1})).to_contain_text("须由另一人")
+    expect(key_paper(host, "001", {"满意": 3, "基本满意": 1})).to_contain_text("已计入 4 张")
+    expect(host.locator(".tally-public .tally-count")).to_have_text("4 票")
+    expect(bar_value(host, "public", "满意")).to_have_text("3（75%）")
+    shot(host, "09-host-paper-confirmed")
+    keys = srv.query("SELECT source, voter_key, COUNT(*) FROM ballot GROUP BY source, voter_key")
+    assert keys == [("paper", None, 4)], keys
+    assert not devices.problems, devices.problems
+
+
 @pytest.mark.postgres
 @pytest.mark.timeout(120)
 def test_host_health_banner_while_redis_is_down(tmp_path: Path, pg_url: str, browser: Browser) -> None:
