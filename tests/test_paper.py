@@ -15,7 +15,7 @@ from live.config import Settings
 from live.domain import paper
 from live.domain.scheme import BallotValue, rubric_scheme, satisfaction_scheme
 from live.domain.scoring import score_item
-from live.reports.verify import ExportError, verify_export
+from live.reports.verify import verify_export
 from live.store.db import make_engine
 from live.store.models import Ballot
 
@@ -257,22 +257,3 @@ def test_who_may_key_paper(client: TestClient, seed: Seed, settings: Settings) -
         assert 400 <= r.status_code < 500 and r.json()["error"]["message"], (bad, r.text)
     assert client.post(url, content=b"{", headers=rec).status_code == 400
     assert _ballots(seed, item) == []
-
-
-def test_export_source_is_checked_by_verify() -> None:
-    s = satisfaction_scheme().to_dict()
-    from live.domain.scoring import ballots_digest
-    from live.reports.verify import build_export
-
-    ballots = [{"id": "paper-1", "group": "public", "choice": {"option": "满意"}, "source": "paper"},
-               {"id": "b-00000002", "group": "public", "choice": {"option": "不满意"}}]
-    values = [BallotValue(b["group"], b["choice"]) for b in ballots]  # type: ignore[arg-type]
-    result = score_item(satisfaction_scheme(), values).to_dict()
-    digest = ballots_digest(satisfaction_scheme(), 1, ballots)  # type: ignore[arg-type]
-    export = build_export({"id": 1, "title": "t"}, s, [{"id": 1, "position": 1, "presenter": {"name": "甲"},
-                                                       "ballots": ballots, "result": result, "digest": digest}])
-    assert [b["source"] for b in export["items"][0]["ballots"]] == ["online", "paper"]
-    assert verify_export(export).ok
-    export["items"][0]["ballots"][0]["source"] = "fax"
-    with pytest.raises(ExportError, match="source"):
-        verify_export(export)
