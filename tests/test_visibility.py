@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from starlette.testclient import TestClient
 
@@ -15,6 +16,7 @@ from live.config import Settings
 from live.domain.scheme import BallotValue, live_tally, satisfaction_scheme
 from live.domain.visibility import (
     TallyBatcher,
+    TallyBatching,
     Visibility,
     VisibilityError,
     VisibilitySettings,
@@ -22,6 +24,8 @@ from live.domain.visibility import (
     public_result,
     tally_view,
 )
+from live.realtime.runtime import MeetingRuntime
+from live.store.events import SeqEvent
 from live.store.seed import SpecError
 
 # --- the pure rules ---------------------------------------------------------------------------
@@ -108,6 +112,55 @@ def test_batcher_waits_for_enough_ballots_and_the_interval() -> None:
     assert not b.due(13.9) and b.due(14.0)
     b.sent(14.0)
     assert not b.due(100.0)  # nothing new: nothing to send
+
+
+def _runtime(mode: str = "live") -> MeetingRuntime:
+    state = {"meeting": {"code": "ABCDEF", "status": "live", "scheme": satisfaction_scheme().to_dict(),
+                         "visibility": {"mode": mode, "small_group_k": 3}},
+             "items": [{"id": 1, "phase": "voting", "result_hidden": False}], "panel": []}
+    return MeetingRuntime(1, 0, state, {}, TallyBatching(interval_s=2.0, min_ballots=5, catchup_s=10.0))
+
+
+def _cast(rt: MeetingRuntime, first: int, n: int, now: float) -> None:
+    rt.apply_ballots([[1, f"b-{k:08d}", "public", {"option": "满意"}] for k in range(first, first + n)], now=now)
+
+
+def _public(updates: list[tuple[int, str | None, str | None]]) -> list[dict[str, Any]]:
+    return [orjson.loads(p)["tally"] for _, _, p in updates if p]
+
+
+def test_runtime_batches_public_tallies_and_flushes_on_close() -> None:
+    rt = _runtime()
+    _cast(rt, 0, 3, now=0.0)
+    first = rt.take_tally_updates(now=0.1)
+    assert [h is not None for _, h, _ in first] == [True] and _public(first) == []  # the host at once
+    _cast(rt, 3, 2, now=0.5)
+    assert [t["total"] for t in _public(rt.take_tally_updates(now=0.6))] == [5]
+    _cast(rt, 5, 1, now=1.0)
+    assert _public(rt.take_tally_updates(now=1.1)) == []
+    assert _public(rt.take_tally_updates(now=5.0)) == []  # a lone ballot waits for the catch-up
+    assert rt.tallies_for_join(host=False) == [rt._public_sent[1]]  # a new screen: the last batch
+    assert orjson.loads(rt.tallies_for_join(host=True)[0])["tally"]["total"] == 6
+    # Closing sends the rest at once, past the batching: the last tally is the result.
+    done = {"type": "item.updated", "seq": 1, "item": {"id": 1, "phase": "done", "result_hidden": False}}
+    rt.accept(SeqEvent(1, 1, done, orjson.dumps(done).decode()))
+    (final,) = _public(rt.take_tally_updates(now=5.1))
+    assert final["view"] == "final" and final["total"] == 6
+    assert final["result"] == {**rt.tally(1)["result"], "guarded": []}
+    assert _public(rt.take_tally_updates(now=20.0)) == []
+
+
+def test_runtime_catch_up_and_hidden_mode() -> None:
+    rt = _runtime()
+    _cast(rt, 0, 1, now=0.0)
+    assert _public(rt.take_tally_updates(now=9.9)) == []
+    (late,) = _public(rt.take_tally_updates(now=10.0))
+    assert late["total"] == 1 and late["groups"]["public"]["guarded"] is True
+    hidden = _runtime("hidden")
+    _cast(hidden, 0, 7, now=0.0)
+    updates = hidden.take_tally_updates(now=0.1)
+    assert _public(updates) == [] and hidden.tallies_for_join(host=False) == []
+    assert orjson.loads(updates[0][1] or "")["tally"]["view"] == "counts"
 
 
 # --- on the wire -------------------------------------------------------------------------------
@@ -300,8 +353,9 @@ def test_the_host_sees_who_voted_never_how(client: TestClient, seed: Seed) -> No
     _vote(_panel(client, seed, 0), item, 0, "不满意")
     _vote(_panel(client, seed, 3), item, 3, "满意")
     _vote(_phone(client, seed, 0), item, 10, "满意")
-    view = h.expect(lambda m: m["type"] == "participation" and m["voted"] == 2)
-    assert view["panel_total"] == 9 and view["groups"]["public"]["count"] == 1
+    view = h.expect(lambda m: m["type"] == "participation" and m["voted"] == 2
+                    and m["groups"]["public"]["count"] == 1)
+    assert view["panel_total"] == 9 and view["groups"]["panel"]["count"] == 2
     voted = [m["name"] for m in view["members"] if m["voted"]]
     assert len(voted) == 2 and len(view["members"]) == 9
     assert "满意" not in str(view) and "option" not in str(view)

@@ -276,15 +276,15 @@ class MeetingRuntime:
         return None if view is None else encode({"type": "tally", "item_id": item_id, "tally": view})
 
     def tally_wire(self, item_id: int) -> str:
-        """The host's view of an item's tally, encoded once per change."""
+        """The host's view of an item's tally, encoded once per change. While the item has
+        changes the ticker has not sent yet, the fresh view is not cached: the ticker compares
+        against the cache to know what the connected hosts still lack."""
         wire = self._tally_wire.get(item_id)
-        if wire is None:
+        if wire is None or item_id in self.dirty_items or item_id in self._forced:
             wire = self._wire(item_id, self._view(self.tally(item_id), item_id, host=True)) or ""
-            self._tally_wire[item_id] = wire
+            if item_id not in self.dirty_items and item_id not in self._forced:
+                self._tally_wire[item_id] = wire
         return wire
-
-    def take_dirty_tallies(self) -> list[str]:
-        return [w for _, w, _ in self.take_tally_updates() if w]
 
     def take_tally_updates(self, now: float | None = None) -> list[tuple[int, str | None, str | None]]:
         """(item, host wire or None, public wire or None) for every item with something to send.
