@@ -3,6 +3,7 @@ counted, exported and recounted like the rest; and who may key them."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -10,7 +11,7 @@ import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from conftest import DEMO, Conn, Seed, item_ids, login, open_ws, seed_meeting
+from conftest import DEMO, Conn, Seed, close_sockets, item_ids, login, open_ws, seed_meeting
 from live.config import Settings
 from live.domain import paper
 from live.domain.scheme import BallotValue, rubric_scheme, satisfaction_scheme
@@ -257,3 +258,37 @@ def test_who_may_key_paper(client: TestClient, seed: Seed, settings: Settings) -
         assert 400 <= r.status_code < 500 and r.json()["error"]["message"], (bad, r.text)
     assert client.post(url, content=b"{", headers=rec).status_code == 400
     assert _ballots(seed, item) == []
+
+
+def test_paper_on_postgres_across_two_workers(pg_url: str, redis_url: str) -> None:
+    """PostgreSQL and two workers: the host keys on worker A, the recorder on worker B; the
+    confirmed paper ballots reach the host's tally on A over the bus."""
+    import uuid
+
+    from live.web.app import create_app
+
+    settings = Settings(database_url=pg_url, secret_key="k", redis_url=redis_url,
+                        redis_channel=f"live:test:{uuid.uuid4().hex[:8]}", tick_s=0.05)
+    seed = seed_meeting(settings)
+    with TestClient(create_app(settings)) as a, TestClient(create_app(settings)) as b:
+        try:
+            h = _host_ws(a, seed)
+            for app in (a, b):
+                for _ in range(100):
+                    if app.get("/healthz").json()["broker"] == "redis":
+                        break
+                    time.sleep(0.05)
+            item = item_ids(h)[0]
+            _to_voting(h, item)
+            host = Keyer(a, seed, HOST_A)
+            recorder = Keyer(b, seed, REC_A, _recorder_token(a, seed))
+            counts = {"counts": {"满意": 2, "不满意": 2}}
+            assert recorder.enter(item, "P1", counts).json()["status"] == "pending"
+            assert host.enter(item, "P1", counts).json()["ballots"] == 4
+            tally = h.expect(lambda m: m["type"] == "tally" and m["tally"]["total"] == 4)["tally"]
+            assert tally["groups"]["public"]["options"] == {"满意": 2, "基本满意": 0, "不满意": 2}
+            assert h.cmd("item.advance", item_id=item, **{"from": "voting"})["phase"] == "done"
+            report = verify_export(a.get(f"/api/meetings/{seed.code}/export/ballots.json").json())
+            assert report.ok and report.items[0].ballots == 4
+        finally:
+            close_sockets()
