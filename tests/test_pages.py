@@ -1016,6 +1016,48 @@ def test_paper_sheets_keyed_twice_on_console_and_recorder_page(live_server: Live
     assert not devices.problems, devices.problems
 
 
+@pytest.mark.timeout(180)
+def test_hidden_results_wait_for_the_reveal_and_small_groups_stay_unsplit(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    card = host.locator(".visibility-card")
+    card.get_by_label("显示方式").select_option(label="结果待主持人揭晓")
+    card.get_by_role("button", name="保存").click()
+    expect(host.locator(".toast").filter(has_text="结果显示方式已保存")).to_be_visible()
+    screen = devices.open("screen", f"/screen/{srv.code}", 1920, 1080)
+    phones = [devices.open(f"phone{i}", f"/j/{srv.code}", 360, 740, phone=True) for i in range(2)]
+    advance(host, "开始会议", "开始述法：马文亮")
+    advance(host, "开始述法：马文亮", "进入质询")
+    advance(host, "进入质询", "进入点评")
+    advance(host, "进入点评", "开始测评")
+    advance(host, "开始测评", "结束测评")
+    expect(card.get_by_label("显示方式")).to_be_disabled()
+    for phone, choice in zip(phones, ["满意", "不满意"], strict=True):
+        vote(phone, choice)
+    # The host sees how many voted, never the split; the big screen sees nothing at all.
+    expect(host.locator(".tally-public .tally-count")).to_have_text("2 票")
+    expect(host.locator(".tally-public .tally-note")).to_have_text("投票中仅显示票数")
+    expect(screen.locator(".screen-wait")).to_have_text("测评进行中，结果将于测评结束后由主持人公布")
+    expect(screen.locator(".tally")).to_have_count(0)
+    confirm(host, "结束测评", "当前已收到 2 张选票", "开始述法：李秀英", "10-host-close-hidden")
+    expect(screen.locator(".screen-wait")).to_have_text("测评已结束，结果待主持人揭晓")
+    expect(phones[0].locator(".ballot-closed .facts")).to_have_count(0)
+    # The host's results card has the whole result; the screen gets the public one on reveal.
+    expect(host.locator(".results-card .item-result-sum")).to_contain_text("未揭晓")
+    shot(screen, "10-screen-hidden", full=False)
+    host.get_by_role("button", name="揭晓「马文亮」的测评结果").click()
+    expect(screen.locator(".screen-facts")).to_be_visible()
+    # Two phone ballots: under the guard (3), no group's split or mean is on the screen.
+    expect(screen.locator(".guard-note")).to_be_visible()
+    public_row = screen.locator(".group-table tbody tr").filter(has_text="群众")
+    expect(public_row).to_contain_text("人数较少")
+    expect(public_row.locator("td").nth(1)).to_have_text("—")
+    shot(screen, "10-screen-revealed", full=False)
+    assert not devices.problems, devices.problems
+
+
 @pytest.mark.postgres
 @pytest.mark.timeout(120)
 def test_host_health_banner_while_redis_is_down(tmp_path: Path, pg_url: str, browser: Browser) -> None:
