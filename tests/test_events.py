@@ -152,6 +152,30 @@ async def _two_questions(c: Ctx, by: str) -> dict[str, Any]:
     return {"item_id": c.item, "by": by, "ids": [second, first] if by == "manual" else None}
 
 
+async def _revealable(c: Ctx) -> dict[str, Any]:
+    await c.run("meeting.visibility", mode="hidden")
+    await c.phase("voting")
+    await c.run("item.advance", item_id=c.item)
+    return {"item_id": c.item}
+
+
+def _sheet(c: Ctx, session: str, sheet: str = "001") -> dict[str, Any]:
+    return {"role": "host", "session": session, "name": "", "item_id": c.item, "group": "public",
+            "sheet": sheet, "figures": {"counts": {"满意": 3}, "abstain": 0}}
+
+
+async def _second_keying(c: Ctx) -> dict[str, Any]:
+    await c.phase("voting")
+    await c.writer.command(c.meeting_id, "paper.enter", _sheet(c, "session-first"))
+    return _sheet(c, "session-second")
+
+
+async def _pending_sheet(c: Ctx) -> dict[str, Any]:
+    await c.phase("voting")
+    entry = await c.writer.command(c.meeting_id, "paper.enter", _sheet(c, "session-first"))
+    return {"role": "host", "session": "session-first", "entry_id": entry["entry"]["id"]}
+
+
 async def _approved_public(c: Ctx) -> dict[str, Any]:
     qid = await c.public_question()
     await c.run("question.approve", question_id=qid)
@@ -176,6 +200,12 @@ CASES: list[Case] = [
     Case("item.timer", lambda c: _after(c.phase("report"), {"item_id": c.item, "action": "extend", "seconds": 60}),
          label="extend"),
     Case("panel.revoke", lambda c: c.done({"member_id": c.members[0]})),
+    # results visibility and paper ballots (a confirmed sheet changes the tally, not the log)
+    Case("meeting.visibility", lambda c: c.done({"mode": "counts", "small_group_k": 3})),
+    Case("item.reveal", _revealable),
+    Case("paper.enter", lambda c: _after(c.phase("voting"), _sheet(c, "session-first")), emits=False),
+    Case("paper.enter", _second_keying, emits=False, label="confirmed"),
+    Case("paper.discard", _pending_sheet, emits=False),
     # the public's voice
     Case("question.ask", lambda c: _after(c.phase("inquiry"), {
         "item_id": c.item, "content": "问题", "origin": "panel", "source": "评议团", "asker": "张立华",

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from live.domain.scheme import PUBLIC, BallotValue, Scheme, grade_scheme, panel_split_scheme
+from live.domain.scheme import PUBLIC, BallotValue, Scheme, grade_scheme, panel_split_scheme, satisfaction_scheme
 from live.domain.scoring import ItemResult, ballots_digest, score_item
 from live.reports.results_xlsx import write_results_xlsx
 from live.reports.verify import (
@@ -114,7 +114,7 @@ def test_export_carries_no_voter_identity_nor_stray_result_keys() -> None:
     assert "tally" not in text and "cached" not in text
     for it in make_export()["items"]:
         for b in it["ballots"]:
-            assert set(b) == {"id", "group", "choice"}
+            assert set(b) == {"id", "group", "choice", "source"}
 
 
 def test_frozen_result_equals_recount_of_the_left_out_case() -> None:
@@ -373,3 +373,20 @@ def test_results_workbook_refuses_a_tampered_export(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="未通过核验"):
         write_results_xlsx(export, path)
     assert not path.exists()
+
+
+def test_export_source_is_checked_by_verify() -> None:
+    """Paper ballots carry ``source: paper`` through the export; a stray source is refused."""
+    s = satisfaction_scheme().to_dict()
+    ballots = [{"id": "paper-1", "group": "public", "choice": {"option": "满意"}, "source": "paper"},
+               {"id": "b-00000002", "group": "public", "choice": {"option": "不满意"}}]
+    values = [BallotValue(b["group"], b["choice"]) for b in ballots]  # type: ignore[arg-type]
+    result = score_item(satisfaction_scheme(), values).to_dict()
+    digest = ballots_digest(satisfaction_scheme(), 1, ballots)  # type: ignore[arg-type]
+    export = build_export({"id": 1, "title": "t"}, s, [{"id": 1, "position": 1, "presenter": {"name": "甲"},
+                                                       "ballots": ballots, "result": result, "digest": digest}])
+    assert [b["source"] for b in export["items"][0]["ballots"]] == ["online", "paper"]
+    assert verify_export(export).ok
+    export["items"][0]["ballots"][0]["source"] = "fax"
+    with pytest.raises(ExportError, match="source"):
+        verify_export(export)

@@ -192,11 +192,11 @@ COMMENT_WINDOW = 50
 CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in [
     EventSpec("meeting.updated", MeetingUpdated, Apply("set", "meeting", "meeting"),
               frozenset({"meeting.start", "meeting.end", "item.open", "item.advance", "meeting.durations",
-                         "meeting.scheme", "meeting.stream"}),
+                         "meeting.scheme", "meeting.stream", "meeting.visibility", "item.reveal"}),
               "the whole meeting (status, current item, scheme, durations, stream, ranking)"),
     EventSpec("item.updated", ItemUpdated, Apply("replace", "items", "item", order=("position", "id")),
               frozenset({"meeting.end", "item.open", "item.advance", "item.back", "item.timer", "item.deck",
-                         "slide.goto"}),
+                         "slide.goto", "item.reveal"}),
               "one agenda item (phase, timer, slides, frozen result)"),
     EventSpec("panel.updated", PanelUpdated, Apply("replace", "panel", "member"),
               frozenset({"panel.revoke"}), "one 评议团 member (name, category, revoked)"),

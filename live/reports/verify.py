@@ -23,6 +23,7 @@ from live.domain.scoring import ItemResult, RankEntry, ballots_digest, rank, sco
 EXPORT_FORMAT = "shufa-live/ballots"
 EXPORT_VERSION = 1
 
+BALLOT_SOURCES = ("online", "paper")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Keys of ItemResult.to_dict(): anything else stored beside a frozen result (a
 # cached tally, say) is not part of the result and stays out of the export.
@@ -66,17 +67,18 @@ def build_export(
     """Assemble the ballots export from what the store holds.
 
     Each item: ``id``, ``position``, ``presenter`` {name, post, unit}, ``ballots``
-    [{id, group, choice}], ``result`` (the frozen result dict, or None), ``digest``
-    (or None), and optionally its own ``scheme``. Only id, group and choice of a
-    ballot are copied, so no voter identity can leak into the file. The ranking is
-    computed from the frozen results.
+    [{id, group, choice, source}] (``source``: online or paper, online when absent),
+    ``result`` (the frozen result dict, or None), ``digest`` (or None), and optionally
+    its own ``scheme``. Only id, group, choice and source of a ballot are copied, so no
+    voter identity can leak into the file. The ranking is computed from the frozen results.
     """
     canonical_scheme = Scheme.from_dict(scheme).to_dict()
     out_items: list[dict[str, Any]] = []
     for item in sorted(items, key=lambda i: (i["position"], _id_order(i["id"]))):
         presenter = item.get("presenter") or {}
         ballots = sorted(
-            ({"id": b["id"], "group": b["group"], "choice": dict(b["choice"])} for b in item["ballots"]),
+            ({"id": b["id"], "group": b["group"], "choice": dict(b["choice"]), "source": b.get("source", "online")}
+             for b in item["ballots"]),
             key=lambda b: _id_order(b["id"]),
         )
         result = item.get("result")
@@ -202,6 +204,8 @@ def _parse_item(raw: object, where: str, default_scheme: Scheme) -> _Item:
         _need(_is_id(b["id"]), f"{bw}.id", "应为整数或文字")
         _need(isinstance(b["group"], str), f"{bw}.group", "应为文字")
         _need(isinstance(b["choice"], dict), f"{bw}.choice", "应为对象")
+        # Optional (older files have none): where the ballot came from, a phone or a paper sheet.
+        _need(b.get("source", "online") in BALLOT_SOURCES, f"{bw}.source", "应为 online 或 paper")
     result = raw["result"]
     _need(result is None or isinstance(result, dict), f"{where}.result", "应为对象或 null")
     digest = raw["digest"]
@@ -352,6 +356,9 @@ def _check_item(item: _Item) -> tuple[ItemCheck, list[str], list[str]]:
         problems.append("有摘要但缺少冻结结果")
     elif item.ballots:
         notes.append(f"{_who(item)}：测评未结束，结果未冻结（{len(item.ballots)} 张选票未核对）")
+    on_paper = sum(1 for b in item.ballots if b.get("source") == "paper")
+    if on_paper:
+        notes.append(f"{_who(item)}：含纸质测评表 {on_paper} 张，与线上选票一并重算")
 
     check = ItemCheck(
         id=item.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -22,7 +23,7 @@ def export_input(s: Session, meeting_id: int) -> tuple[dict[str, Any], dict[str,
     by_item: dict[int, list[dict[str, Any]]] = {}
     for b in s.exec(select(Ballot).where(Ballot.meeting_id == meeting_id)).all():
         by_item.setdefault(b.item_id, []).append(
-            {"id": b.id, "group": b.voter_group, "choice": orjson.loads(b.choice_json)})
+            {"id": b.id, "group": b.voter_group, "choice": orjson.loads(b.choice_json), "source": b.source})
     meeting = {"id": m.id, "code": m.code, "title": m.title, "held_on": m.held_on, "secret": m.secret,
                "status": m.status}
     out = [{
@@ -36,9 +37,11 @@ def export_input(s: Session, meeting_id: int) -> tuple[dict[str, Any], dict[str,
     return meeting, orjson.loads(m.scheme_json), out
 
 
-def ranking(items: list[AgendaItem]) -> list[dict[str, Any]]:
-    """Competition ranking (1, 2, 2, 4) of the items whose 测评 has closed."""
-    frozen = {i.id: ItemResult.from_dict(orjson.loads(i.result_json)) if i.result_json else None for i in items}
+def ranking(items: list[AgendaItem], withheld: Collection[int | None] = ()) -> list[dict[str, Any]]:
+    """Competition ranking (1, 2, 2, 4) of the items whose 测评 has closed; ``withheld``
+    items (results not yet revealed) are listed unranked, like items still open."""
+    frozen = {i.id: ItemResult.from_dict(orjson.loads(i.result_json)) if i.result_json and i.id not in withheld
+              else None for i in items}
     names = {i.id: i.presenter_name for i in items}
     return [{"item_id": e.item, "name": names.get(e.item, ""), "rank": e.rank,
              "total": e.total_display} for e in rank(frozen)]

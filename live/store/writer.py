@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from live.domain.errors import ErrorCode, LiveError
-from live.store import comments, problems, questions
+from live.store import comments, paper, problems, questions
 from live.store import events as event_log
 from live.store.ballots import BallotJob, BallotOutcome, TallyChange, store_batch
 from live.store.commands import HOST_COMMANDS, Command, CommandOutcome
@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 OnCommit = Callable[[list[SeqEvent], list[TallyChange]], None]
 
 # Every command the writer runs, by name: the meeting spine's, then each feature's own.
-COMMANDS: dict[str, Command] = {**HOST_COMMANDS, **questions.COMMANDS, **comments.COMMANDS, **problems.COMMANDS}
+COMMANDS: dict[str, Command] = {**HOST_COMMANDS, **questions.COMMANDS, **comments.COMMANDS, **problems.COMMANDS,
+                                **paper.COMMANDS}
 BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES}
 
 
@@ -159,10 +160,10 @@ class Writer:
     async def _do_command(self, loop: asyncio.AbstractEventLoop, cmd: _Cmd) -> None:
         try:
             outcome, seq_events = await loop.run_in_executor(self._pool, self._run_command, cmd)
-        except LiveError as exc:
+        except LiveError as exc:  # PhaseError, BallotError, PaperError, VisibilityError, ...
             cmd.fut.set_exception(CommandRefused.of(exc))
             return
-        self.on_commit(seq_events, [])
+        self.on_commit(seq_events, outcome.changes)
         cmd.fut.set_result(outcome.reply)
 
     def _run_command(self, cmd: _Cmd) -> tuple[CommandOutcome, list[SeqEvent]]:
