@@ -17,7 +17,7 @@ from live.domain.scheme import BallotValue, Scheme, check_scheme
 from live.domain.visibility import Visibility, check_visibility, public_result
 from live.store import slides
 from live.store.ballots import TallyChange
-from live.store.models import AgendaItem, Ballot, Meeting, PaperEntry, PanelMember
+from live.store.models import AgendaItem, Ballot, Meeting, PanelMember, PaperEntry
 from live.store.results import freeze_result
 from live.store.state import item_public, meeting_public, member_public
 

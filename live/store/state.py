@@ -73,7 +73,8 @@ def item_public(i: AgendaItem) -> dict[str, Any]:
 def _shown_result(i: AgendaItem) -> dict[str, Any] | None:
     if i.result_json is None or i.result_hidden:
         return None
-    return orjson.loads(i.result_public_json or i.result_json)
+    shown: dict[str, Any] = orjson.loads(i.result_public_json or i.result_json)
+    return shown
 
 
 def member_public(p: PanelMember) -> dict[str, Any]:
