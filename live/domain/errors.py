@@ -12,6 +12,8 @@ optional HTTP ``status`` and extra fields (``already_voted`` carries the stored 
           ├── ModerationError      invalid_text (live.domain.moderation)
           ├── QuestionImportError  invalid_file (live.domain.question_import)
           ├── DeckError            invalid_deck (live.store.slides)
+          ├── PaperError           invalid_paper (live.domain.paper)
+          ├── VisibilityError      invalid_visibility (live.domain.visibility)
           ├── TokenError           bad_token, 401 (live.web.auth)
           ├── BadMessage           bad_message (live.web.messages)
           └── CommandRefused       what the writer's callers get (live.store.writer)
