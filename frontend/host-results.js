@@ -20,14 +20,21 @@ export function resultsCard(conn, code) {
   const open = new Map();  // item id -> whether its details are open (the host's choice)
   let shown = "";
 
+  // The host's own tally of a closed item is the whole result; the state carries the public
+  // one (small groups guarded; absent while a hidden result waits to be revealed).
+  function resultOf(item) {
+    const t = conn.tallies[item.id];
+    return t && t.view === "full" ? t.result : item.result;
+  }
+
   function render() {
     const state = conn.state;
     if (!state) return;
     const done = state.items.filter((i) => i.phase === "done");
     // Rebuild only when a result or the ranking changed, so open sections and the
     // focus survive unrelated updates.
-    const key = JSON.stringify([done.map((i) => [i.id, i.result, i.digest]), state.meeting.ranking, state.meeting.status,
-      state.meeting.record]);
+    const key = JSON.stringify([done.map((i) => [i.id, resultOf(i), i.digest, i.result_hidden]), state.meeting.ranking,
+      state.meeting.status, state.meeting.record]);
     if (key === shown) return;
     shown = key;
     empty.hidden = done.length > 0;
@@ -44,11 +51,11 @@ export function resultsCard(conn, code) {
 
   function itemResult(state, item, openByDefault) {
     const isOpen = open.has(item.id) ? open.get(item.id) : openByDefault;
-    const r = item.result;
+    const r = resultOf(item);
     const rank = officialRank(state, item.id);
     const summary = r
       ? [r.total_display ? `${r.total_display} 分` : "无总分", r.grade, r.satisfaction_rate_display ? `满意率 ${r.satisfaction_rate_display}` : null,
-        rank != null ? `第 ${rank} 名` : null].filter(Boolean).join("　")
+        rank != null ? `第 ${rank} 名` : null, item.result_hidden ? "（未揭晓，大屏不显示）" : null].filter(Boolean).join("　")
       : "结果未生成";
     const flagged = r && r.flags && r.flags.length;
     const details = el("details", { class: `item-result${flagged ? " has-flags" : ""}`, open: isOpen },
@@ -71,6 +78,7 @@ export function resultsCard(conn, code) {
   }
 
   conn.on("state", render);
+  conn.on("tally", render);
   render();
   return root;
 }

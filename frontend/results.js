@@ -18,31 +18,37 @@ export function groupTable(result, { compact = false } = {}) {
   const groups = (result && result.groups) || [];
   if (!groups.length) return null;
   const rubric = result.kind === "rubric";
+  // The public result hides every group's split when some group has fewer voters than the
+  // small-group guard's k (docs/scoring.md): such a group carries its count and weight only.
+  const split = (fn) => (g) => (g.valid === undefined ? DASH : fn(g));
   const cols = compact
-    ? [["投票组", (g) => g.label],
-      ["有效票", (g) => `${g.valid} / ${g.ballots}`],
-      ["平均分", (g) => g.mean_display || DASH],
-      rubric ? null : ["满意率", (g) => g.satisfaction_rate_display || DASH],
+    ? [["投票组", (g) => g.label + (g.guarded ? "（人数较少）" : "")],
+      ["有效票", (g) => (g.valid === undefined ? `${DASH} / ${g.ballots}` : `${g.valid} / ${g.ballots}`)],
+      ["平均分", split((g) => g.mean_display || DASH)],
+      rubric ? null : ["满意率", split((g) => g.satisfaction_rate_display || DASH)],
       ["折算权重", (g) => g.effective_weight_display || DASH],
       ["计入总分", (g) => (g.included ? "是" : `否${g.reason ? `（${g.reason}）` : ""}`)]]
     : [["投票组", (g) => g.label],
       ["权重", (g) => g.weight],
       ["折算权重", (g) => g.effective_weight_display || DASH],
       ["选票", (g) => String(g.ballots)],
-      ["有效", (g) => String(g.valid)],
-      ["弃权", (g) => String(g.abstain)],
-      ["无效", (g) => String(g.invalid)],
-      ["去掉", (g) => String(g.trimmed)],
-      ["平均分", (g) => g.mean_display || DASH],
-      rubric ? null : ["满意率", (g) => g.satisfaction_rate_display || DASH],
+      ["有效", split((g) => String(g.valid))],
+      ["弃权", split((g) => String(g.abstain))],
+      ["无效", split((g) => String(g.invalid))],
+      ["去掉", split((g) => String(g.trimmed))],
+      ["平均分", split((g) => g.mean_display || DASH)],
+      rubric ? null : ["满意率", split((g) => g.satisfaction_rate_display || DASH)],
       ["计入总分", inclusion]];
   const shown = cols.filter(Boolean);
-  return el("table", { class: `group-table${compact ? " compact" : ""}` },
+  const table = el("table", { class: `group-table${compact ? " compact" : ""}` },
     el("thead", {}, el("tr", {}, shown.map(([h]) => el("th", { scope: "col", text: h })))),
     el("tbody", {}, groups.map((g) => el("tr", { class: g.included ? null : "left-out" },
       shown.map(([, value], idx) => (idx === 0
         ? el("th", { scope: "row", text: value(g) })
         : el("td", { class: "num", text: value(g) })))))));
+  if (!(result.guarded || []).length) return table;
+  return el("div", { class: "group-table-wrap" }, table,
+    el("p", { class: "muted guard-note", text: "有投票组人数少于保护人数，各组分项不单独公布；总分与等次按方案计算。" }));
 }
 
 // The result's flags (有效票不足, 权重已重新折算, …), in the server's words.

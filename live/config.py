@@ -34,6 +34,12 @@ class Settings:
     socket_burst: float = 30.0
     cookie_secure: bool = False
     tick_s: float = 0.25
+    # Live tallies for everyone but the host go out in coarse batches (live.domain.visibility):
+    # at most one every tally_interval_s, once tally_min_ballots new ballots came in or the
+    # oldest unshown one waited tally_catchup_s.
+    tally_interval_s: float = 2.5
+    tally_min_ballots: int = 5
+    tally_catchup_s: float = 10.0
     # Connections waiting to be accepted. A hall's phones come back together after a Wi-Fi
     # blip; past this queue the kernel drops them into TCP retransmission (1 s, 3 s, 7 s...).
     # The kernel caps it at net.core.somaxconn.

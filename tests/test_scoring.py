@@ -460,3 +460,23 @@ def test_ranking_ties(totals: list[Decimal | None]) -> None:
 def test_to_dict_from_dict_round_trip(ballots: list[BallotValue]) -> None:
     r = score_item(satisfaction_scheme(), ballots)
     assert ItemResult.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def test_a_paper_bundle_scores_like_the_same_sheets_cast_online() -> None:
+    """Counts keyed from paper expand to one ballot per sheet; the scoring code cannot tell them
+    from phone ballots, and mixing both gives the result of all the sheets together."""
+    from live.domain.paper import ballot_choices, canonical_figures
+
+    scheme = satisfaction_scheme()
+    figures = canonical_figures(scheme, "public", {"counts": {"满意": 6, "基本满意": 3, "不满意": 3}, "abstain": 1})
+    paper = [BallotValue("public", c) for c in ballot_choices(figures)]
+    online = [BallotValue("public", {"option": o}) for o in ["满意"] * 6 + ["基本满意"] * 3 + ["不满意"] * 3]
+    online.append(BallotValue("public", {"abstain": True}))
+    panel = [BallotValue("panel", {"option": o}) for o in ["满意"] * 5 + ["基本满意"] * 2 + ["不满意"]]
+    assert score_item(scheme, [*panel, *paper]) == score_item(scheme, [*panel, *online])
+    half = [BallotValue("public", c) for c in ballot_choices(
+        canonical_figures(scheme, "public", {"counts": {"满意": 3, "不满意": 3}, "abstain": 1}))]
+    rest = [BallotValue("public", {"option": o}) for o in ["满意"] * 3 + ["基本满意"] * 3]
+    mixed = score_item(scheme, [*panel, *half, *rest])
+    assert mixed == score_item(scheme, [*panel, *online])
+    assert mixed.total_display == "87.53"  # example A of docs/scoring.md

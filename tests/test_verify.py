@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from openpyxl import load_workbook
 
 from live.domain.record import item_digest
-from live.domain.scheme import PUBLIC, BallotValue, Scheme, grade_scheme, panel_split_scheme
+from live.domain.scheme import PUBLIC, BallotValue, Scheme, grade_scheme, panel_split_scheme, satisfaction_scheme
 from live.domain.scoring import ItemResult, score_item
 from live.reports.results_xlsx import write_results_xlsx
 from live.reports.verify import (
@@ -117,7 +117,7 @@ def test_export_carries_no_voter_identity_nor_stray_result_keys() -> None:
     assert "tally" not in text and "cached" not in text
     for it in make_export()["items"]:
         for b in it["ballots"]:
-            assert set(b) == {"id", "group", "choice"}
+            assert set(b) <= {"id", "group", "choice", "source"}
 
 
 def test_frozen_result_equals_recount_of_the_left_out_case() -> None:
@@ -418,4 +418,25 @@ def test_a_float_in_a_ballot_is_a_format_error_not_a_crash() -> None:
     export = make_export()
     export["items"][0]["ballots"][0]["choice"] = {"option": "好", "weight": 1.5}
     with pytest.raises(ExportError, match="规范编码"):
+        verify_export(export)
+
+
+def test_export_source_is_checked_by_verify() -> None:
+    """Paper ballots carry ``source: paper`` through the export; a stray source is refused."""
+    s = satisfaction_scheme().to_dict()
+    ballots = [{"id": "paper-1", "group": "public", "choice": {"option": "满意"}, "source": "paper"},
+               {"id": "b-00000002", "group": "public", "choice": {"option": "不满意"}}]
+    values = [BallotValue(b["group"], b["choice"]) for b in ballots]  # type: ignore[arg-type]
+    result = score_item(satisfaction_scheme(), values).to_dict()
+    presenter = {"name": "甲", "post": "", "unit": ""}
+    # The digest covers a ballot as the export carries it: an online ballot has no marker.
+    digest = item_digest(1, 1, presenter, s, sorted(ballots, key=lambda b: b["id"]))
+    export = build_export({"id": 1, "code": "ABCDEF", "title": "t", "held_on": "2025-01-16", "secret": False,
+                           "status": "ended"}, s,
+                          [{"id": 1, "position": 1, "presenter": presenter,
+                            "ballots": ballots, "result": result, "digest": digest}])
+    assert [b.get("source", "online") for b in export["items"][0]["ballots"]] == ["online", "paper"]
+    assert verify_export(export).ok
+    export["items"][0]["ballots"][0]["source"] = "fax"
+    with pytest.raises(ExportError, match="source"):
         verify_export(export)

@@ -35,7 +35,7 @@ GENESIS = "0" * 64
 # Meeting fields that change while the record stands and are not part of it.
 NOT_IN_RECORD = frozenset({"status"})
 # Argument names whose values never reach the audit log (matched case-insensitively, as substrings).
-SECRET_ARG_PARTS = ("password", "pin", "token", "secret", "ticket_code", "cookie", "device")
+SECRET_ARG_PARTS = ("password", "pin", "token", "secret", "ticket_code", "cookie", "device", "session")
 
 
 class RecordError(ValueError):

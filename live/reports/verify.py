@@ -30,6 +30,7 @@ READABLE_VERSIONS = (1, 2)
 # item digest): ``source`` marks a paper ballot. Nothing that names a voter is ever listed here.
 BALLOT_EXTRA_FIELDS = ("source",)
 
+BALLOT_SOURCES = ("online", "paper")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Keys of ItemResult.to_dict(): anything else stored beside a frozen result (a
 # cached tally, say) is not part of the result and stays out of the export.
@@ -219,6 +220,8 @@ def _parse_item(raw: object, where: str, default_scheme: Scheme) -> _Item:
         _need(_is_id(b["id"]), f"{bw}.id", "应为整数或文字")
         _need(isinstance(b["group"], str), f"{bw}.group", "应为文字")
         _need(isinstance(b["choice"], dict), f"{bw}.choice", "应为对象")
+        # Optional (older files have none): where the ballot came from, a phone or a paper sheet.
+        _need(b.get("source", "online") in BALLOT_SOURCES, f"{bw}.source", "应为 online 或 paper")
     result = raw["result"]
     _need(result is None or isinstance(result, dict), f"{where}.result", "应为对象或 null")
     digest = raw["digest"]
@@ -383,6 +386,9 @@ def _check_item(item: _Item, version: int) -> tuple[ItemCheck, list[str], list[s
         problems.append("有摘要但缺少冻结结果")
     elif item.ballots:
         notes.append(f"{_who(item)}：测评未结束，结果未冻结（{len(item.ballots)} 张选票未核对）")
+    on_paper = sum(1 for b in item.ballots if b.get("source") == "paper")
+    if on_paper:
+        notes.append(f"{_who(item)}：含纸质测评表 {on_paper} 张，与线上选票一并重算")
 
     check = ItemCheck(
         id=item.id,

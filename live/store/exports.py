@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 import orjson
@@ -21,7 +22,7 @@ def ballot_dict(b: Ballot) -> dict[str, Any]:
     own markers (such as ``source``) when the table has them. Never its voter."""
     out: dict[str, Any] = {"id": b.id, "group": b.voter_group, "choice": orjson.loads(b.choice_json)}
     source = getattr(b, "source", None)
-    if source:
+    if source and source != "online":  # an online ballot (the default) carries no marker
         out["source"] = source
     return out
 
@@ -63,9 +64,11 @@ def export_input(s: Session, meeting_id: int) -> tuple[dict[str, Any], dict[str,
     return meeting_block(m), orjson.loads(m.scheme_json), out
 
 
-def ranking(items: list[AgendaItem]) -> list[dict[str, Any]]:
-    """Competition ranking (1, 2, 2, 4) of the items whose 测评 has closed."""
-    frozen = {i.id: ItemResult.from_dict(orjson.loads(i.result_json)) if i.result_json else None for i in items}
+def ranking(items: list[AgendaItem], withheld: Collection[int | None] = ()) -> list[dict[str, Any]]:
+    """Competition ranking (1, 2, 2, 4) of the items whose 测评 has closed; ``withheld``
+    items (results not yet revealed) are listed unranked, like items still open."""
+    frozen = {i.id: ItemResult.from_dict(orjson.loads(i.result_json)) if i.result_json and i.id not in withheld
+              else None for i in items}
     names = {i.id: i.presenter_name for i in items}
     return [{"item_id": e.item, "name": names.get(e.item, ""), "rank": e.rank,
              "total": e.total_display} for e in rank(frozen)]

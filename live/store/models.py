@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -27,6 +27,9 @@ class Meeting(SQLModel, table=True):
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
     started_at_ms: int | None = Field(default=None, sa_type=BigInteger)
     ended_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    # Results visibility (live.domain.visibility): chosen before 测评 begins, locked after.
+    results_visibility: str = Field(default="live", max_length=8, sa_column_kwargs={"server_default": "live"})
+    small_group_k: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
 
 
 class AgendaItem(SQLModel, table=True):
@@ -52,6 +55,10 @@ class AgendaItem(SQLModel, table=True):
     slide_page: int = Field(default=0)
     # A random name per deck in its images' paths (edge security, migration 0009): unguessable.
     deck_key: str = Field(default="", max_length=32)
+    # The frozen result as screens may show it (small groups guarded); None while hidden.
+    result_public_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Frozen in a ``hidden`` meeting and not yet revealed by the host.
+    result_hidden: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class PanelMember(SQLModel, table=True):
@@ -88,6 +95,8 @@ class Ballot(SQLModel, table=True):
     voter_group: str = Field(max_length=40)
     choice_json: str = Field(sa_column=Column(Text, nullable=False))
     cast_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    # ``online`` (a phone or tablet) or ``paper`` (a 测评表 keyed in twice, no voter key).
+    source: str = Field(default="online", max_length=8, sa_column_kwargs={"server_default": "online"})
 
 
 class Event(SQLModel, table=True):
@@ -299,3 +308,28 @@ class MeetingRecord(SQLModel, table=True):
     signed_at_ms: int | None = Field(default=None, sa_type=BigInteger)
     published: bool = Field(default=False)
     published_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+# --- paper ballots (双轨制) -------------------------------------------------------------
+
+
+class PaperEntry(SQLModel, table=True):
+    """One keying of a paper 测评表 (or a bundle of counted sheets), waiting for a second
+    person to key the same figures. Only a confirmed entry has ballots; the entry itself
+    is kept (discarded ones too) so the keying can be followed afterwards."""
+
+    __tablename__ = "paper_entry"
+    __table_args__ = (Index("ix_paper_entry_item", "item_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    item_id: int = Field(foreign_key="agenda_item.id")
+    sheet: str = Field(max_length=20)  # 表号 or 批次号, as written on the paper
+    kind: str = Field(max_length=8)  # ballot | counts
+    figures_json: str = Field(sa_column=Column(Text, nullable=False))
+    entered_by: str = Field(max_length=60)  # host:<session> | recorder:<session>
+    entrant_name: str = Field(default="", max_length=20)
+    second_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    second_by: str | None = Field(default=None, max_length=60)
+    second_name: str = Field(default="", max_length=20)
+    status: str = Field(default="pending", max_length=10)  # pending | mismatch | confirmed | discarded
+    ballots: int = Field(default=0)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+    updated_at_ms: int = Field(default=0, sa_type=BigInteger)

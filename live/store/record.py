@@ -169,6 +169,8 @@ def void_item(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) ->
     # A secret meeting keeps who voted apart from the ballots: clear that too, or nobody could vote again.
     s.execute(delete(Participation).where(col(Participation.item_id) == item.id))
     item.result_json = None
+    item.result_public_json = None
+    item.result_hidden = False
     item.digest = None
     item.closed_at_ms = None
     item.voting_opened_at_ms = None

@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from live.domain.errors import ErrorCode, LiveError
 from live.domain.record import public_args
-from live.store import comments, panel_links, problems, questions
+from live.store import comments, panel_links, paper, problems, questions
 from live.store import events as event_log
 from live.store import record as record_store
 from live.store.ballots import BallotJob, BallotOutcome, TallyChange, store_batch
@@ -49,7 +49,7 @@ def _registry(*parts: dict[str, Command]) -> dict[str, Command]:
 
 # Every command the writer runs, by name: the meeting spine's, then each feature's own.
 COMMANDS: dict[str, Command] = _registry(HOST_COMMANDS, questions.COMMANDS, comments.COMMANDS, problems.COMMANDS,
-                                         panel_links.COMMANDS, record_store.COMMANDS)
+                                         panel_links.COMMANDS, record_store.COMMANDS, paper.COMMANDS)
 BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES}
 
 
@@ -184,10 +184,10 @@ class Writer:
     async def _do_command(self, loop: asyncio.AbstractEventLoop, cmd: _Cmd) -> None:
         try:
             outcome, seq_events = await loop.run_in_executor(self._pool, self._run_command, cmd)
-        except LiveError as exc:
+        except LiveError as exc:  # PhaseError, BallotError, PaperError, VisibilityError, ...
             cmd.fut.set_exception(CommandRefused.of(exc))
             return
-        self.on_commit(seq_events, [])
+        self.on_commit(seq_events, outcome.changes)
         cmd.fut.set_result(outcome.reply)
 
     def _run_command(self, cmd: _Cmd) -> tuple[CommandOutcome, list[SeqEvent]]:

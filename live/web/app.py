@@ -17,13 +17,23 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from live.config import Settings
+from live.domain.visibility import TallyBatching
 from live.keys import KeyFileError, load_key
 from live.realtime.broker import make_broker
 from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.writer import Writer
-from live.web import metrics, panel_routes, problem_routes, record_routes, routes, slide_routes, voice_routes
+from live.web import (
+    metrics,
+    panel_routes,
+    paper_routes,
+    problem_routes,
+    record_routes,
+    routes,
+    slide_routes,
+    voice_routes,
+)
 from live.web.auth import Signer
 from live.web.errors import EXCEPTION_HANDLERS
 from live.web.guard import OriginGuard
@@ -85,7 +95,9 @@ def create_app(settings: Settings) -> Starlette:
         engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
         if settings.migrate:
             upgrade(engine)
-        hub = Hub(engine, make_broker(settings.redis_url, settings.redis_channel), tick_s=settings.tick_s)
+        hub = Hub(engine, make_broker(settings.redis_url, settings.redis_channel), tick_s=settings.tick_s,
+                  batching=TallyBatching(settings.tally_interval_s, settings.tally_min_ballots,
+                                         settings.tally_catchup_s))
         writer = Writer(engine, hub.on_commit, signing_key=_signing_key(settings))
         hub.interaction.writer = writer  # it stores the coalesced like counter every few seconds
         app.state.services = Services(settings, engine, writer, hub, Signer(settings.secret_key))
@@ -124,6 +136,7 @@ def create_app(settings: Settings) -> Starlette:
         *voice_routes.ROUTES,
         *problem_routes.ROUTES,
         *panel_routes.ROUTES,
+        *paper_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

@@ -89,6 +89,17 @@ class MeetingStream(_Msg):
     url: Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")] | None
 
 
+class MeetingVisibility(_Msg):
+    type: Literal["meeting.visibility"]
+    mode: Literal["live", "counts", "hidden"]
+    small_group_k: Annotated[int, Field(ge=1, le=50)] | None = None
+
+
+class ItemReveal(_Msg):
+    type: Literal["item.reveal"]
+    item_id: ItemId
+
+
 class SlideGoto(_Msg):
     type: Literal["slide.goto"]
     ROLES = frozenset({"host", "presenter"})
@@ -272,6 +283,7 @@ class WordsRemove(_Msg):
 
 ClientMessage = Annotated[
     Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme | MeetingStream | SlideGoto
+    | MeetingVisibility | ItemReveal
     | ItemOpen | ItemAdvance | ItemBack | ItemTimer | ItemVoid | MeetingPublish
     | QuestionAsk | QuestionUpvote | Like | CommentSend
     | QuestionApprove | QuestionReject | QuestionReorder | QuestionPick | QuestionUnpick | QuestionAnswered
