@@ -301,3 +301,21 @@ def test_paper_on_postgres_across_two_workers(pg_url: str, redis_url: str) -> No
             assert report.ok and report.items[0].ballots == 4
         finally:
             close_sockets()
+
+
+def test_void_discards_the_keyed_sheets_so_they_can_be_keyed_again(client: TestClient, seed: Seed) -> None:
+    """作废重测 deletes the paper ballots with the rest; their keyings are kept, discarded."""
+    h = _host_ws(client, seed)
+    item = item_ids(h)[0]
+    host = Keyer(client, seed, HOST_A)
+    recorder = Keyer(client, seed, REC_A, _recorder_token(client, seed))
+    counts = {"counts": {"满意": 2}, "abstain": 0}
+    _to_voting(h, item)
+    assert host.enter(item, "001", counts).json()["status"] == "pending"
+    assert recorder.enter(item, "001", counts).json()["status"] == "confirmed"
+    assert h.cmd("item.advance", item_id=item)["phase"] == "done"
+    ack = h.cmd("item.void", item_id=item, reason="纸质表重新清点")
+    assert ack["type"] == "ack" and ack["voided_ballots"] == 2, ack
+    assert _ballots(seed, item) == [] and recorder.entries(item) == []
+    assert h.cmd("item.advance", item_id=item)["phase"] == "voting"
+    assert host.enter(item, "001", counts).json()["status"] == "pending"

@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from live.domain import record, timer
@@ -26,8 +26,8 @@ from live.store.commands import (
     _set_timer,
 )
 from live.store.exports import meeting_block
-from live.store.models import AgendaItem, AuditRow, Ballot, Meeting, MeetingRecord, Participation
-from live.store.state import meeting_public, record_fields
+from live.store.models import AgendaItem, AuditRow, Ballot, Meeting, MeetingRecord, PaperEntry, Participation
+from live.store.state import item_public, meeting_public, record_fields
 
 VOID_REASON_MIN = 4
 VOID_REASON_MAX = 200
@@ -168,6 +168,10 @@ def void_item(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) ->
     s.execute(delete(Ballot).where(col(Ballot.item_id) == item.id))
     # A secret meeting keeps who voted apart from the ballots: clear that too, or nobody could vote again.
     s.execute(delete(Participation).where(col(Participation.item_id) == item.id))
+    # Paper sheets keyed for the voided 测评 counted into the deleted ballots: they are kept,
+    # discarded, so the sheets of the new 测评 can be keyed again under their 表号.
+    s.execute(update(PaperEntry).where(col(PaperEntry.item_id) == item.id, col(PaperEntry.status) != "discarded")
+              .values(status="discarded", updated_at_ms=now_ms))
     item.result_json = None
     item.result_public_json = None
     item.result_hidden = False
@@ -214,7 +218,8 @@ def public_results(s: Session, meeting_id: int) -> dict[str, Any] | None:
         "meeting": {k: meeting[k] for k in ("code", "title", "held_on", "status", "secret", "ranking", "record")},
         "items": [{"id": i.id, "position": i.position,
                    "presenter": {"name": i.presenter_name, "post": i.presenter_post, "unit": i.presenter_unit},
-                   "result": orjson.loads(i.result_json) if i.result_json else None, "digest": i.digest}
+                   # As screens show it: small groups guarded, a hidden result only once revealed.
+                   "result": item_public(i)["result"], "digest": i.digest}
                   for i in items],
     }
 
