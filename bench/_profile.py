@@ -27,7 +27,7 @@ GROUPS = (
     ("writer thread (ballots, commands)", ("Writer._run",)),
     ("own ballots on join (batched reads)", ("OwnBallots._read",)),
     ("moderation view for the host", ("moderation_wire",)),
-    ("live tallies (scoring)", ("tally_wire", "take_dirty_tally_wires")),
+    ("live tallies (scoring)", ("tally_wire", "take_tally_updates")),
     ("send chain (push -> starlette -> uvicorn -> transport)", ("Client._send_now", "Client.push",
                                                                 "WebSocketsSansIOProtocol.send (")),
     ("handshake and HTTP parsing (uvicorn, websockets)", ("handle_connect", "HttpToolsProtocol",

@@ -289,8 +289,23 @@ class Connection {
     }
     applyEvent(this.state, msg);
     this.seq = msg.seq;
+    if (msg.type === "item.updated" && msg.cause === "void") this._forgetBallot(String(msg.item.id));
     this._emit("state", this.state, msg);
     return true;
+  }
+
+  // The host voided this item's 测评 (作废重测): its ballots are gone on the server,
+  // so the page must not go on showing this voter's choice as counted.
+  _forgetBallot(k) {
+    if (!(k in this._confirmed || k in this._outbox || k in this._ballotIds)) return;
+    delete this._confirmed[k];
+    delete this._ballotErrors[k];
+    if (this._ballotIds) delete this._ballotIds[k];
+    const entry = this._outbox[k];
+    delete this._outbox[k];
+    this._save();
+    for (const w of (entry && entry.waiters) || []) w.reject({ code: "voided", message: "该测评已作废，请重新投票" });
+    this._emit("ballot", Number(k), this.ballot(k));
   }
 
   // ---- commands ----

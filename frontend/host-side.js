@@ -52,7 +52,9 @@ export function tallyCard(conn) {
     title.textContent = `实时票数 · ${item.presenter.name}`;
     note.textContent = item.phase === "voting" ? "测评进行中" : item.phase === "done" ? "测评已结束，结果已冻结" : "尚未进入测评";
     view.update(state.meeting.scheme, tally);
-    const result = item.phase === "done" ? item.result : tally && tally.result;
+    // After the close the host's own tally is the whole result (the state's is the public one,
+    // absent while a hidden result waits to be revealed).
+    const result = tally && tally.view === "full" ? tally.result : item.phase === "done" ? item.result : tally && tally.result;
     fill(live, resultFacts(result).map(([k, v]) => el("div", {}, el("dt", { text: k }), el("dd", { text: v }))));
   }
 

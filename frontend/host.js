@@ -11,6 +11,8 @@ import { publicVotingCard } from "./host-credentials.js";
 import { hostVoice } from "./host-voice.js";
 import { hostSlides } from "./host-slides.js";
 import { hostHealth } from "./host-health.js";
+import { participationCard, visibilityCard } from "./host-count.js";
+import { paperPanel } from "./paper-entry.js";
 
 const code = codeFromPath("/host/");
 const app = document.getElementById("app");
@@ -90,9 +92,11 @@ function openConsole() {
   hostHealth();
   const control = controlCard(conn);
   fill(app,
-    el("div", { class: "host-main" }, control, agendaCard(conn), resultsCard(conn, code), durationsCard(conn), schemeCard(conn),
+    el("div", { class: "host-main" }, control, agendaCard(conn), paperPanel(conn, { api }), resultsCard(conn, code),
+      durationsCard(conn), schemeCard(conn), visibilityCard(conn),
       publicVotingCard(conn, api)),
-    el("div", { class: "host-side" }, figuresCard(conn), tallyCard(conn), linksCard(code), panelLinksCard(conn, api)));
+    el("div", { class: "host-side" }, figuresCard(conn), tallyCard(conn), participationCard(conn), linksCard(code),
+      panelLinksCard(conn, api)));
   hostVoice(conn, code, api);
   hostSlides(conn, api);  // decks, page turns, stream address, printables (host-slides.js)
 

@@ -1,5 +1,6 @@
 // The recorder's page /recorder#{token}: during and after 点评, record the 点评 text and the
-// problems it names, for any presenter of the meeting. The live state (who is on
+// problems it names, for any presenter of the meeting; during 测评, key paper 测评表
+// (paper-entry.js). The live state (who is on
 // stage, the questions put) comes over a read-only screen socket; every write goes
 // over HTTP with the recorder's session cookie and its X-CSRF-Token.
 // The link's token sits in the URL fragment (never sent to a server, so never logged):
@@ -8,6 +9,7 @@
 import { connect, el, fatalView, fill, setCsrfToken, statusBanner } from "./client.js";
 import { recordEditor } from "./record-editor.js";
 import { stageView } from "./stage.js";
+import { paperPanel } from "./paper-entry.js";
 
 const token = decodeURIComponent(location.hash.slice(1));
 if (location.hash) history.replaceState(null, "", location.pathname + location.search);
@@ -33,7 +35,8 @@ async function start() {
     el("section", { class: "card recorder-card", "aria-label": "点评与问题清单" },
       el("h2", { text: "点评与问题清单" }),
       el("p", { class: "muted small", text: "点评时记录点评内容及指出的问题；会后也可补录。问题的整改由主持人跟踪。" }),
-      editor.node));
+      editor.node),
+    paperPanel(conn, { api: `/api/meetings/${encodeURIComponent(code)}` }));
   conn.on("fatal", (fatal) => fatalView(app, fatal));
 }
 

@@ -18,31 +18,37 @@ export function groupTable(result, { compact = false } = {}) {
   const groups = (result && result.groups) || [];
   if (!groups.length) return null;
   const rubric = result.kind === "rubric";
+  // The public result hides every group's split when some group has fewer voters than the
+  // small-group guard's k (docs/scoring.md): such a group carries its count and weight only.
+  const split = (fn) => (g) => (g.valid === undefined ? DASH : fn(g));
   const cols = compact
-    ? [["投票组", (g) => g.label],
-      ["有效票", (g) => `${g.valid} / ${g.ballots}`],
-      ["平均分", (g) => g.mean_display || DASH],
-      rubric ? null : ["满意率", (g) => g.satisfaction_rate_display || DASH],
+    ? [["投票组", (g) => g.label + (g.guarded ? "（人数较少）" : "")],
+      ["有效票", (g) => (g.valid === undefined ? `${DASH} / ${g.ballots}` : `${g.valid} / ${g.ballots}`)],
+      ["平均分", split((g) => g.mean_display || DASH)],
+      rubric ? null : ["满意率", split((g) => g.satisfaction_rate_display || DASH)],
       ["折算权重", (g) => g.effective_weight_display || DASH],
       ["计入总分", (g) => (g.included ? "是" : `否${g.reason ? `（${g.reason}）` : ""}`)]]
     : [["投票组", (g) => g.label],
       ["权重", (g) => g.weight],
       ["折算权重", (g) => g.effective_weight_display || DASH],
       ["选票", (g) => String(g.ballots)],
-      ["有效", (g) => String(g.valid)],
-      ["弃权", (g) => String(g.abstain)],
-      ["无效", (g) => String(g.invalid)],
-      ["去掉", (g) => String(g.trimmed)],
-      ["平均分", (g) => g.mean_display || DASH],
-      rubric ? null : ["满意率", (g) => g.satisfaction_rate_display || DASH],
+      ["有效", split((g) => String(g.valid))],
+      ["弃权", split((g) => String(g.abstain))],
+      ["无效", split((g) => String(g.invalid))],
+      ["去掉", split((g) => String(g.trimmed))],
+      ["平均分", split((g) => g.mean_display || DASH)],
+      rubric ? null : ["满意率", split((g) => g.satisfaction_rate_display || DASH)],
       ["计入总分", inclusion]];
   const shown = cols.filter(Boolean);
-  return el("table", { class: `group-table${compact ? " compact" : ""}` },
+  const table = el("table", { class: `group-table${compact ? " compact" : ""}` },
     el("thead", {}, el("tr", {}, shown.map(([h]) => el("th", { scope: "col", text: h })))),
     el("tbody", {}, groups.map((g) => el("tr", { class: g.included ? null : "left-out" },
       shown.map(([, value], idx) => (idx === 0
         ? el("th", { scope: "row", text: value(g) })
         : el("td", { class: "num", text: value(g) })))))));
+  if (!(result.guarded || []).length) return table;
+  return el("div", { class: "group-table-wrap" }, table,
+    el("p", { class: "muted guard-note", text: "有投票组人数少于保护人数，各组分项不单独公布；总分与等次按方案计算。" }));
 }
 
 // The result's flags (有效票不足, 权重已重新折算, …), in the server's words.
@@ -98,4 +104,24 @@ export function rankingTable(state, { className = "ranking-table", withUnrated =
         el("td", { text: r.grade || "" }),
         el("td", { class: "num", text: r.satisfaction_rate_display || "" }));
     })));
+}
+
+// The meeting record root (docs/scoring.md, *The meeting record*): in full, in four
+// lines of 16 hex digits, with its QR (the QR holds the root itself) and the
+// signing key's fingerprint. Anyone can check a ballots file against it with
+// `live verify 文件 --expect 根摘要`.
+export function recordBlock(record, code, { className = "record-block" } = {}) {
+  if (!record || !record.root) return null;
+  const root = record.root;
+  const lines = [0, 16, 32, 48].map((at) => el("span", { class: "record-line", text: root.slice(at, at + 16) }));
+  const signed = record.signature
+    ? `已签名（Ed25519，公钥指纹 ${record.key_fingerprint}）`
+    : "未签名（服务器没有签名密钥）";
+  return el("section", { class: className, "aria-label": "会议记录根摘要" },
+    el("img", { class: "record-qr", alt: `会议记录根摘要二维码：${root}`,
+      src: `/qr/record/${encodeURIComponent(code)}.png?r=${root.slice(0, 16)}` }),
+    el("div", { class: "record-text" },
+      el("p", { class: "record-label", text: "会议记录根摘要（SHA-256）" }),
+      el("code", { class: "record-root num", title: root, "aria-label": root }, lines),
+      el("p", { class: "record-sig", text: signed })));
 }

@@ -4,7 +4,7 @@
 import {
   codeFromPath, connect, countdown, currentItem, el, everyTick, fill, phaseBadge, resultFacts, shortDigest,
 } from "./client.js";
-import { flagList, groupTable, rankingTable } from "./results.js";
+import { flagList, groupTable, rankingTable, recordBlock } from "./results.js";
 import { tallyView } from "./tally.js";
 import { screenVoice } from "./screen-voice.js";
 import { mountScreenSlides } from "./screen-slides.js";
@@ -55,8 +55,13 @@ function render(state) {
   const phaseRow = el("div", { class: "screen-phase" }, phaseBadge(item.phase, item.phase_label), clock);
   if (item.phase === "voting") {
     timer = item.timer;
-    tally.update(m.scheme, conn.tallies[item.id] || null);
-    fill(stage, who, phaseRow, tally.node);
+    if (m.visibility && m.visibility.mode === "hidden") {
+      // Nothing about the count reaches this screen until the host reveals the result.
+      fill(stage, who, phaseRow, el("p", { class: "screen-wait", text: "测评进行中，结果将于测评结束后由主持人公布" }));
+    } else {
+      tally.update(m.scheme, conn.tallies[item.id] || null);
+      fill(stage, who, phaseRow, tally.node);
+    }
   } else if (item.phase === "done") {
     fill(stage, who, resultView(item));
   } else {
@@ -90,7 +95,10 @@ function lobby(state, message) {
 function resultView(item) {
   const r = item.result;
   const facts = resultFacts(r).filter(([k]) => k !== "票数");
-  if (!r) return [el("p", { class: "screen-label", text: "测评结果" }), el("p", { class: "screen-wait", text: "测评已结束" })];
+  if (!r) {
+    const wait = item.result_hidden ? "测评已结束，结果待主持人揭晓" : "测评已结束";
+    return [el("p", { class: "screen-label", text: "测评结果" }), el("p", { class: "screen-wait", text: wait })];
+  }
   const counts = [`选票 ${r.ballots} 张`, `有效 ${r.valid} 张`, r.abstain ? `弃权 ${r.abstain} 张` : null,
     r.invalid ? `无效 ${r.invalid} 张` : null].filter(Boolean).join("　");
   // A group left out says why in its own row; the item-wide flags (weights
@@ -112,7 +120,8 @@ function rankingView(state) {
     return el("p", { class: "screen-wait", text: "会议已结束，感谢参与" });
   }
   return [el("p", { class: "screen-label", text: "测评结果排名" }), table,
-    el("p", { class: "screen-note", text: "按公布总分（保留两位小数）排名，总分相同名次并列。" })];
+    el("p", { class: "screen-note", text: "按公布总分（保留两位小数）排名，总分相同名次并列。" }),
+    recordBlock(state.meeting.record, state.meeting.code, { className: "record-block screen-record" })];
 }
 
 function showOnline(p) {

@@ -25,7 +25,8 @@ export function tallyView() {
     fill(root, (scheme.groups || []).map((g) => {
       const count = el("span", { class: "tally-count num" });
       const mean = el("span", { class: "tally-mean num" });
-      rows.set(g.key, { count, mean });
+      const note = el("p", { class: "tally-note muted", hidden: true });
+      rows.set(g.key, { count, mean, note });
       const bars = options.map((key) => {
         const bar = el("span", { class: "bar-fill" });
         const value = el("span", { class: "bar-value num" });
@@ -36,11 +37,13 @@ export function tallyView() {
       });
       return el("div", { class: `tally-group tally-${g.source}` },
         el("div", { class: "tally-head" }, el("span", { class: "tally-label", text: g.label }), count),
-        bars, rubric ? null : mean);
+        note, bars, rubric ? null : mean);
     }));
   }
 
-  // tally: the server's whole tally of one item (or null before any ballot).
+  // tally: the server's whole tally of one item as this page may see it (or null before any
+  // ballot). A "counts" view and a guarded group (fewer voters than the small-group guard's k)
+  // carry a count only: their bars stay empty with a note, never a guess.
   function update(scheme, tally) {
     const key = JSON.stringify([scheme.kind, scheme.options, scheme.groups.map((g) => g.key), scheme.allow_abstain]);
     if (key !== shape) {
@@ -51,7 +54,18 @@ export function tallyView() {
       const t = (tally && tally.groups && tally.groups[g.key]) || { count: 0, abstain: 0, options: {}, mean: null };
       const head = rows.get(g.key);
       head.count.textContent = `${t.count} 票`;
+      const split = !!t.options || (!scheme.options || !scheme.options.length) && t.mean !== undefined;
+      head.note.hidden = split || !tally;
+      head.note.textContent = t.guarded ? "人数较少，暂不显示分布" : "投票中仅显示票数";
       head.mean.textContent = t.mean ? `平均分 ${t.mean}` : "";
+      if (!split) {
+        for (const [k, row] of rows) {
+          if (!k.startsWith(`${g.key}|`)) continue;
+          row.bar.style.width = "0%";
+          row.value.textContent = "—";
+        }
+        continue;
+      }
       const denominator = Math.max(t.count, 1);
       const values = { ...(t.options || {}), 弃权: t.abstain || 0 };
       // Every row, not only the options in this tally: a new 测评 starts with no options

@@ -43,6 +43,8 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             os.environ["LIVE_REDIS_URL"] = settings.redis_url
         if settings.public_url:
             os.environ["LIVE_PUBLIC_URL"] = settings.public_url
+        if settings.signing_key_path:
+            os.environ["LIVE_SIGNING_KEY"] = str(settings.signing_key_path)
         uvicorn.run("live.web.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", proxy_headers=False, backlog=settings.backlog,
                     **UVICORN_WS_OPTIONS)  # type: ignore[arg-type]
@@ -113,18 +115,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
             created = create_meeting(s, spec, password)
             meeting_id = created.meeting_id
             _demo_decks(s, meeting_id, data_dir)
+            _admin_audit(s, meeting_id, "meeting.create", {"title": spec.get("title"), "source": "demo"})
         else:
             assert m.id is not None
             meeting_id = m.id
             # The old password was shown once and is not kept: issue a fresh one.
             set_host_password(s, meeting_id, password)
+            _admin_audit(s, meeting_id, "host.password", {"reason": "demo restart"})
         s.commit()
     engine.dispose()
+    _demo_key(settings)
     print_meeting(settings, meeting_id, password, _base_url(args.host, args.port, settings.public_url))
     if args.no_serve:
         return 0
     _serve(settings, args.host, args.port)
     return 0
+
+
+def _admin_audit(s: Session, meeting_id: int, action: str, details: dict[str, Any]) -> None:
+    """An administrator's action on the command line, in the meeting's audit log."""
+    import time
+
+    from live.store.record import append_audit
+
+    append_audit(s, meeting_id, "admin", action, details, int(time.time() * 1000))
+
+
+def _demo_key(settings: Settings) -> None:
+    """The demo signs its records: make the installation key on first run, and say so."""
+    from live.domain.record import fingerprint, public_key_b64
+    from live.keys import create_key, load_key
+
+    path = settings.signing_key_path
+    if path is None:
+        return
+    key = load_key(path)
+    if key is None:
+        key = create_key(path)
+        print(f"  已为示范生成会议记录签名密钥：{path}（权限 0600）", flush=True)
+    print(f"  记录签名公钥指纹 {fingerprint(public_key_b64(key))}（live keys show 查看公钥）", flush=True)
 
 
 def _demo_decks(s: Session, meeting_id: int, data_dir: Path) -> None:
@@ -156,10 +185,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     upgrade(engine)
     engine.dispose()
     settings.migrate = False  # done once here, not by every worker
+    _warn_unsigned(settings)
     print(f"述法评议 Live 正在 http://{args.host}:{args.port} 上运行（数据库：{settings.database_url.split('@')[-1]}）",
           flush=True)
     _serve(settings, args.host, args.port, args.workers)
     return 0
+
+
+def _warn_unsigned(settings: Settings) -> None:
+    from live.keys import KeyFileError, load_key
+
+    path = settings.signing_key_path
+    try:
+        key = None if path is None else load_key(path)
+    except KeyFileError as exc:
+        print(f"警告：{exc}；会议记录将不签名。", file=sys.stderr, flush=True)
+        return
+    if key is None:
+        print(f"警告：没有签名密钥（{path}），会议记录只有根摘要、不签名。请先运行 live keys create。",
+              file=sys.stderr, flush=True)
 
 
 def cmd_meeting_create(args: argparse.Namespace) -> int:
@@ -170,6 +214,7 @@ def cmd_meeting_create(args: argparse.Namespace) -> int:
     try:
         with Session(engine) as s:
             created = create_meeting(s, spec)
+            _admin_audit(s, created.meeting_id, "meeting.create", {"title": spec.get("title"), "source": args.spec})
             s.commit()
     except SpecError as exc:
         print(f"错误：{exc}", file=sys.stderr)
@@ -195,14 +240,17 @@ def _meeting_id(s: Session, ref: str) -> int:
 def build_ballots_export(settings: Settings, ref: str) -> dict[str, Any]:
     from live.reports.verify import build_export
     from live.store.exports import export_input
+    from live.store.record import export_record
 
     engine = make_engine(settings.database_url)
     try:
         with Session(engine) as s:
-            meeting, scheme, items = export_input(s, _meeting_id(s, ref))
+            mid = _meeting_id(s, ref)
+            meeting, scheme, items = export_input(s, mid)
+            audit, record = export_record(s, mid)
     finally:
         engine.dispose()
-    return build_export(meeting, scheme, items)
+    return build_export(meeting, scheme, items, audit, record)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -230,11 +278,22 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Recount everything from the exported ballots; 0 all match, 1 a mismatch, 2 unreadable."""
+    """Recount everything from the exported ballots and check the record root and its signature;
+    0 all match, 1 a mismatch, 2 unreadable."""
+    from live.domain.record import RecordError, parse_public_key_bytes
     from live.reports.verify import ExportError, format_report, verify_file
 
+    pubkey = args.pubkey
+    if pubkey and Path(pubkey).is_file():
+        pubkey = Path(pubkey).read_text(encoding="utf-8").strip()
+    if pubkey:
+        try:
+            parse_public_key_bytes(pubkey)
+        except RecordError as exc:
+            print(f"无法核验：--pubkey 无效（{exc}）", file=sys.stderr)
+            return 2
     try:
-        report = verify_file(args.file)
+        report = verify_file(args.file, expect=args.expect, pubkey=pubkey)
     except ExportError as exc:
         print(f"无法核验：{exc.message}", file=sys.stderr)
         return 2
@@ -287,6 +346,51 @@ def cmd_tickets_create(args: argparse.Namespace) -> int:
     print(f"已生成票码 No.{reply['first']}–{reply['last']}（{reply['group']}）：{out / name}.pdf、{name}.csv")
     if mode != "ticket":
         print(f"提示：该会议当前的群众投票方式不是票码（{mode}），请在主持人控制台改为「票码」后票码才能使用。")
+    return 0
+
+
+def _key_path(args: argparse.Namespace) -> Path:
+    from live.keys import default_key_path
+
+    return Path(args.path) if args.path else default_key_path(Path(args.data_dir))
+
+
+def _print_public_key(key: Any, path: Path) -> None:
+    from live.domain.record import fingerprint, public_key_b64
+
+    pub = public_key_b64(key)
+    print(f"签名密钥文件  {path}")
+    print(f"公钥（base64）{pub}")
+    print(f"公钥指纹      {fingerprint(pub)}")
+    print("请把公钥公布出去（如印在会议通知上）：任何人都可以用 live verify 文件 --pubkey 公钥 核对记录的真实性。")
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from live.keys import KeyFileError, create_key
+
+    path = _key_path(args)
+    try:
+        key = create_key(path, force=args.force)
+    except (KeyFileError, OSError) as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    _print_public_key(key, path)
+    return 0
+
+
+def cmd_keys_show(args: argparse.Namespace) -> int:
+    from live.keys import KeyFileError, load_key
+
+    path = _key_path(args)
+    try:
+        key = load_key(path)
+    except KeyFileError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 1
+    if key is None:
+        print(f"错误：没有签名密钥文件 {path}（用 live keys create 生成）", file=sys.stderr)
+        return 1
+    _print_public_key(key, path)
     return 0
 
 
@@ -348,6 +452,11 @@ def build_parser() -> argparse.ArgumentParser:
     ve = sub.add_parser("verify", help="由导出的选票重新计算全部结果、排名与摘要并逐一核对",
                         description="退出码：0 全部一致；1 有不一致；2 文件无法读取或格式错误。")
     ve.add_argument("file", help="live export ballots 导出的 JSON 文件")
+    ve.add_argument("--expect", metavar="ROOT",
+                    help="大屏或体检单上公布的会议记录根摘要（64 位十六进制），文件必须与之一致")
+    ve.add_argument("--pubkey", metavar="KEY",
+                    help="主办方公布的签名公钥（base64 或十六进制，或存有公钥的文件）；"
+                         "不给出时只核对完整性，不核对真实性")
     ve.set_defaults(func=cmd_verify)
 
     tk = sub.add_parser("tickets", help="票码：为票码投票的会议生成一次性票码")
@@ -362,6 +471,18 @@ def build_parser() -> argparse.ArgumentParser:
     tc.add_argument("--data-dir", default="data")
     tc.add_argument("--public-url", help="二维码指向的外部地址（环境变量 LIVE_PUBLIC_URL）")
     tc.set_defaults(func=cmd_tickets_create)
+    keys = sub.add_parser("keys", help="会议记录签名密钥（Ed25519）")
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    kc = ksub.add_parser("create", help="生成签名密钥文件（权限 0600，存放在数据库之外），打印公钥与指纹",
+                         description="默认路径：环境变量 LIVE_SIGNING_KEY，否则数据目录下的 signing.key。")
+    kc.add_argument("--path", help="密钥文件路径")
+    kc.add_argument("--data-dir", default="data")
+    kc.add_argument("--force", action="store_true", help="覆盖已有的密钥文件（旧签名将无法用新公钥核对）")
+    kc.set_defaults(func=cmd_keys_create)
+    ks = ksub.add_parser("show", help="打印签名公钥与指纹")
+    ks.add_argument("--path", help="密钥文件路径")
+    ks.add_argument("--data-dir", default="data")
+    ks.set_defaults(func=cmd_keys_show)
 
     db = sub.add_parser("db", help="数据库维护")
     dbsub = db.add_subparsers(dest="db_command", required=True)

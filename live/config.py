@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from live.keys import default_key_path
+
 # The server drops a WebSocket frame larger than this and closes the socket with 1009
 # (message too big); frames up to it but over Settings.max_message_bytes get ``too_large``.
 WS_MAX_FRAME = 65536
@@ -32,6 +34,12 @@ class Settings:
     socket_burst: float = 30.0
     cookie_secure: bool = False
     tick_s: float = 0.25
+    # Live tallies for everyone but the host go out in coarse batches (live.domain.visibility):
+    # at most one every tally_interval_s, once tally_min_ballots new ballots came in or the
+    # oldest unshown one waited tally_catchup_s.
+    tally_interval_s: float = 2.5
+    tally_min_ballots: int = 5
+    tally_catchup_s: float = 10.0
     # Connections waiting to be accepted. A hall's phones come back together after a Wi-Fi
     # blip; past this queue the kernel drops them into TCP retransmission (1 s, 3 s, 7 s...).
     # The kernel caps it at net.core.somaxconn.
@@ -45,6 +53,8 @@ class Settings:
     # Open voting: new voter identities per network prefix (/24, /48) per meeting. A hall's
     # phones often share one NAT address, so this needs headroom; see docs/security-parts/credentials.md.
     open_ids_per_ip: int = 60
+    # The Ed25519 key that signs meeting records (live keys create); None: records stay unsigned.
+    signing_key_path: Path | None = None
 
     @staticmethod
     def from_env(**overrides: object) -> Settings:
@@ -65,7 +75,8 @@ class Settings:
                      trusted_proxies=_split(env.get("LIVE_TRUSTED_PROXIES")),
                      session_idle_s=int(env.get("LIVE_SESSION_IDLE_S") or 2 * 3600),
                      session_max_s=int(env.get("LIVE_SESSION_MAX_S") or 12 * 3600),
-                     metrics_token=env.get("LIVE_METRICS_TOKEN") or None)
+                     metrics_token=env.get("LIVE_METRICS_TOKEN") or None,
+                     signing_key_path=default_key_path(data_dir))
         for key, value in overrides.items():
             if value is not None:
                 setattr(s, key, value)

@@ -179,3 +179,90 @@ def _meeting_over_sockets(server: dict[str, Any], connect: Any) -> None:
     presence = screen.until(lambda m: m["type"] == "presence" and m["audience"] == 3
                             and len(m["panel_online"]) == 2)
     assert presence["panel_total"] == 9
+
+
+def test_keys_create_show_and_refuse_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "k" / "signing.key"
+    assert main(["keys", "create", "--path", str(path)]) == 0
+    out = capsys.readouterr().out
+    pub = re.search(r"公钥（base64）(\S+)", out)
+    assert pub and path.stat().st_mode & 0o777 == 0o600
+    before = path.read_bytes()
+    assert main(["keys", "create", "--path", str(path)]) == 1
+    assert "--force" in capsys.readouterr().err and path.read_bytes() == before
+    assert main(["keys", "show", "--path", str(path)]) == 0
+    assert pub[1] in capsys.readouterr().out
+    assert main(["keys", "create", "--path", str(path), "--force"]) == 0
+    assert pub[1] not in capsys.readouterr().out and path.read_bytes() != before
+    assert main(["keys", "show", "--path", str(tmp_path / "none.key")]) == 1
+    # The default path comes from the data directory (or LIVE_SIGNING_KEY).
+    assert main(["keys", "create", "--data-dir", str(tmp_path / "d")]) == 0
+    assert (tmp_path / "d" / "signing.key").stat().st_mode & 0o777 == 0o600
+
+
+def _signed_export(tmp_path: Path) -> tuple[Path, str, str]:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from live.domain import record
+    from live.domain.scheme import satisfaction_scheme
+    from live.reports.verify import build_export
+    from live.store.results import freeze_result
+
+    scheme = satisfaction_scheme()
+    presenter = {"name": "张三", "post": "局长", "unit": "司法局"}
+    ballots = [{"id": f"b-{n}", "group": "public", "choice": {"option": "满意"}} for n in range(3)]
+    result, digest = freeze_result(scheme, 1, 1, presenter, ballots)
+    items = [{"id": 1, "position": 1, "presenter": presenter, "ballots": ballots, "result": result, "digest": digest}]
+    meeting = {"id": 1, "code": "ABCDEF", "title": "述法评议", "held_on": "2025-01-16", "secret": False,
+               "status": "ended"}
+    audit = [record.next_entry(None, 1, "host", "meeting.end", {}).to_dict()]
+    root, _ = record.compute_root(meeting, scheme.to_dict(), items, audit, 1)
+    key = Ed25519PrivateKey.generate()
+    pub = record.public_key_b64(key)
+    rec = {"root": root, "audit_seq": 1, "signature": record.sign_root(key, root), "public_key": pub,
+           "key_fingerprint": record.fingerprint(pub), "signed_at_ms": 1}
+    path = tmp_path / "ballots.json"
+    path.write_text(json.dumps(build_export(meeting, scheme.to_dict(), items, audit, rec), ensure_ascii=False))
+    return path, root, pub
+
+
+def test_verify_expect_and_pubkey_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from live.domain.record import public_key_b64
+
+    path, root, pub = _signed_export(tmp_path)
+    assert main(["verify", str(path), "--expect", root, "--pubkey", pub]) == 0
+    out = capsys.readouterr().out
+    assert root in out and "真实性已核对" in out
+    assert main(["verify", str(path)]) == 0
+    assert "没有核对真实性" in capsys.readouterr().out
+    key_file = tmp_path / "pub.txt"
+    key_file.write_text(pub + "\n")
+    assert main(["verify", str(path), "--pubkey", str(key_file)]) == 0
+    capsys.readouterr()
+    assert main(["verify", str(path), "--expect", "0" * 64]) == 1
+    assert "核对值不符" in capsys.readouterr().out
+    assert main(["verify", str(path), "--pubkey", public_key_b64(Ed25519PrivateKey.generate())]) == 1
+    assert "签名核对失败" in capsys.readouterr().out
+    assert main(["verify", str(path), "--pubkey", "not-a-key"]) == 2
+    capsys.readouterr()
+    data = json.loads(path.read_text())
+    data["items"][0]["presenter"]["name"] = "李四"
+    path.write_text(json.dumps(data, ensure_ascii=False))
+    assert main(["verify", str(path)]) == 1
+    path.write_text("{")
+    assert main(["verify", str(path)]) == 2
+
+
+def test_meeting_create_is_an_admin_entry_in_the_audit_log(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    spec = tmp_path / "meeting.json"
+    spec.write_text((ROOT / "assets" / "demo_meeting.json").read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["meeting", "create", str(spec), "--data-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    with contextlib.closing(sqlite3.connect(tmp_path / "live.db")) as conn:
+        rows = conn.execute("SELECT seq, actor, action, details FROM audit_entry").fetchall()
+    assert [(r[0], r[1], r[2]) for r in rows] == [(1, "admin", "meeting.create")]
+    assert "述法评议" in json.loads(rows[0][3])["title"]

@@ -181,6 +181,34 @@ async def _redeemed(c: Ctx) -> dict[str, Any]:
     return {"credential_id": cid}
 
 
+async def _ended(c: Ctx) -> dict[str, Any]:
+    await c.run("meeting.start")
+    await c.run("meeting.end")
+    return {"on": True}
+async def _revealable(c: Ctx) -> dict[str, Any]:
+    await c.run("meeting.visibility", mode="hidden")
+    await c.phase("voting")
+    await c.run("item.advance", item_id=c.item)
+    return {"item_id": c.item}
+
+
+def _sheet(c: Ctx, session: str, sheet: str = "001") -> dict[str, Any]:
+    return {"role": "host", "session": session, "name": "", "item_id": c.item, "group": "public",
+            "sheet": sheet, "figures": {"counts": {"满意": 3}, "abstain": 0}}
+
+
+async def _second_keying(c: Ctx) -> dict[str, Any]:
+    await c.phase("voting")
+    await c.writer.command(c.meeting_id, "paper.enter", _sheet(c, "session-first"))
+    return _sheet(c, "session-second")
+
+
+async def _pending_sheet(c: Ctx) -> dict[str, Any]:
+    await c.phase("voting")
+    entry = await c.writer.command(c.meeting_id, "paper.enter", _sheet(c, "session-first"))
+    return {"role": "host", "session": "session-first", "entry_id": entry["entry"]["id"]}
+
+
 async def _approved_public(c: Ctx) -> dict[str, Any]:
     qid = await c.public_question()
     await c.run("question.approve", question_id=qid)
@@ -220,6 +248,14 @@ CASES: list[Case] = [
     Case("panel.pin", lambda c: c.done({"member_id": c.members[0], "on": True})),
     Case("panel.pin", lambda c: _after(c.run("panel.pin", member_id=c.members[0], on=True),
                                        {"member_id": c.members[0], "on": False}), label="off"),
+    Case("item.void", lambda c: _after(c.phase("done"), {"item_id": c.item, "reason": "计票设备故障，重新测评"})),
+    Case("meeting.publish", _ended),
+    # results visibility and paper ballots (a confirmed sheet changes the tally, not the log)
+    Case("meeting.visibility", lambda c: c.done({"mode": "counts", "small_group_k": 3})),
+    Case("item.reveal", _revealable),
+    Case("paper.enter", lambda c: _after(c.phase("voting"), _sheet(c, "session-first")), emits=False),
+    Case("paper.enter", _second_keying, emits=False, label="confirmed"),
+    Case("paper.discard", _pending_sheet, emits=False),
     # the public's voice
     Case("question.ask", lambda c: _after(c.phase("inquiry"), {
         "item_id": c.item, "content": "问题", "origin": "panel", "source": "评议团", "asker": "张立华",

@@ -249,11 +249,11 @@ def js_pct(votes: int, count: int) -> str:
     return f"{pct:g}"
 
 
-def expect_tally(page: Page, counts: dict[str, Counter[str]], options: list[str]) -> None:
+def expect_tally(page: Page, counts: dict[str, Counter[str]], options: list[str], timeout: float | None = None) -> None:
     """The tally bars show exactly these counts per group ("panel"/"public") and option ("弃权" too)."""
     for group, c in counts.items():
         n = sum(c.values())
-        expect(page.locator(f".tally-{group} .tally-count")).to_have_text(f"{n} 票")
+        expect(page.locator(f".tally-{group} .tally-count")).to_have_text(f"{n} 票", timeout=timeout)
         for opt in [*options, "弃权"]:
             text = f"{c[opt]}（{js_pct(c[opt], n)}%）" if n else "0"
             expect(bar_value(page, group, opt)).to_have_text(text)
@@ -472,6 +472,14 @@ def test_demo_meeting_across_seven_screens(live_server: Live, devices: Devices) 
     shot(phones[0], "03-phone-draft")
     shot(phones[1], "03-phone-joined-by-qr")
     shot(presenter, "03-presenter-draft")
+    # -- results visibility, before 测评 begins: the demo's groups are small (2 tablets, 3 phones),
+    # so the small-group guard is set to 2 here to keep the live split on screen.
+    card = host.locator(".visibility-card")
+    guard = card.get_by_label("小组保护人数")
+    expect(guard).to_have_value("3")
+    guard.fill("2")
+    card.get_by_role("button", name="保存").click()
+    expect(host.locator(".toast").filter(has_text="结果显示方式已保存")).to_be_visible()
     sync = SlideSync()
 
     advance(host, "开始会议", f"开始述法：{PRESENTERS[0]}")
@@ -546,7 +554,9 @@ def test_demo_meeting_across_seven_screens(live_server: Live, devices: Devices) 
         if first:
             # nothing from the offline phone has reached the server yet
             public_so_far = Counter(phone_votes[:2])
-            expect_tally(screen, {"panel": Counter(panel_votes), "public": public_so_far}, OPTIONS)
+            # Four ballots: fewer than a batch (5), so the screen shows them at the catch-up (10 s).
+            expect_tally(screen, {"panel": Counter(panel_votes), "public": public_so_far}, OPTIONS, timeout=15_000)
+            expect_tally(host, {"panel": Counter(panel_votes), "public": public_so_far}, OPTIONS)
             assert sum(stored_ballots(srv, item_id)["public"].values()) == 2
             phones[2].context.set_offline(False)
             expect(phones[2].locator(".ballot-status")).to_have_text(f"✓ 已提交：{phone_votes[2]}")
@@ -556,7 +566,8 @@ def test_demo_meeting_across_seven_screens(live_server: Live, devices: Devices) 
 
         # -- every ballot stored exactly once; the screen and the console show the stored counts
         expected = {"panel": Counter(panel_votes), "public": Counter(phone_votes)}
-        expect_tally(screen, expected, OPTIONS)
+        # Screens get tallies in batches of 5 ballots, a straggler at the 10 s catch-up.
+        expect_tally(screen, expected, OPTIONS, timeout=15_000)
         expect_tally(host, expected, OPTIONS)
         stored = stored_ballots(srv, item_id)
         assert stored == expected, (name, stored)
@@ -622,6 +633,22 @@ def test_demo_meeting_across_seven_screens(live_server: Live, devices: Devices) 
     shot(tablets[0], "08-panel-ended")
     shot(presenter, "08-presenter-ended", full=False)
     expect(presenter.locator("#slide-current")).to_contain_text("会议已结束")
+
+    # -- the signed record: the root in full with its QR under the final ranking; then the host
+    # publishes and a 360 px phone reads /r/CODE
+    root = srv.query("SELECT root FROM meeting_record")[0][0]
+    assert srv.query("SELECT signature FROM meeting_record")[0][0]  # the demo made a signing key
+    expect(screen.locator(".screen-record .record-root")).to_have_text(root)
+    expect(screen.locator(".screen-record .record-qr")).to_have_js_property("complete", True)
+    assert screen.locator(".screen-record .record-qr").evaluate("img => img.naturalWidth") > 0
+    host.get_by_role("button", name="公开成绩（/r/ 页面）").click()
+    expect(host.get_by_role("link", name="打开公开页面")).to_be_visible()
+    public = devices.open("public", f"/r/{srv.code}", 360, 740, phone=True)
+    expect(public.locator(".ranking-table tbody tr")).to_have_count(3)
+    expect(public.locator(".record-root")).to_have_text(root)
+    expect(public.locator(".presenter-card")).to_have_count(3)
+    assert public.evaluate("document.documentElement.scrollWidth") <= 360
+    shot(public, "09-public-results")
 
     # -- the slide sync figures: reported always; only a generous bound is asserted (in turn_slide)
     report = sync.report()
@@ -995,6 +1022,104 @@ class RedisServer:
             self.proc.wait(5)
 
 
+def key_paper(page: Page, sheet: str, counts: dict[str, int]) -> Locator:
+    """Key one bundle of paper sheets into 群众 on a console or recorder page; the outcome line."""
+    card = page.locator(".paper-card")
+    card.get_by_label("投票组").select_option(label="群众")
+    card.get_by_label("表号（或批次号）").fill(sheet)
+    for option, n in counts.items():
+        card.get_by_label(f"「{option}」张数").fill(str(n))
+    card.get_by_role("button", name="录入").click()
+    return card.locator(".paper-outcome")
+
+
+@pytest.mark.timeout(180)
+def test_paper_sheets_keyed_twice_on_console_and_recorder_page(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    card = host.locator(".paper-card")
+    expect(card).to_contain_text("当前没有述法人处于测评中")
+    advance(host, "开始会议", "开始述法：马文亮")
+    advance(host, "开始述法：马文亮", "进入质询")
+    advance(host, "进入质询", "进入点评")
+    advance(host, "进入点评", "开始测评")
+    advance(host, "开始测评", "结束测评")
+    expect(card).to_contain_text("正在录入：第 1 位述法人 马文亮")
+    link = host.request.get(f"{srv.base}/api/meetings/{srv.code}/recorder").json()["url"]
+    recorder = devices.open("recorder", link, 1280, 900)
+    expect(recorder.locator(".paper-card")).to_contain_text("正在录入：第 1 位述法人 马文亮")
+
+    # First keying on the console, a slip on the recorder's page: both see both figures.
+    expect(key_paper(host, "001", {"满意": 3, "基本满意": 1})).to_contain_text("须由另一人")
+    expect(recorder.locator(".paper-entry")).to_contain_text("待复核：请按原表再录入一次", timeout=8_000)
+    expect(recorder.locator(".paper-entry")).not_to_contain_text("满意")  # blind: no figures before keying
+    expect(key_paper(recorder, "001", {"满意": 3, "基本满意": 2})).to_contain_text("不一致")
+    for page in (host, recorder):
+        row = page.locator(".paper-entry.paper-mismatch .paper-diff tbody tr")
+        expect(row).to_have_count(1, timeout=8_000)
+        expect(row).to_contain_text("基本满意")
+    shot(recorder, "09-recorder-paper-mismatch")
+    # Closing now is refused, naming the sheet.
+    next_button(host).click()
+    host.locator("dialog.confirm button[value=ok]").click()
+    expect(host.locator(".toast").filter(has_text="表号 001")).to_be_visible()
+    # Discarded on the recorder's page, keyed afresh twice alike: it counts.
+    recorder.locator(".paper-entry").get_by_role("button", name="作废").click()
+    expect(recorder.locator(".paper-entry")).to_have_count(0)
+    expect(key_paper(recorder, "001", {"满意": 3, "基本满意": 1})).to_contain_text("须由另一人")
+    expect(key_paper(host, "001", {"满意": 3, "基本满意": 1})).to_contain_text("已计入 4 张")
+    expect(host.locator(".tally-public .tally-count")).to_have_text("4 票")
+    expect(bar_value(host, "public", "满意")).to_have_text("3（75%）")
+    shot(host, "09-host-paper-confirmed")
+    keys = srv.query("SELECT source, voter_key, COUNT(*) FROM ballot GROUP BY source, voter_key")
+    assert keys == [("paper", None, 4)], keys
+    assert not devices.problems, devices.problems
+
+
+@pytest.mark.timeout(180)
+def test_hidden_results_wait_for_the_reveal_and_small_groups_stay_unsplit(live_server: Live, devices: Devices) -> None:
+    srv = live_server
+    host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    card = host.locator(".visibility-card")
+    card.get_by_label("显示方式").select_option(label="结果待主持人揭晓")
+    card.get_by_role("button", name="保存").click()
+    expect(host.locator(".toast").filter(has_text="结果显示方式已保存")).to_be_visible()
+    screen = devices.open("screen", f"/screen/{srv.code}", 1920, 1080)
+    phones = [devices.open(f"phone{i}", f"/j/{srv.code}", 360, 740, phone=True) for i in range(2)]
+    advance(host, "开始会议", "开始述法：马文亮")
+    advance(host, "开始述法：马文亮", "进入质询")
+    advance(host, "进入质询", "进入点评")
+    advance(host, "进入点评", "开始测评")
+    advance(host, "开始测评", "结束测评")
+    expect(card.get_by_label("显示方式")).to_be_disabled()
+    for phone, choice in zip(phones, ["满意", "不满意"], strict=True):
+        vote(phone, choice)
+    # The host sees how many voted, never the split; the big screen sees nothing at all.
+    expect(host.locator(".tally-public .tally-count")).to_have_text("2 票")
+    expect(host.locator(".tally-public .tally-note")).to_have_text("投票中仅显示票数")
+    expect(screen.locator(".screen-wait")).to_have_text("测评进行中，结果将于测评结束后由主持人公布")
+    expect(screen.locator(".tally")).to_have_count(0)
+    confirm(host, "结束测评", "当前已收到 2 张选票", "开始述法：李秀英", "10-host-close-hidden")
+    expect(screen.locator(".screen-wait")).to_have_text("测评已结束，结果待主持人揭晓")
+    expect(phones[0].locator(".ballot-closed .facts")).to_have_count(0)
+    # The host's results card has the whole result; the screen gets the public one on reveal.
+    expect(host.locator(".results-card .item-result-sum")).to_contain_text("未揭晓")
+    shot(screen, "10-screen-hidden", full=False)
+    host.get_by_role("button", name="揭晓「马文亮」的测评结果").click()
+    expect(screen.locator(".screen-facts")).to_be_visible()
+    # Two phone ballots: under the guard (3), no group's split or mean is on the screen.
+    expect(screen.locator(".guard-note")).to_be_visible()
+    public_row = screen.locator(".group-table tbody tr").filter(has_text="群众")
+    expect(public_row).to_contain_text("人数较少")
+    expect(public_row.locator("td").nth(1)).to_have_text("—")
+    shot(screen, "10-screen-revealed", full=False)
+    assert not devices.problems, devices.problems
+
+
 @pytest.mark.postgres
 @pytest.mark.timeout(120)
 def test_host_health_banner_while_redis_is_down(tmp_path: Path, pg_url: str, browser: Browser) -> None:
@@ -1265,5 +1390,47 @@ def test_phone_large_text_at_320_px(live_server: Live, devices: Devices) -> None
     shot(phone, "phone-320-large-text")
     phone.reload()  # kept on this device
     expect(phone.get_by_role("button", name="大字")).to_have_attribute("aria-pressed", "true")
+    assert not devices.problems, devices.problems
+    srv.assert_no_server_errors()
+
+
+def test_void_clears_the_phones_vote(live_server: Live, devices: Devices) -> None:
+    """作废重测: the phone must stop showing its voided ballot as counted, and can vote again."""
+    from websockets.sync.client import connect
+
+    srv = live_server
+    cookie = httpx.post(f"{srv.base}/api/meetings/{srv.code}/login", json={"password": srv.password}).cookies
+    ws_base = srv.base.replace("http://", "ws://")
+    with connect(f"{ws_base}/ws/{srv.code}?role=host",
+                 additional_headers={"Cookie": f"live_host={cookie['live_host']}"}) as ws:
+        sent = 0
+
+        def cmd(type_: str, **fields: Any) -> dict[str, Any]:
+            nonlocal sent
+            sent += 1
+            ws.send(json.dumps({"id": f"v-{sent}", "type": type_, **fields}))
+            while True:
+                msg = json.loads(ws.recv(timeout=15))
+                if msg.get("id") == f"v-{sent}" and msg["type"] in ("ack", "error"):
+                    return msg
+
+        first = srv.query("SELECT id FROM agenda_item ORDER BY position")[0][0]
+        phone = devices.open("phone", f"/j/{srv.code}", 390, 844, phone=True)
+        assert cmd("meeting.start")["type"] == "ack"
+        assert cmd("item.open", item_id=first)["type"] == "ack"
+        for _ in range(3):
+            assert cmd("item.advance", item_id=first)["type"] == "ack"
+        vote(phone, "满意")
+        assert cmd("item.advance", item_id=first)["phase"] == "done"
+        ack = cmd("item.void", item_id=first, reason="计票设备故障，重新测评")
+        assert ack["type"] == "ack" and ack["voided_ballots"] == 1, ack
+        assert cmd("item.advance", item_id=first)["phase"] == "voting"
+        expect(vote_button(phone, "满意")).to_be_visible()
+        expect(phone.locator(".ballot-status")).not_to_contain_text("已提交")
+        vote(phone, "基本满意")
+    assert srv.query("SELECT COUNT(*) FROM ballot WHERE item_id = ?", first)[0][0] == 1
+    voids = srv.query("SELECT details FROM audit_entry WHERE action = 'item.void'")
+    reasons = [json.loads(d)["reason"] for (d,) in voids]
+    assert reasons == ["计票设备故障，重新测评"]
     assert not devices.problems, devices.problems
     srv.assert_no_server_errors()

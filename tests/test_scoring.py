@@ -172,12 +172,18 @@ def test_digest_example_from_docs() -> None:
     digest = "2f32224865d95b87ce7de9e91585672d1bb008109da4cd5320e6be529513525c"
     assert ballots_digest(satisfaction_scheme(), 7, ballots) == digest
     assert hashlib.sha256(payload).hexdigest() == digest
-    # The docs give the full payload; it must stay what an independent tool computes.
-    text = payload.decode()
-    assert text == json.dumps(json.loads(text), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    # The docs give the full payload of the current (version 2) item digest; it must stay
+    # what an independent tool computes.
+    from live.domain.record import item_digest, item_payload
+
+    presenter = {"name": "张三", "post": "局长", "unit": "某县司法局"}
+    v2 = item_payload(7, 1, presenter, satisfaction_scheme().to_dict(), ballots)
+    text = json.dumps(v2, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    v2_digest = hashlib.sha256(text.encode()).hexdigest()
+    assert v2_digest == item_digest(7, 1, presenter, satisfaction_scheme().to_dict(), ballots)
     with open("docs/scoring.md", encoding="utf-8") as f:
         doc = f.read()
-    assert text in doc and digest in doc
+    assert text in doc and v2_digest in doc
 
 
 def test_digest_accepts_id_value_pairs() -> None:
@@ -454,3 +460,23 @@ def test_ranking_ties(totals: list[Decimal | None]) -> None:
 def test_to_dict_from_dict_round_trip(ballots: list[BallotValue]) -> None:
     r = score_item(satisfaction_scheme(), ballots)
     assert ItemResult.from_dict(json.loads(json.dumps(r.to_dict()))) == r
+
+
+def test_a_paper_bundle_scores_like_the_same_sheets_cast_online() -> None:
+    """Counts keyed from paper expand to one ballot per sheet; the scoring code cannot tell them
+    from phone ballots, and mixing both gives the result of all the sheets together."""
+    from live.domain.paper import ballot_choices, canonical_figures
+
+    scheme = satisfaction_scheme()
+    figures = canonical_figures(scheme, "public", {"counts": {"满意": 6, "基本满意": 3, "不满意": 3}, "abstain": 1})
+    paper = [BallotValue("public", c) for c in ballot_choices(figures)]
+    online = [BallotValue("public", {"option": o}) for o in ["满意"] * 6 + ["基本满意"] * 3 + ["不满意"] * 3]
+    online.append(BallotValue("public", {"abstain": True}))
+    panel = [BallotValue("panel", {"option": o}) for o in ["满意"] * 5 + ["基本满意"] * 2 + ["不满意"]]
+    assert score_item(scheme, [*panel, *paper]) == score_item(scheme, [*panel, *online])
+    half = [BallotValue("public", c) for c in ballot_choices(
+        canonical_figures(scheme, "public", {"counts": {"满意": 3, "不满意": 3}, "abstain": 1}))]
+    rest = [BallotValue("public", {"option": o}) for o in ["满意"] * 3 + ["基本满意"] * 3]
+    mixed = score_item(scheme, [*panel, *half, *rest])
+    assert mixed == score_item(scheme, [*panel, *online])
+    assert mixed.total_display == "87.53"  # example A of docs/scoring.md

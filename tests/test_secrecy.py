@@ -335,3 +335,36 @@ def test_voted_members_lists_who_voted_in_open_and_secret_meetings(engine: Engin
         s.commit()
         assert voted_members(s, item) == [7]
         assert voted_members(s, 999_999) == []
+
+
+def test_void_clears_participation_so_secret_voters_vote_again(engine: Engine) -> None:
+    """作废重测 in a secret meeting: the item's participation rows go with its ballots."""
+    mid, item = _voting_item(engine)
+    jobs = [BallotJob(mid, item, f"void-{n:04d}-x", key, "panel", {"option": "满意"})
+            for n, key in enumerate(["p:1", "d:phone-void-1"])]
+    with Session(engine) as s:
+        store_batch(s, jobs, 1)
+        s.commit()
+
+    async def void() -> dict[str, Any]:
+        w = Writer(engine, lambda *_: None)
+        await w.start()
+        try:
+            await w.command(mid, "item.advance", {"item_id": item})  # 测评 closes
+            reply = await w.command(mid, "item.void", {"item_id": item, "reason": "计票设备故障，重新测评"})
+            await w.command(mid, "item.advance", {"item_id": item})  # 测评 opens again
+            return reply
+        finally:
+            await w.stop()
+
+    assert asyncio.run(void())["voided_ballots"] == 2
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM participation WHERE item_id = :i"), {"i": item}).scalar() == 0
+    with Session(engine) as s:
+        assert voted_members(s, item) == []
+        again = [BallotJob(mid, item, "void-again-0001", "p:1", "panel", {"option": "不满意"})]
+        outcomes, _ = store_batch(s, again, 2)
+        s.commit()
+    assert outcomes[0].ok, outcomes
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM participation WHERE item_id = :i"), {"i": item}).scalar() == 1

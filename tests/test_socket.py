@@ -45,36 +45,37 @@ def test_whole_item_flow_tallies_match_store_and_frozen_result(client: TestClien
     assert h.cmd("meeting.start")["type"] == "ack"
     first = item_ids(h)[0]
     to_voting(h, first)
+    # Three of each: a group of fewer (the small-group guard, k = 3) would show no split at all.
     voters = [panel(client, seed, 0), panel(client, seed, 1),
               citizen(client, seed, "device-aaaa-1"), citizen(client, seed, "device-bbbb-2"),
-              citizen(client, seed, "device-cccc-3")]
-    choices = ["满意", "基本满意", "满意", "不满意", "满意"]
+              citizen(client, seed, "device-cccc-3"), panel(client, seed, 2)]
+    choices = ["满意", "基本满意", "满意", "不满意", "满意", "不满意"]
     for n, (v, choice) in enumerate(zip(voters, choices, strict=True)):
         ack = v.cmd("vote", item_id=first, ballot_id=f"ballot-{n:04d}", choice={"option": choice})
         assert ack["type"] == "ack" and ack["status"] == "stored", ack
     # One citizen changes their mind before 测评 closes: same ballot id, new choice.
     ack = voters[3].cmd("vote", item_id=first, ballot_id="ballot-0003", choice={"option": "基本满意"})
     assert ack["status"] == "replaced"
-    tally = h.expect(lambda m: m["type"] == "tally" and m["tally"]["total"] == 5
+    tally = h.expect(lambda m: m["type"] == "tally" and m["tally"]["total"] == 6
                      and m["tally"]["groups"]["public"]["options"]["基本满意"] == 1)["tally"]
-    assert tally["groups"]["panel"]["options"] == {"满意": 1, "基本满意": 1, "不满意": 0}
+    assert tally["groups"]["panel"]["options"] == {"满意": 1, "基本满意": 1, "不满意": 1}
     assert tally["groups"]["public"]["options"] == {"满意": 2, "基本满意": 1, "不满意": 0}
     rows = stored_ballots(seed, first)
-    assert len(rows) == 5
+    assert len(rows) == 6
     stored = sorted((r.voter_group, orjson.loads(r.choice_json)["option"]) for r in rows)
-    assert stored == sorted([("panel", "满意"), ("panel", "基本满意"), ("public", "满意"),
+    assert stored == sorted([("panel", "满意"), ("panel", "基本满意"), ("panel", "不满意"), ("public", "满意"),
                              ("public", "基本满意"), ("public", "满意")])
     assert h.cmd("item.advance", item_id=first, **{"from": "voting"})["phase"] == "done"
     done = h.expect(lambda m: m["type"] == "item.updated" and m["item"]["phase"] == "done")["item"]
     assert done["digest"] and len(done["digest"]) == 64
     # The frozen result is computed from the stored ballots; it equals the last live tally.
-    assert done["result"] == tally["result"]
-    assert done["result"]["satisfaction_rate_display"] == "100.00%"
+    assert done["result"] == {**tally["result"], "guarded": []}
+    assert done["result"]["satisfaction_rate_display"] == "83.33%"
     assert h.state["meeting"]["ranking"][0]["item_id"] == first
     # Voting after the close is refused and stores nothing.
     late = voters[4].cmd("vote", item_id=first, ballot_id="ballot-9999", choice={"option": "满意"})
     assert late["type"] == "error" and late["code"] == "not_voting"
-    assert len(stored_ballots(seed, first)) == 5
+    assert len(stored_ballots(seed, first)) == 6
 
 
 def test_vote_outside_voting_and_second_ballot_id_are_refused(client: TestClient, seed: Seed) -> None:

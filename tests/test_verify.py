@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 
-from live.domain.scheme import PUBLIC, BallotValue, Scheme, grade_scheme, panel_split_scheme
-from live.domain.scoring import ItemResult, ballots_digest, score_item
+from live.domain.record import item_digest
+from live.domain.scheme import PUBLIC, BallotValue, Scheme, grade_scheme, panel_split_scheme, satisfaction_scheme
+from live.domain.scoring import ItemResult, score_item
 from live.reports.results_xlsx import write_results_xlsx
 from live.reports.verify import (
     EXPORT_FORMAT,
@@ -49,7 +50,9 @@ def item(item_id: int, position: int, name: str, votes: list[tuple[str, dict[str
         "presenter": {"name": name, "post": "局长", "unit": f"{name}所在单位"},
         "ballots": ballots,
         "result": result if frozen else None,
-        "digest": ballots_digest(s, item_id, ballots) if frozen else None,
+        "digest": item_digest(item_id, position, {"name": name, "post": "局长", "unit": f"{name}所在单位"},
+                              s.to_dict(), [{k: b[k] for k in ("id", "group", "choice")} for b in ballots])
+        if frozen else None,
     }
 
 
@@ -84,7 +87,7 @@ def round_trip(export: dict[str, Any]) -> Any:
 
 def test_export_verify_round_trip() -> None:
     export = make_export()
-    assert export["format"] == EXPORT_FORMAT and export["version"] == 1
+    assert export["format"] == EXPORT_FORMAT and export["version"] == 2
     assert [i["position"] for i in export["items"]] == [1, 2, 3, 4]
     assert export["counts"] == {"items": 4, "ballots": 14 + 12 + 14 + 1}
     # 张三: 人大代表 95, 律师 85, 群众 (70, 95, 95, 95) 88.75; (35·95 + 35·85 + 30·88.75) / 100 = 89.625.
@@ -114,7 +117,7 @@ def test_export_carries_no_voter_identity_nor_stray_result_keys() -> None:
     assert "tally" not in text and "cached" not in text
     for it in make_export()["items"]:
         for b in it["ballots"]:
-            assert set(b) == {"id", "group", "choice"}
+            assert set(b) <= {"id", "group", "choice", "source"}
 
 
 def test_frozen_result_equals_recount_of_the_left_out_case() -> None:
@@ -288,7 +291,7 @@ def broken(path: str, value: Any) -> dict[str, Any]:
     [
         ([], "顶层 应为对象"),
         ({"format": "other"}, "不是述法评议选票导出文件"),
-        ({"format": EXPORT_FORMAT, "version": 2}, "不支持的导出版本"),
+        ({"format": EXPORT_FORMAT, "version": 3}, "不支持的导出版本"),
         (broken("ranking", KeyError), "缺少字段 ranking"),
         (broken("items", {}), "items 应为列表"),
         (broken("counts", {"items": 1}), "counts"),
@@ -326,7 +329,9 @@ def test_results_workbook(tmp_path: Path) -> None:
     report = write_results_xlsx(round_trip(export), path)
     assert report.ok
     wb = load_workbook(path)
-    assert wb.sheetnames == ["汇总", "1 张三", "2 李四", "3 王五", "4 赵六"]
+    assert wb.sheetnames == ["汇总", "1 张三", "2 李四", "3 王五", "4 赵六", "记录与签名"]
+    # This export was never sealed: the record sheet says so rather than showing a root.
+    assert wb["记录与签名"]["B3"].value == "尚未封存"
 
     summary = wb["汇总"]
     assert "2024 年度述法评议" in str(summary["A1"].value)
@@ -373,3 +378,65 @@ def test_results_workbook_refuses_a_tampered_export(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="未通过核验"):
         write_results_xlsx(export, path)
     assert not path.exists()
+
+
+def test_version_1_files_are_still_read_with_a_note() -> None:
+    from live.domain.scoring import ballots_digest
+
+    export = make_export()
+    v1 = copy.deepcopy(export)
+    v1["version"] = 1
+    del v1["audit"], v1["record"]
+    s = scheme()
+    for item in v1["items"]:
+        if item["digest"] is not None:
+            item["digest"] = ballots_digest(s, item["id"], item["ballots"])
+    report = verify_export(v1)
+    assert report.ok, report.problems
+    assert report.record is None and any("版本 1" in n and "没有会议记录根摘要" in n for n in report.notes)
+    assert not verify_export(v1, expect="0" * 64).ok
+    # A version 2 item digest covers the presenter: renaming fails even with no record at all.
+    renamed = copy.deepcopy(export)
+    renamed["items"][0]["presenter"]["name"] = "别人"
+    assert not verify_export(renamed).ok
+
+
+def test_version_2_export_carries_audit_and_record_blocks() -> None:
+    export = make_export()
+    assert export["audit"] == [] and export["record"] is None
+    report = verify_export(export)
+    assert report.ok and report.record is not None and report.record.root is None
+    assert any("尚未封存" in n for n in report.notes)
+    assert not verify_export(export, expect="0" * 64).ok
+    broken = copy.deepcopy(export)
+    broken["record"] = {"root": "xyz", "audit_seq": 0}
+    with pytest.raises(ExportError):
+        verify_export(broken)
+
+
+def test_a_float_in_a_ballot_is_a_format_error_not_a_crash() -> None:
+    export = make_export()
+    export["items"][0]["ballots"][0]["choice"] = {"option": "好", "weight": 1.5}
+    with pytest.raises(ExportError, match="规范编码"):
+        verify_export(export)
+
+
+def test_export_source_is_checked_by_verify() -> None:
+    """Paper ballots carry ``source: paper`` through the export; a stray source is refused."""
+    s = satisfaction_scheme().to_dict()
+    ballots = [{"id": "paper-1", "group": "public", "choice": {"option": "满意"}, "source": "paper"},
+               {"id": "b-00000002", "group": "public", "choice": {"option": "不满意"}}]
+    values = [BallotValue(b["group"], b["choice"]) for b in ballots]  # type: ignore[arg-type]
+    result = score_item(satisfaction_scheme(), values).to_dict()
+    presenter = {"name": "甲", "post": "", "unit": ""}
+    # The digest covers a ballot as the export carries it: an online ballot has no marker.
+    digest = item_digest(1, 1, presenter, s, sorted(ballots, key=lambda b: b["id"]))
+    export = build_export({"id": 1, "code": "ABCDEF", "title": "t", "held_on": "2025-01-16", "secret": False,
+                           "status": "ended"}, s,
+                          [{"id": 1, "position": 1, "presenter": presenter,
+                            "ballots": ballots, "result": result, "digest": digest}])
+    assert [b.get("source", "online") for b in export["items"][0]["ballots"]] == ["online", "paper"]
+    assert verify_export(export).ok
+    export["items"][0]["ballots"][0]["source"] = "fax"
+    with pytest.raises(ExportError, match="source"):
+        verify_export(export)

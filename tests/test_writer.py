@@ -139,3 +139,16 @@ def test_sigkill_mid_burst_loses_no_acknowledged_ballot(tmp_path: Path) -> None:
     print(f"{N} phones; {sum(v == 'duplicate' for v in acked.values())} resends were already stored; "
           f"{resumed} reconnected by seq")
     assert resumed > 0
+
+
+def test_registry_refuses_a_command_registered_twice() -> None:
+    from live.store import panel_links
+    from live.store import record as record_store
+    from live.store.commands import HOST_COMMANDS
+    from live.store.writer import COMMANDS, _registry
+
+    # panel.revoke is live.store.panel_links' alone (the record branch had its own; one was kept).
+    assert COMMANDS["panel.revoke"] is panel_links.COMMANDS["panel.revoke"]
+    assert "panel.revoke" not in record_store.COMMANDS and "panel.revoke" not in HOST_COMMANDS
+    with pytest.raises(RuntimeError, match="registered twice"):
+        _registry({"panel.revoke": panel_links.revoke}, {"panel.revoke": panel_links.revoke})

@@ -61,6 +61,8 @@ class MeetingEntity(_Entity):
     scheme: dict[str, Any]
     durations: dict[str, int]
     ranking: list[dict[str, Any]]
+    # The sealed record (root, signature, key fingerprint, published); live.store.record.
+    record: dict[str, Any] | None = None
 
 
 class ItemEntity(_Entity):
@@ -194,11 +196,13 @@ COMMENT_WINDOW = 50
 CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in [
     EventSpec("meeting.updated", MeetingUpdated, Apply("set", "meeting", "meeting"),
               frozenset({"meeting.start", "meeting.end", "item.open", "item.advance", "meeting.durations",
-                         "meeting.scheme", "meeting.stream", "meeting.public_mode"}),
+                         "meeting.scheme", "meeting.stream", "meeting.public_mode",
+                         "item.void", "meeting.publish", "meeting.visibility",
+                         "item.reveal"}),
               "the whole meeting (status, current item, scheme, durations, stream, ranking)"),
     EventSpec("item.updated", ItemUpdated, Apply("replace", "items", "item", order=("position", "id")),
               frozenset({"meeting.end", "item.open", "item.advance", "item.back", "item.timer", "item.deck",
-                         "slide.goto"}),
+                         "slide.goto", "item.void", "item.reveal"}),
               "one agenda item (phase, timer, slides, frozen result)"),
     EventSpec("panel.updated", PanelUpdated, Apply("replace", "panel", "member"),
               frozenset({"panel.bind", "panel.release", "panel.revoke", "panel.pin"}),

@@ -12,6 +12,8 @@ optional HTTP ``status`` and extra fields (``already_voted`` carries the stored 
           ├── ModerationError      invalid_text (live.domain.moderation)
           ├── QuestionImportError  invalid_file (live.domain.question_import)
           ├── DeckError            invalid_deck (live.store.slides)
+          ├── PaperError           invalid_paper (live.domain.paper)
+          ├── VisibilityError      invalid_visibility (live.domain.visibility)
           ├── TokenError           bad_token, 401 (live.web.auth)
           ├── BadMessage           bad_message (live.web.messages)
           └── CommandRefused       what the writer's callers get (live.store.writer)
@@ -75,6 +77,17 @@ class ErrorCode(StrEnum):
     SCHEME_LOCKED = "scheme_locked"
     ALREADY_VOTED = "already_voted"
     BALLOT_ID_TAKEN = "ballot_id_taken"
+    # results visibility
+    VISIBILITY_LOCKED = "visibility_locked"
+    INVALID_VISIBILITY = "invalid_visibility"
+    NOT_FROZEN = "not_frozen"
+    # paper ballots
+    INVALID_PAPER = "invalid_paper"
+    PAPER_PENDING = "paper_pending"
+    PAPER_MISMATCH = "paper_mismatch"
+    SHEET_CONFIRMED = "sheet_confirmed"
+    SAME_ENTRANT = "same_entrant"
+    NOT_OPEN = "not_open"
     # slides
     NO_DECK = "no_deck"
     BAD_PAGE = "bad_page"
@@ -120,6 +133,10 @@ class ErrorCode(StrEnum):
     CREDENTIAL_REQUIRED = "credential_required"
     IDENTITY_CAP = "identity_cap"
     MEETING_ENDED = "meeting_ended"
+    # the meeting record
+    NOT_ENDED = "not_ended"
+    NOT_PUBLISHED = "not_published"
+    NOT_SEALED = "not_sealed"
     # printables
     NO_FONT = "no_font"
 
@@ -171,6 +188,15 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.SCHEME_LOCKED: "测评已开始，方案不能再改",
     ErrorCode.ALREADY_VOTED: "您已对该述法人投过票",
     ErrorCode.BALLOT_ID_TAKEN: "选票编号冲突，请刷新页面后重新投票",
+    ErrorCode.VISIBILITY_LOCKED: "测评已开始，结果显示方式不能再改",
+    ErrorCode.INVALID_VISIBILITY: "结果显示设置无效",
+    ErrorCode.NOT_FROZEN: "测评结束、结果冻结后才能揭晓",
+    ErrorCode.INVALID_PAPER: "纸质测评表录入内容无效",
+    ErrorCode.PAPER_PENDING: "尚有纸质测评表未完成复核录入",
+    ErrorCode.PAPER_MISMATCH: "两次录入不一致，请先作废后重新录入",
+    ErrorCode.SHEET_CONFIRMED: "该表号已复核计票，不能重复录入",
+    ErrorCode.SAME_ENTRANT: "复核录入须由另一人完成",
+    ErrorCode.NOT_OPEN: "只有待复核或不一致的录入可以作废",
     ErrorCode.NO_DECK: "该述法人还没有上传材料",
     ErrorCode.BAD_PAGE: "没有该页",
     ErrorCode.INVALID_DECK: "文件不是可用的 PDF",
@@ -211,6 +237,9 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.CREDENTIAL_REQUIRED: "本场测评需凭票码或个人链接投票",
     ErrorCode.IDENTITY_CAP: "本网络新加入的投票手机已达上限",
     ErrorCode.MEETING_ENDED: "会议已结束，投票已关闭",
+    ErrorCode.NOT_ENDED: "会议结束后才能执行该操作",
+    ErrorCode.NOT_PUBLISHED: "该会议的测评结果尚未公开",
+    ErrorCode.NOT_SEALED: "会议记录尚未封存",
     ErrorCode.NO_FONT: "服务器缺少中文字体，无法生成文件",
 }
 
@@ -221,8 +250,13 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.CLAIM_REQUIRED: 401, ErrorCode.RELEASED: 401, ErrorCode.PIN_REQUIRED: 401, ErrorCode.BAD_PIN: 401,
     ErrorCode.BOUND_ELSEWHERE: 409,
     ErrorCode.FORBIDDEN: 403, ErrorCode.BAD_ORIGIN: 403, ErrorCode.CSRF: 403, ErrorCode.NOT_FOUND: 404,
+    ErrorCode.NOT_PUBLISHED: 404, ErrorCode.NOT_SEALED: 404,
     ErrorCode.ILLEGAL_TRANSITION: 409, ErrorCode.ALREADY_CLOSED: 409, ErrorCode.NO_CHANGE: 409,
     ErrorCode.SCHEME_LOCKED: 409, ErrorCode.STALE: 409, ErrorCode.CONFLICT: 409,
+    ErrorCode.NOT_ENDED: 409,
+    ErrorCode.VISIBILITY_LOCKED: 409, ErrorCode.NOT_FROZEN: 409, ErrorCode.PAPER_PENDING: 409,
+    ErrorCode.PAPER_MISMATCH: 409, ErrorCode.SHEET_CONFIRMED: 409, ErrorCode.SAME_ENTRANT: 409,
+    ErrorCode.NOT_OPEN: 409,
     ErrorCode.TOO_LARGE: 413, ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415, ErrorCode.RATE_LIMITED: 429,
     ErrorCode.WRONG_MEETING: 401, ErrorCode.WRONG_MODE: 409, ErrorCode.MODE_LOCKED: 409, ErrorCode.MODE_CHANGED: 409,
     ErrorCode.CREDENTIAL_REQUIRED: 403, ErrorCode.IDENTITY_CAP: 403,

@@ -65,6 +65,8 @@ class CheckupData:
     issued_on: date | None = None
     # More label/value lines for the head table (述法形式, 届次, …), in order.
     extra: Mapping[str, str] = field(default_factory=dict)
+    # The meeting record root (live.domain.record): printed so the sheet can be checked with live verify.
+    record_root: str = ""
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CheckupData:
@@ -101,6 +103,7 @@ class CheckupData:
             issuer=str(d.get("issuer") or ""),
             issued_on=as_date(d["issued_on"]) if d.get("issued_on") else None,
             extra={str(k): str(v) for k, v in (d.get("extra") or {}).items()},
+            record_root=str(d.get("record_root") or ""),
         )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from live.domain.errors import ErrorCode
+from live.domain.visibility import TallyBatching
 from live.realtime.broker import Broker
 from live.realtime.client import Client
 from live.realtime.frames import error
@@ -30,14 +31,20 @@ from live.store.ballots import TallyChange, item_ballots
 from live.store.events import SeqEvent, encode
 from live.store.models import Meeting
 from live.store.state import load_state
+from live.store.turnout import participation_view, voted_members
 
 log = logging.getLogger(__name__)
 
+PARTICIPATION_EVERY_S = 1.0  # who has voted is read from the database at most this often per item
 
 
 class Hub:
-    def __init__(self, engine: Engine, broker: Broker, tick_s: float = 0.25) -> None:
+    def __init__(self, engine: Engine, broker: Broker, tick_s: float = 0.25,
+                 batching: TallyBatching | None = None) -> None:
         self.engine = engine
+        self.batching = batching or TallyBatching()
+        self._participation: dict[tuple[int, int], asyncio.Task[None]] = {}
+        self._participation_again: set[tuple[int, int]] = set()
         self.broker = broker
         self.tick_s = tick_s
         self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -60,9 +67,9 @@ class Hub:
         self._tasks = [asyncio.create_task(self._ticker(), name="hub-ticker")]
 
     async def stop(self) -> None:
-        for t in self._tasks:
+        for t in [*self._tasks, *self._participation.values()]:
             t.cancel()
-        for t in self._tasks:
+        for t in [*self._tasks, *self._participation.values()]:
             with contextlib.suppress(asyncio.CancelledError):
                 await t
         await self.broker.stop()
@@ -102,7 +109,7 @@ class Hub:
             ballots = item_ballots(s, meeting_id)
             voice = self.interaction.load(s, meeting_id)
         self.interaction.attach(meeting_id, voice)
-        return MeetingRuntime(meeting_id, seq, state, ballots)
+        return MeetingRuntime(meeting_id, seq, state, ballots, self.batching)
 
     # --- from the writer ---------------------------------------------------
 
@@ -203,13 +210,18 @@ class Hub:
             plan = self.sync.after_log(since, rt.seq, logged, rt.ring)
         for wire in self.sync.frames(plan, rt.snapshot_wire):
             client.push(wire)
-        for wire in rt.tallies_for_join():
+        is_host = client.identity.role == "host"
+        for wire in rt.tallies_for_join(host=is_host):
             client.push(wire)
         client.push(encode(rt.presence()))
         for wire in self.interaction.join_wires(rt, client):
             client.push(wire)
         client.on_drop = self._on_drop
         rt.clients.add(client)
+        if is_host:
+            for it in rt.state["items"]:
+                if it.get("phase") == "voting":
+                    self._participation_soon(rt, int(it["id"]))
 
     def _on_drop(self, client: Client) -> None:
         self.drops += 1
@@ -217,6 +229,38 @@ class Hub:
     def leave(self, rt: MeetingRuntime, client: Client) -> None:
         rt.clients.discard(client)
         self.gc_policy.observe_leave()
+
+    # --- who has voted (host only) ---------------------------------------------
+
+    def _participation_soon(self, rt: MeetingRuntime, item_id: int) -> None:
+        """Send the host consoles who has voted on the item, at most one read at a time per item."""
+        if not rt.clients.hosts:
+            return
+        key = (rt.meeting_id, item_id)
+        running = self._participation.get(key)
+        if running is not None and not running.done():
+            self._participation_again.add(key)
+            return
+        self._participation[key] = asyncio.get_running_loop().create_task(self._send_participation(rt, item_id))
+
+    async def _send_participation(self, rt: MeetingRuntime, item_id: int) -> None:
+        """One database read, then at least a second's rest; a request meanwhile reads once more."""
+        key = (rt.meeting_id, item_id)
+        while True:
+            self._participation_again.discard(key)
+            try:
+                voted = await asyncio.to_thread(self._voted, item_id)
+                rt.push_hosts(encode(participation_view(item_id, rt.state["panel"], voted,
+                                                        rt.group_counts(item_id))))
+            except Exception:
+                log.exception("participation view failed for item %s", item_id)
+            await asyncio.sleep(PARTICIPATION_EVERY_S)
+            if key not in self._participation_again:
+                return
+
+    def _voted(self, item_id: int) -> list[int]:
+        with Session(self.engine) as s:
+            return voted_members(s, item_id)
 
     # --- coalesced volatile updates ------------------------------------------
 
@@ -232,8 +276,13 @@ class Hub:
             for rt in list(self.runtimes.values()):
                 rt.loop_lag_s = lag
                 try:
-                    for item_id, wire in rt.take_dirty_tally_wires():
-                        self.messages_sent_estimate += rt.fan_out_volatile(f"tally:{item_id}", wire)
+                    for item_id, host_wire, public_wire in rt.take_tally_updates():
+                        if host_wire:
+                            self.messages_sent_estimate += rt.push_hosts(host_wire)
+                            self._participation_soon(rt, item_id)
+                        if public_wire:
+                            self.messages_sent_estimate += rt.fan_out_volatile(f"tally:{item_id}", public_wire,
+                                                                               hosts=False)
                     self.interaction.tick(rt)
                     if beat % 4 == 0:
                         self.broker.publish({"k": "presence", "w": self.worker_id, "m": rt.meeting_id,

@@ -13,6 +13,14 @@ from typing import Any
 
 from live.domain.scheme import BallotValue, Scheme
 from live.domain.scoring import live_tally
+from live.domain.visibility import (
+    DEFAULT_K,
+    TallyBatcher,
+    TallyBatching,
+    Visibility,
+    VisibilitySettings,
+    tally_view,
+)
 from live.realtime.client import Client
 from live.realtime.sync import from_ring
 from live.store.events import SeqEvent, encode
@@ -36,6 +44,7 @@ class ClientSet(set[Client]):
         self.members: dict[int, int] = {}  # panel member id -> open sockets
         self.watchers: set[Client] = set()  # everyone but the audience: screens, hosts, panel, presenters
         self.audience: set[Client] = set()
+        self.hosts: set[Client] = set()  # host consoles: they alone get the host's tally view
         self.stamp = 0  # counts joins; each client keeps the stamp it joined with
         self.update(clients)
 
@@ -47,6 +56,8 @@ class ClientSet(set[Client]):
         client.joined = self.stamp
         ident = client.identity
         (self.audience if ident.role == "audience" else self.watchers).add(client)
+        if ident.role == "host":
+            self.hosts.add(client)
         self.roles[ident.role] = self.roles.get(ident.role, 0) + 1
         if ident.member_id is not None:
             self.members[ident.member_id] = self.members.get(ident.member_id, 0) + 1
@@ -57,6 +68,7 @@ class ClientSet(set[Client]):
         super().discard(client)
         self.watchers.discard(client)
         self.audience.discard(client)
+        self.hosts.discard(client)
         ident = client.identity
         left = self.roles.get(ident.role, 0) - 1
         if left > 0:
@@ -86,6 +98,7 @@ class ClientSet(set[Client]):
         self.members.clear()
         self.watchers.clear()
         self.audience.clear()
+        self.hosts.clear()
 
     def update(self, *others: Iterable[Client]) -> None:
         for other in others:
@@ -113,7 +126,8 @@ class ClientSet(set[Client]):
 
 class MeetingRuntime:
     def __init__(self, meeting_id: int, seq: int, state: State,
-                 ballots: dict[int, dict[str, tuple[str, dict[str, Any]]]]) -> None:
+                 ballots: dict[int, dict[str, tuple[str, dict[str, Any]]]],
+                 batching: TallyBatching | None = None) -> None:
         self.meeting_id = meeting_id
         self.code: str = state["meeting"]["code"]
         self.seq = seq
@@ -121,11 +135,15 @@ class MeetingRuntime:
         self.ring: deque[SeqEvent] = deque(maxlen=RING_SIZE)
         self.pending: dict[int, SeqEvent] = {}
         self._values: dict[int, dict[str, BallotValue]] = {}
+        self.batching = batching or TallyBatching()
+        self._batchers: dict[int, TallyBatcher] = {}
+        self._forced: set[int] = set()  # items whose public tally goes out at the next tick, batch or not
+        self._public_sent: dict[int, str] = {}  # the last public tally wire of each item
         self.ballots = ballots
         self.clients: ClientSet = ClientSet()
         self.dirty_items: set[int] = set(ballots)
         self._snapshot_wire: tuple[int, str] | None = None
-        self._tally_wire: dict[int, str] = {}
+        self._tally_wire: dict[int, str] = {}  # the host's view
         self._tally_next: dict[int, float] = {}  # an item's tally is not recomputed before then
         self.remote_presence: dict[str, tuple[float, dict[str, Any]]] = {}
         self._presence_wire: str | None = None
@@ -162,14 +180,19 @@ class MeetingRuntime:
             return []
         self.pending[ev.seq] = ev
         ready: list[SeqEvent] = []
+        before = {it["id"]: (it.get("phase"), it.get("result_hidden")) for it in self.state["items"]}
+        visibility = self.state["meeting"].get("visibility")
         while self.seq + 1 in self.pending:
             nxt = self.pending.pop(self.seq + 1)
             apply_event(self.state, nxt.message)
+            if nxt.message.get("cause") == "void" and nxt.message.get("type") == "item.updated":
+                self._drop_ballots(int(nxt.message["item"]["id"]))
             self.seq = nxt.seq
             self.ring.append(nxt)
             ready.append(nxt)
         if ready:
             self._snapshot_wire = None
+            self._note_view_changes(before, self.state["meeting"].get("visibility") != visibility)
         return ready
 
     @property
@@ -195,6 +218,10 @@ class MeetingRuntime:
         return self.seq, copy.deepcopy(self.state)
 
     # --- live tally --------------------------------------------------------
+    #
+    # Each item's tally is computed once per change and shown two ways (live.domain.visibility):
+    # the host's view goes to host sockets every tick it changes; everyone else's goes out in
+    # coarse batches (TallyBatcher), and at once when the item closes or is revealed.
 
     @property
     def ballots(self) -> dict[int, dict[str, tuple[str, dict[str, Any]]]]:
@@ -205,45 +232,121 @@ class MeetingRuntime:
     def ballots(self, ballots: dict[int, dict[str, tuple[str, dict[str, Any]]]]) -> None:
         self._ballots = ballots
         self._values = {item: {b: BallotValue(g, c) for b, (g, c) in rows.items()} for item, rows in ballots.items()}
+        # After a (re)load nobody has been shown these yet: the next tick sends each once.
+        self._forced.update(ballots)
 
-    def apply_ballots(self, changes: list[list[Any]]) -> None:
+    @property
+    def visibility(self) -> VisibilitySettings:
+        raw = self.state["meeting"].get("visibility") or {}
+        return VisibilitySettings(Visibility(raw.get("mode", "live")), int(raw.get("small_group_k", DEFAULT_K)))
+
+    def _batcher(self, item_id: int) -> TallyBatcher:
+        b = self._batchers.get(item_id)
+        if b is None:
+            b = self._batchers[item_id] = self.batching.batcher()
+        return b
+
+    def apply_ballots(self, changes: list[list[Any]], now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        per_item: dict[int, int] = {}
         for item_id, ballot_id, group, choice in changes:
             item, bid, grp = int(item_id), str(ballot_id), str(group)
             self._ballots.setdefault(item, {})[bid] = (grp, choice)
             self._values.setdefault(item, {})[bid] = BallotValue(grp, choice)
             self.dirty_items.add(item)
+            per_item[item] = per_item.get(item, 0) + 1
+        for item, n in per_item.items():
+            self._batcher(item).note(n, now)
+
+    def _drop_ballots(self, item_id: int) -> None:
+        """A voided 测评: its ballots were cleared in the store, so the live tally starts from zero."""
+        self._ballots.pop(item_id, None)
+        self._values.pop(item_id, None)
+        self._tally_wire.pop(item_id, None)
+        self.dirty_items.add(item_id)
 
     def tally(self, item_id: int) -> dict[str, Any]:
+        """The whole tally of an item, as the scoring code computes it (never sent as is while voting)."""
         return live_tally(self.scheme, self._values.get(item_id, {}).values())
 
+    def _view(self, raw: dict[str, Any], item_id: int, *, host: bool) -> dict[str, Any] | None:
+        item = self.item(item_id)
+        phase = str(item["phase"]) if item else "voting"
+        revealed = not (item or {}).get("result_hidden", False)
+        return tally_view(raw, self.visibility, host=host, phase=phase, revealed=revealed)
+
+    def _wire(self, item_id: int, view: dict[str, Any] | None) -> str | None:
+        return None if view is None else encode({"type": "tally", "item_id": item_id, "tally": view})
+
     def tally_wire(self, item_id: int) -> str:
+        """The host's view of an item's tally, encoded once per change. While the item has
+        changes the ticker has not sent yet, the fresh view is not cached: the ticker compares
+        against the cache to know what the connected hosts still lack."""
         wire = self._tally_wire.get(item_id)
-        if wire is None:
-            wire = encode({"type": "tally", "item_id": item_id, "tally": self.tally(item_id)})
-            self._tally_wire[item_id] = wire
+        if wire is None or item_id in self.dirty_items or item_id in self._forced:
+            wire = self._wire(item_id, self._view(self.tally(item_id), item_id, host=True)) or ""
+            if item_id not in self.dirty_items and item_id not in self._forced:
+                self._tally_wire[item_id] = wire
         return wire
 
-    def take_dirty_tallies(self) -> list[str]:
-        return [wire for _, wire in self.take_dirty_tally_wires()]
+    def take_tally_updates(self, now: float | None = None) -> list[tuple[int, str | None, str | None]]:
+        """(item, host wire or None, public wire or None) for every item with something to send.
 
-    def take_dirty_tally_wires(self, now: float | None = None) -> list[tuple[int, str]]:
-        """The fresh tally of each item with new ballots, encoded once. An item whose tally is
-        costly to compute (many ballots) is recomputed less often, keeping that under
-        ``TALLY_SHARE`` of the loop; it stays dirty until then."""
+        The host's view is recomputed for each item with new ballots, less often when that is
+        costly (many ballots), keeping it under ``TALLY_SHARE`` of the loop. The public view
+        goes out when the item's batcher says so, or at once after a phase change or a reveal."""
         now = time.monotonic() if now is None else now
-        out: list[tuple[int, str]] = []
-        for item_id in sorted(self.dirty_items):
-            if now < self._tally_next.get(item_id, 0.0):
+        out: list[tuple[int, str | None, str | None]] = []
+        due = {i for i, b in self._batchers.items() if b.due(now)}
+        for item_id in sorted(self.dirty_items | self._forced | due):
+            forced = item_id in self._forced
+            if not forced and now < self._tally_next.get(item_id, 0.0):
                 continue
-            self._tally_wire.pop(item_id, None)
             start = time.perf_counter()
-            out.append((item_id, self.tally_wire(item_id)))
+            raw = self.tally(item_id)
             self._tally_next[item_id] = now + (time.perf_counter() - start) / TALLY_SHARE
+            host_wire = self._wire(item_id, self._view(raw, item_id, host=True)) or ""
             self.dirty_items.discard(item_id)
+            host_out = None if host_wire == self._tally_wire.get(item_id) else host_wire
+            self._tally_wire[item_id] = host_wire
+            public_out: str | None = None
+            if forced or item_id in due:
+                self._forced.discard(item_id)
+                self._batcher(item_id).sent(now)
+                public = self._wire(item_id, self._view(raw, item_id, host=False))
+                if public is not None and public != self._public_sent.get(item_id):
+                    public_out = public
+                    self._public_sent[item_id] = public
+            if host_out or public_out:
+                out.append((item_id, host_out, public_out))
         return out
 
-    def tallies_for_join(self) -> list[str]:
-        return [self.tally_wire(item_id) for item_id in sorted(self.ballots)]
+    def group_counts(self, item_id: int) -> dict[str, dict[str, Any]]:
+        """Ballots per group of the scheme: how many, never how cast."""
+        n = {g.key: 0 for g in self.scheme.groups}
+        for b in self._values.get(item_id, {}).values():
+            if b.group in n:
+                n[b.group] += 1
+        return {g.key: {"label": g.label, "count": n[g.key]} for g in self.scheme.groups}
+
+    def tallies_for_join(self, host: bool = True) -> list[str]:
+        """A host gets its current view of each item; everyone else the last batch sent to
+        everyone (never a fresher one: reconnecting must not beat the batching)."""
+        if host:
+            return [w for w in (self.tally_wire(item_id) for item_id in sorted(self.ballots)) if w]
+        return [self._public_sent[i] for i in sorted(self._public_sent)]
+
+    def _note_view_changes(self, before: dict[int, tuple[Any, Any]], meeting_changed: bool) -> None:
+        """A phase change, a reveal or new settings change what each audience may see: send
+        the tallies again at the next tick, past the batching (the last tally equals the result)."""
+        for it in self.state["items"]:
+            item_id = it["id"]
+            if item_id not in self._ballots:
+                continue
+            if meeting_changed or before.get(item_id, (it.get("phase"), it.get("result_hidden"))) != (
+                    it.get("phase"), it.get("result_hidden")):
+                self._forced.add(item_id)
+                self._tally_wire.pop(item_id, None)
 
     # --- presence ----------------------------------------------------------
 
@@ -288,14 +391,20 @@ class MeetingRuntime:
         # Screens and consoles first: the hall sees a phase change before 19,000 phones do.
         return self._fan(wire, (*self.clients.watchers, *self.clients.audience))
 
-    def fan_out_volatile(self, key: str, wire: str) -> int:
+    def push_hosts(self, wire: str) -> int:
+        """A host-only message (the host's tally view, participation) to this worker's host consoles."""
+        hosts = tuple(self.clients.hosts)
+        self._push(wire, hosts)
+        return len(hosts)
+
+    def fan_out_volatile(self, key: str, wire: str, *, hosts: bool = True) -> int:
         """A whole value (a tally, the like count, presence) that the next one of the same
         ``key`` supersedes. Screens, hosts, panel tablets and presenters get it at once. The
         audience gets it at once too while the room is small; in a big room it gets the newest
         value of each key at most as often as keeps these updates under ``VOLATILE_SHARE`` of
         the loop (at 19,000 phones about every 1.5 s), so that ballots, acks and joins keep
         their pace. Nothing is lost: a phone always ends up with the newest value."""
-        watchers = tuple(self.clients.watchers)
+        watchers = tuple(self.clients.watchers if hosts else self.clients.watchers - self.clients.hosts)
         self._push(wire, watchers)  # a few sockets; a volatile value need not wait behind events
         self._volatile[key] = (wire, self.clients.stamp)
         return len(watchers) + self.flush_volatile()

@@ -228,7 +228,7 @@ class Interaction:
             self.voice(meeting_id).likes_unpersisted += n
             return
         try:
-            await writer.command(meeting_id, "likes.add", {"n": n})
+            await writer.command(meeting_id, "likes.add", {"n": n}, actor="system")
         except Exception:
             log.exception("persisting likes failed; retrying with the next flush")
             self.voice(meeting_id).likes_unpersisted += n
@@ -250,7 +250,7 @@ class Interaction:
             v.likes_unpublished = v.likes_unpersisted = 0
             if n:
                 try:
-                    await writer.command(mid, "likes.add", {"n": n})
+                    await writer.command(mid, "likes.add", {"n": n}, actor="system")
                 except Exception:
                     log.exception("could not store %s likes of meeting %s at shutdown", n, mid)
 

@@ -190,6 +190,9 @@ def _blocks(data: CheckupData) -> list[_Block]:
     else:
         blocks.append(_Para("本次会议未列出需整改的问题。"))
 
+    if data.record_root:
+        blocks.append(_Para(f"会议记录根摘要（SHA-256）：{data.record_root}。可用 live verify 选票文件 --expect "
+                            "根摘要 核对本次测评的全部选票与结果。"))
     if data.issuer:
         blocks.append(_Para(data.issuer, align_right=True))
     blocks.append(_Para(format_date(data.issued_on or data.meeting_date), align_right=True))
@@ -226,6 +229,7 @@ def _sanitised(data: CheckupData) -> CheckupData:
         issuer=_clean(data.issuer),
         issued_on=data.issued_on,
         extra={_clean(k): _clean(v) for k, v in data.extra.items()},
+        record_root=_clean(data.record_root),
     )
 
 

@@ -157,6 +157,30 @@ def _write_item(ws: Worksheet, c: ItemCheck, digest: str | None) -> None:
     _widths(ws, [20, 24, 10, 10, 8, 8, 8, 8, 12, 10, 10, 20, 10, 14, 12])
 
 
+RECORD_SHEET = "记录与签名"
+
+
+def _write_record(ws: Worksheet, rec: dict[str, Any] | None, report: VerifyReport) -> None:
+    """The signed record root: what anyone checks the ballots file against (live verify --expect)."""
+    ws.cell(row=1, column=1, value="会议记录根摘要与签名").font = _TITLE
+    rc = report.record
+    rows: list[tuple[str, Any]] = [
+        ("会议记录根摘要（SHA-256）", (rec or {}).get("root") or "尚未封存"),
+        ("签名（Ed25519，base64）", (rec or {}).get("signature") or "未签名"),
+        ("签名公钥（base64）", (rec or {}).get("public_key") or ""),
+        ("公钥指纹", (rec or {}).get("key_fingerprint") or ""),
+        ("根摘要覆盖的审计日志条数", (rec or {}).get("audit_seq")),
+        ("本表生成时核对", "根摘要与选票文件一致" if rc is not None and rc.root_ok else "无根摘要可核对"),
+        ("如何核对", "live verify 选票文件.json --expect 根摘要 --pubkey 主办方公钥"),
+    ]
+    for row, (label, value) in enumerate(rows, 3):
+        ws.cell(row=row, column=1, value=label).font = _BOLD
+        # Text cells: a root or signature must never be read as a number or a formula.
+        cell = ws.cell(row=row, column=2, value=value)
+        cell.data_type = "s" if isinstance(value, str) else cell.data_type
+    _widths(ws, [28, 96])
+
+
 def write_results_xlsx(export: dict[str, Any], path: str | Path) -> VerifyReport:
     """Recount the export, then write the workbook. Returns the recount.
 
@@ -173,10 +197,11 @@ def write_results_xlsx(export: dict[str, Any], path: str | Path) -> VerifyReport
     assert summary is not None
     summary.title = "汇总"
     _write_summary(summary, report, digests)
-    taken: set[str] = set()
+    taken: set[str] = {RECORD_SHEET.lower()}
     for c in report.items:
         ws = wb.create_sheet(_sheet_title(c.position, c.presenter["name"] or str(c.id), taken))
         _write_item(ws, c, digests.get(c.id))
+    _write_record(wb.create_sheet(RECORD_SHEET), export.get("record"), report)
     keep_text(wb)  # names, titles and problems are text, never formulas
     wb.save(str(path))
     return report

@@ -17,12 +17,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from live.domain.record import RecordError, item_digest
 from live.domain.scheme import BallotError, BallotKind, BallotValue, Scheme, check_scheme, decimal_str
 from live.domain.scoring import ItemResult, RankEntry, ballots_digest, rank, score_item
+from live.reports.record_check import RecordCheck, check_record, parse_audit, parse_record
 
 EXPORT_FORMAT = "shufa-live/ballots"
-EXPORT_VERSION = 1
+# 2: item digests cover the presenter and place; the audit log and the signed record root ride along.
+EXPORT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+# Per-ballot fields copied into the export beside id, group and choice (and so covered by the
+# item digest): ``source`` marks a paper ballot. Nothing that names a voter is ever listed here.
+BALLOT_EXTRA_FIELDS = ("source",)
 
+BALLOT_SOURCES = ("online", "paper")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Keys of ItemResult.to_dict(): anything else stored beside a frozen result (a
 # cached tally, say) is not part of the result and stays out of the export.
@@ -60,8 +68,15 @@ def _ranking_dicts(entries: Sequence[RankEntry[ItemId]]) -> list[dict[str, Any]]
     ]
 
 
+def _ballot(b: Mapping[str, Any]) -> dict[str, Any]:
+    out = {"id": b["id"], "group": b["group"], "choice": dict(b["choice"])}
+    out.update({k: b[k] for k in BALLOT_EXTRA_FIELDS if b.get(k) is not None})
+    return out
+
+
 def build_export(
-    meeting: Mapping[str, Any], scheme: Mapping[str, Any], items: Sequence[Mapping[str, Any]]
+    meeting: Mapping[str, Any], scheme: Mapping[str, Any], items: Sequence[Mapping[str, Any]],
+    audit: Sequence[Mapping[str, Any]] = (), record: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the ballots export from what the store holds.
 
@@ -69,14 +84,15 @@ def build_export(
     [{id, group, choice}], ``result`` (the frozen result dict, or None), ``digest``
     (or None), and optionally its own ``scheme``. Only id, group and choice of a
     ballot are copied, so no voter identity can leak into the file. The ranking is
-    computed from the frozen results.
+    computed from the frozen results. ``audit`` is the meeting's audit log and ``record`` its
+    sealed root with signature (live.store.record.export_record), or None before the first seal.
     """
     canonical_scheme = Scheme.from_dict(scheme).to_dict()
     out_items: list[dict[str, Any]] = []
     for item in sorted(items, key=lambda i: (i["position"], _id_order(i["id"]))):
         presenter = item.get("presenter") or {}
         ballots = sorted(
-            ({"id": b["id"], "group": b["group"], "choice": dict(b["choice"])} for b in item["ballots"]),
+            (_ballot(b) for b in item["ballots"]),
             key=lambda b: _id_order(b["id"]),
         )
         result = item.get("result")
@@ -103,6 +119,8 @@ def build_export(
         "counts": {"items": len(out_items), "ballots": sum(len(i["ballots"]) for i in out_items)},
         "items": out_items,
         "ranking": _ranking_dicts(rank(frozen)),
+        "audit": [dict(e) for e in audit],
+        "record": None if record is None else dict(record),
     }
 
 
@@ -202,6 +220,8 @@ def _parse_item(raw: object, where: str, default_scheme: Scheme) -> _Item:
         _need(_is_id(b["id"]), f"{bw}.id", "应为整数或文字")
         _need(isinstance(b["group"], str), f"{bw}.group", "应为文字")
         _need(isinstance(b["choice"], dict), f"{bw}.choice", "应为对象")
+        # Optional (older files have none): where the ballot came from, a phone or a paper sheet.
+        _need(b.get("source", "online") in BALLOT_SOURCES, f"{bw}.source", "应为 online 或 paper")
     result = raw["result"]
     _need(result is None or isinstance(result, dict), f"{where}.result", "应为对象或 null")
     digest = raw["digest"]
@@ -224,9 +244,10 @@ def _parse(data: object) -> tuple[dict[str, Any], Scheme, list[_Item], dict[str,
     assert isinstance(data, dict)
     if data.get("format") != EXPORT_FORMAT:
         raise ExportError(f"不是述法评议选票导出文件（format 应为 {EXPORT_FORMAT}）")
-    if data.get("version") != EXPORT_VERSION:
-        raise ExportError(f"不支持的导出版本 {data.get('version')!r}，本程序支持版本 {EXPORT_VERSION}")
-    for key in ("meeting", "scheme", "counts", "items", "ranking"):
+    if data.get("version") not in READABLE_VERSIONS:
+        raise ExportError(f"不支持的导出版本 {data.get('version')!r}，本程序支持版本 1 与 {EXPORT_VERSION}")
+    keys = ("meeting", "scheme", "counts", "items", "ranking") + (("audit", "record") if data["version"] >= 2 else ())
+    for key in keys:
         _need(key in data, "顶层", f"缺少字段 {key}（文件可能不完整）")
     meeting, counts, items, ranking = data["meeting"], data["counts"], data["items"], data["ranking"]
     _need(isinstance(meeting, dict), "meeting", "应为对象")
@@ -279,6 +300,9 @@ class VerifyReport:
     # Everything that did not match, each naming its item: non-empty means failed.
     problems: tuple[str, ...]
     notes: tuple[str, ...] = field(default=())
+    version: int = EXPORT_VERSION
+    # The record part (version 2): root, audit chain, signature. None for a version 1 file.
+    record: RecordCheck | None = None
 
     @property
     def ok(self) -> bool:
@@ -322,7 +346,17 @@ def _who(item: _Item) -> str:
     return f"第 {item.position} 项 {item.presenter['name'] or item.id}"
 
 
-def _check_item(item: _Item) -> tuple[ItemCheck, list[str], list[str]]:
+def _item_digest(item: _Item, version: int) -> str:
+    try:
+        if version == 1:
+            return ballots_digest(item.scheme, item.id, item.ballots)
+        return item_digest(item.id, item.position, item.presenter, item.scheme.to_dict(), item.ballots)
+    except (RecordError, TypeError, ValueError) as exc:
+        # A float or a non-text key in a ballot: the canonical encoding has no form for it.
+        raise ExportError(f"文件格式错误：{_who(item)} 的选票无法规范编码（{exc}）") from exc
+
+
+def _check_item(item: _Item, version: int) -> tuple[ItemCheck, list[str], list[str]]:
     problems: list[str] = []
     notes: list[str] = []
     ids = [str(b["id"]) for b in item.ballots]
@@ -331,7 +365,7 @@ def _check_item(item: _Item) -> tuple[ItemCheck, list[str], list[str]]:
         problems.append(f"选票编号重复：{'、'.join(dup[:5])}")
     values = [BallotValue(b["group"], b["choice"]) for b in item.ballots]
     fresh = score_item(item.scheme, values)
-    digest = ballots_digest(item.scheme, item.id, item.ballots)
+    digest = _item_digest(item, version)
 
     digest_ok: bool | None = None
     if item.digest is not None:
@@ -352,6 +386,9 @@ def _check_item(item: _Item) -> tuple[ItemCheck, list[str], list[str]]:
         problems.append("有摘要但缺少冻结结果")
     elif item.ballots:
         notes.append(f"{_who(item)}：测评未结束，结果未冻结（{len(item.ballots)} 张选票未核对）")
+    on_paper = sum(1 for b in item.ballots if b.get("source") == "paper")
+    if on_paper:
+        notes.append(f"{_who(item)}：含纸质测评表 {on_paper} 张，与线上选票一并重算")
 
     check = ItemCheck(
         id=item.id,
@@ -369,13 +406,17 @@ def _check_item(item: _Item) -> tuple[ItemCheck, list[str], list[str]]:
     return check, [f"{_who(item)}：{p}" for p in problems], notes
 
 
-def verify_export(data: object) -> VerifyReport:
-    """Recompute every result, digest and the ranking of a parsed export.
+def verify_export(data: object, *, expect: str | None = None, pubkey: str | None = None) -> VerifyReport:
+    """Recompute every result, digest and the ranking of a parsed export, and (version 2)
+    the record root, the audit chain and the signature.
 
-    Raises ExportError when the data is not a readable export; every mismatch
-    is listed in the report instead (``report.ok`` is False).
+    ``expect`` is the root shown on the big screen; ``pubkey`` the organiser's public key.
+    Raises ExportError when the data is not readable (or ``pubkey`` is not a key); every
+    mismatch is listed in the report instead (``report.ok`` is False).
     """
     meeting, scheme, items, counts, ranking = _parse(data)
+    assert isinstance(data, dict)
+    version = int(data["version"])
     problems: list[str] = []
     notes: list[str] = []
     total_ballots = sum(len(i.ballots) for i in items)
@@ -388,7 +429,7 @@ def verify_export(data: object) -> VerifyReport:
     ordered = sorted(items, key=lambda i: (i.position, _id_order(i.id)))
     checks: list[ItemCheck] = []
     for item in ordered:
-        check, item_problems, item_notes = _check_item(item)
+        check, item_problems, item_notes = _check_item(item, version)
         checks.append(check)
         problems += item_problems
         notes += item_notes
@@ -398,6 +439,15 @@ def verify_export(data: object) -> VerifyReport:
     checks = [_with_rank(c, places.get(c.id)) for c in checks]
     ranking_problems = _ranking_problems(ranking, _ranking_dicts(expected), {i.id: i for i in items})
     problems += ranking_problems
+    record_check: RecordCheck | None = None
+    if version == 1:
+        notes.append("这是版本 1 的导出文件：没有会议记录根摘要、审计日志与签名，只核对了计票")
+        if expect or pubkey:
+            problems.append("版本 1 的导出文件没有记录根摘要，无法按 --expect/--pubkey 核对")
+    else:
+        record_check = _record_check(data, meeting, scheme, items, expect, pubkey)
+        problems += record_check.problems
+        notes += record_check.notes
     return VerifyReport(
         meeting=meeting,
         scheme=scheme,
@@ -405,7 +455,21 @@ def verify_export(data: object) -> VerifyReport:
         ranking_ok=not ranking_problems,
         problems=tuple(problems),
         notes=tuple(notes),
+        version=version,
+        record=record_check,
     )
+
+
+def _record_check(data: dict[str, Any], meeting: dict[str, Any], scheme: Scheme, items: list[_Item],
+                  expect: str | None, pubkey: str | None) -> RecordCheck:
+    try:
+        audit = parse_audit(data["audit"])
+        rec = parse_record(data["record"])
+        parts = [{"id": i.id, "position": i.position, "presenter": i.presenter, "ballots": i.ballots,
+                  "scheme": i.scheme.to_dict(), "result": i.result} for i in items]
+        return check_record(meeting, scheme.to_dict(), parts, audit, rec, expect=expect, pubkey=pubkey)
+    except ValueError as exc:
+        raise ExportError(f"文件格式错误：{exc}") from exc
 
 
 def _with_rank(check: ItemCheck, place: int | None) -> ItemCheck:
@@ -437,8 +501,8 @@ def _ranking_problems(
     return out
 
 
-def verify_file(path: str | Path) -> VerifyReport:
-    return verify_export(load_export(path))
+def verify_file(path: str | Path, *, expect: str | None = None, pubkey: str | None = None) -> VerifyReport:
+    return verify_export(load_export(path), expect=expect, pubkey=pubkey)
 
 
 # --- the table -------------------------------------------------------------
@@ -492,13 +556,31 @@ def format_report(report: VerifyReport) -> str:
     if flagged:
         lines += ["", "标记："]
         lines += [f"  · {c.presenter['name'] or c.id}：{f.message}" for c, f in flagged]
+    if report.record is not None:
+        lines += ["", *_record_lines(report.record)]
     if report.notes:
         lines += ["", "说明："] + [f"  · {n}" for n in report.notes]
     lines.append("")
     if report.ok:
         ballots = sum(c.ballots for c in report.items)
         lines.append(f"核验通过：{len(report.items)} 项、{ballots} 张选票，摘要、结果与名次全部一致。")
+        rc = report.record
+        if rc is not None and rc.root is not None:
+            lines.append("记录根摘要一致" + ("，签名经给出的公钥核对为真。" if rc.authenticated else
+                                       "；真实性未核对（请加 --pubkey 主办方公钥）。"))
     else:
         lines.append(f"核验未通过：发现 {len(report.problems)} 处不一致。")
         lines += [f"  ✗ {p}" for p in report.problems]
     return "\n".join(lines)
+
+
+def _record_lines(rc: RecordCheck) -> list[str]:
+    sig = {True: "有效", False: "无效", None: "未核对"}[rc.signature_ok]
+    lines = [f"记录根摘要（重算）：{rc.root or '—'}"]
+    if rc.file_root and rc.file_root != rc.root:
+        lines.append(f"记录根摘要（文件）：{rc.file_root}")
+    chain = "完整" if rc.chain_ok else "断裂"
+    lines.append(f"审计日志：{rc.audit_entries} 条，链条{chain}；根摘要覆盖前 {rc.audit_seq} 条")
+    who = f"（公钥指纹 {rc.key_fingerprint}）" if rc.key_fingerprint else ""
+    lines.append(f"签名：{sig}{who}" + ("，真实性已核对" if rc.authenticated else ""))
+    return lines

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -16,9 +16,12 @@ from sqlmodel import Session, col, select
 from live.domain import phases, timer
 from live.domain.credentials import OPEN_GROUP_LABEL, PublicMode
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError
-from live.domain.scheme import BallotValue, Scheme, check_scheme, labelled_for_mode
+from live.domain.scheme import Scheme, check_scheme, labelled_for_mode
+from live.domain.visibility import Visibility, check_visibility, public_result
 from live.store import slides
-from live.store.models import AgendaItem, Ballot, Meeting
+from live.store.ballots import TallyChange
+from live.store.exports import ballot_dict
+from live.store.models import AgendaItem, Ballot, Meeting, PaperEntry
 from live.store.results import freeze_result
 from live.store.state import item_public, meeting_public
 
@@ -32,6 +35,12 @@ class CommandOutcome:
     # After COMMIT, fold SQLite's write-ahead log into the database and empty it, so no
     # page written while a secret 测评 was open lingers there (the writer does it).
     checkpoint: bool = False
+    # More facts for the command's audit entry (an old digest, a count), beside its arguments.
+    audit: dict[str, Any] | None = None
+    # The record changed (a result froze, the meeting ended, a 测评 was voided): seal and sign it anew.
+    seal: bool = False
+    # Ballots the command stored (confirmed paper ballots), for the live tallies.
+    changes: list[TallyChange] = field(default_factory=list)
 
 
 def _meeting(s: Session, meeting_id: int) -> Meeting:
@@ -100,7 +109,7 @@ def end_meeting(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) 
             s.add(i)
             events.append(_item_event(i, "timer"))
     s.add(m)
-    return CommandOutcome([*events, _meeting_event(m, items, "ended")], {}, checkpoint=m.secret)
+    return CommandOutcome([*events, _meeting_event(m, items, "ended")], {}, checkpoint=m.secret, seal=True)
 
 
 def open_item(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
@@ -135,13 +144,16 @@ def advance(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> C
     if new is ItemPhase.VOTING:
         item.voting_opened_at_ms = now_ms
     if new is ItemPhase.DONE:
+        _refuse_unconfirmed_paper(s, item)
         item.closed_at_ms = now_ms
         _close_voting(s, m, item)
     events = [_item_event(item, "phase")]
     if new is ItemPhase.DONE:
         events.append(_meeting_event(m, items, "ranking"))
     s.add(item)
-    return CommandOutcome(events, {"phase": new.value}, checkpoint=m.secret and new is ItemPhase.DONE)
+    closed = new is ItemPhase.DONE
+    return CommandOutcome(events, {"phase": new.value}, checkpoint=m.secret and closed,
+                          audit={"digest": item.digest} if closed else None, seal=closed)
 
 
 def _close_voting(s: Session, m: Meeting, item: AgendaItem) -> None:
@@ -149,10 +161,12 @@ def _close_voting(s: Session, m: Meeting, item: AgendaItem) -> None:
     assert item.id is not None
     scheme = Scheme.from_dict(orjson.loads(m.scheme_json))
     rows = s.exec(select(Ballot).where(Ballot.item_id == item.id)).all()
-    ballots = [(r.id, BallotValue(r.voter_group, orjson.loads(r.choice_json))) for r in rows]
-    result, digest = freeze_result(scheme, item.id, ballots)
+    presenter = {"name": item.presenter_name, "post": item.presenter_post, "unit": item.presenter_unit}
+    result, digest = freeze_result(scheme, item.id, item.position, presenter, [ballot_dict(r) for r in rows])
     item.result_json = orjson.dumps(result).decode()
     item.digest = digest
+    item.result_public_json = orjson.dumps(public_result(result, m.small_group_k)).decode()
+    item.result_hidden = Visibility(m.results_visibility) is Visibility.HIDDEN
     if m.secret:
         _reshuffle(s, item.id)
 
@@ -164,14 +178,26 @@ def _reshuffle(s: Session, item_id: int) -> None:
     Same ids and choices, so the digest just frozen still covers them."""
     t = Ballot.__table__  # type: ignore[attr-defined]
     rows = [tuple(r) for r in s.connection().execute(
-        sa_select(t.c.id, t.c.meeting_id, t.c.item_id, t.c.voter_group, t.c.choice_json).where(t.c.item_id == item_id))]
+        sa_select(t.c.id, t.c.meeting_id, t.c.item_id, t.c.voter_group, t.c.choice_json, t.c.source)
+        .where(t.c.item_id == item_id))]
     if not rows:
         return
     random.SystemRandom().shuffle(rows)
     s.execute(delete(Ballot).where(col(Ballot.item_id) == item_id))
     s.connection().execute(t.insert(), [
         {"id": r[0], "meeting_id": r[1], "item_id": r[2], "voter_key": None, "voter_group": r[3],
-         "choice_json": r[4], "cast_at_ms": None} for r in rows])
+         "choice_json": r[4], "source": r[5], "cast_at_ms": None} for r in rows])
+
+
+def _refuse_unconfirmed_paper(s: Session, item: AgendaItem) -> None:
+    """Closing would freeze the result without paper sheets still being keyed: refuse, and say which."""
+    open_entries = s.exec(select(PaperEntry).where(PaperEntry.item_id == item.id,
+                                                   col(PaperEntry.status).in_(("pending", "mismatch")))
+                          .order_by(col(PaperEntry.id))).all()
+    if open_entries:
+        sheets = "、".join(e.sheet for e in open_entries[:10]) + ("等" if len(open_entries) > 10 else "")
+        raise PhaseError(f"尚有 {len(open_entries)} 份纸质测评表未完成复核录入（表号 {sheets}），"
+                         "请复核录入或作废后再结束测评", code="paper_pending")
 
 
 def back(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
@@ -220,8 +246,7 @@ def set_scheme(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -
     since ballots already cast were cast under it."""
     m = _meeting(s, meeting_id)
     items = _items(s, meeting_id)
-    started = [i for i in items if i.voting_opened_at_ms is not None or ItemPhase(i.phase) is ItemPhase.DONE]
-    if started or s.exec(select(func.count()).select_from(Ballot).where(Ballot.meeting_id == meeting_id)).one():
+    if _voting_began(s, meeting_id, items):
         raise PhaseError("已有述法人开始测评，测评方案不能再修改", code="scheme_locked")
     scheme = Scheme.from_dict(args["scheme"])
     check_scheme(scheme)
@@ -229,6 +254,41 @@ def set_scheme(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -
     m.scheme_json = orjson.dumps(scheme.to_dict()).decode()
     s.add(m)
     return CommandOutcome([_meeting_event(m, items, "scheme")], {"scheme": scheme.to_dict()})
+
+
+def _voting_began(s: Session, meeting_id: int, items: list[AgendaItem]) -> bool:
+    started = [i for i in items if i.voting_opened_at_ms is not None or ItemPhase(i.phase) is ItemPhase.DONE]
+    ballots = s.exec(select(func.count()).select_from(Ballot).where(Ballot.meeting_id == meeting_id)).one()
+    return bool(started or ballots)
+
+
+def set_visibility(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    """How results show while voting and after (live.domain.visibility); like the scheme,
+    fixed once any 测评 began, so nobody changes what the hall sees mid-count."""
+    m = _meeting(s, meeting_id)
+    items = _items(s, meeting_id)
+    if _voting_began(s, meeting_id, items):
+        raise PhaseError("已有述法人开始测评，结果显示方式不能再修改", code="visibility_locked")
+    k = args.get("small_group_k")
+    settings = check_visibility(args.get("mode"), m.small_group_k if k is None else k)
+    m.results_visibility = settings.mode.value
+    m.small_group_k = settings.small_group_k
+    s.add(m)
+    return CommandOutcome([_meeting_event(m, items, "visibility")], {"visibility": settings.to_dict()})
+
+
+def reveal(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
+    """Show a frozen result on screens in a ``hidden`` meeting (the public view, guarded)."""
+    m = _meeting(s, meeting_id)
+    items = _items(s, meeting_id)
+    item = _item(items, args["item_id"])
+    if ItemPhase(item.phase) is not ItemPhase.DONE or item.result_json is None:
+        raise PhaseError("测评结束、结果冻结后才能揭晓", code="not_frozen")
+    if not item.result_hidden:
+        raise PhaseError("该述法人的结果已经公布", code="no_change")
+    item.result_hidden = False
+    s.add(item)
+    return CommandOutcome([_item_event(item, "reveal"), _meeting_event(m, items, "ranking")], {"revealed": True})
 
 
 def slide_goto(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
@@ -262,6 +322,8 @@ HOST_COMMANDS: dict[str, Command] = {
     "meeting.durations": set_durations,
     "meeting.scheme": set_scheme,
     "meeting.stream": set_stream,
+    "meeting.visibility": set_visibility,
+    "item.reveal": reveal,
     "slide.goto": slide_goto,
     "item.deck": set_deck,
     "item.open": open_item,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -29,6 +29,9 @@ class Meeting(SQLModel, table=True):
     ended_at_ms: int | None = Field(default=None, sa_type=BigInteger)
     # How the public votes: open | ticket | roster (live.domain.credentials.PublicMode).
     public_mode: str = Field(default="open", max_length=8)
+    # Results visibility (live.domain.visibility): chosen before 测评 begins, locked after.
+    results_visibility: str = Field(default="live", max_length=8, sa_column_kwargs={"server_default": "live"})
+    small_group_k: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
 
 
 class AgendaItem(SQLModel, table=True):
@@ -54,6 +57,10 @@ class AgendaItem(SQLModel, table=True):
     slide_page: int = Field(default=0)
     # A random name per deck in its images' paths (edge security, migration 0009): unguessable.
     deck_key: str = Field(default="", max_length=32)
+    # The frozen result as screens may show it (small groups guarded); None while hidden.
+    result_public_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # Frozen in a ``hidden`` meeting and not yet revealed by the host.
+    result_hidden: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class PanelMember(SQLModel, table=True):
@@ -90,6 +97,8 @@ class Ballot(SQLModel, table=True):
     voter_group: str = Field(max_length=40)
     choice_json: str = Field(sa_column=Column(Text, nullable=False))
     cast_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    # ``online`` (a phone or tablet) or ``paper`` (a 测评表 keyed in twice, no voter key).
+    source: str = Field(default="online", max_length=8, sa_column_kwargs={"server_default": "online"})
 
 
 class Event(SQLModel, table=True):
@@ -311,3 +320,62 @@ class Credential(SQLModel, table=True):
     bound_at_ms: int | None = Field(default=None, sa_type=BigInteger)
     version: int = Field(default=1)
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+# --- the meeting record: audit log, signed root, publication --------------------------
+
+
+class AuditRow(SQLModel, table=True):
+    """One entry of a meeting's hash-chained audit log (live.domain.record): every
+    host, recorder, admin and system command, appended in the command's own transaction."""
+
+    __tablename__ = "audit_entry"
+    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
+    seq: int = Field(primary_key=True)
+    at_ms: int = Field(default=0, sa_type=BigInteger)
+    actor: str = Field(max_length=20)
+    action: str = Field(max_length=40)
+    details: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class MeetingRecord(SQLModel, table=True):
+    """The meeting's latest sealed record root and its signature, and whether the
+    results are published at /r/CODE. One row per meeting, made at the first seal."""
+
+    __tablename__ = "meeting_record"
+    meeting_id: int = Field(foreign_key="meeting.id", primary_key=True)
+    root: str | None = Field(default=None, max_length=64)
+    audit_seq: int = Field(default=0)
+    signature: str | None = Field(default=None, max_length=120)
+    public_key: str | None = Field(default=None, max_length=64)
+    key_fingerprint: str | None = Field(default=None, max_length=16)
+    signed_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    published: bool = Field(default=False)
+    published_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+# --- paper ballots (双轨制) -------------------------------------------------------------
+
+
+class PaperEntry(SQLModel, table=True):
+    """One keying of a paper 测评表 (or a bundle of counted sheets), waiting for a second
+    person to key the same figures. Only a confirmed entry has ballots; the entry itself
+    is kept (discarded ones too) so the keying can be followed afterwards."""
+
+    __tablename__ = "paper_entry"
+    __table_args__ = (Index("ix_paper_entry_item", "item_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    item_id: int = Field(foreign_key="agenda_item.id")
+    sheet: str = Field(max_length=20)  # 表号 or 批次号, as written on the paper
+    kind: str = Field(max_length=8)  # ballot | counts
+    figures_json: str = Field(sa_column=Column(Text, nullable=False))
+    entered_by: str = Field(max_length=60)  # host:<session> | recorder:<session>
+    entrant_name: str = Field(default="", max_length=20)
+    second_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    second_by: str | None = Field(default=None, max_length=60)
+    second_name: str = Field(default="", max_length=20)
+    status: str = Field(default="pending", max_length=10)  # pending | mismatch | confirmed | discarded
+    ballots: int = Field(default=0)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+    updated_at_ms: int = Field(default=0, sa_type=BigInteger)

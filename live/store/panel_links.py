@@ -29,7 +29,7 @@ def _member(s: Session, meeting_id: int, args: dict[str, Any]) -> PanelMember:
 
 def _updated(p: PanelMember, cause: str) -> CommandOutcome:
     return CommandOutcome([{"type": "panel.updated", "cause": cause, "member": member_public(p)}],
-                          {"member": member_public(p)})
+                          {"member": member_public(p)}, audit={"member": p.name, "category": p.category})
 
 
 def bind(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:

@@ -21,7 +21,7 @@ from live.domain.moderation import ModerationError, validate_text
 from live.domain.phases import PhaseError
 from live.domain.report_rows import CheckupData, CheckupProblem, CheckupQuestion, CheckupScore, ProblemRow
 from live.store.commands import Command, CommandOutcome, _meeting
-from live.store.models import AgendaItem, ItemReview, Meeting, Problem, ProgressNote, Question
+from live.store.models import AgendaItem, ItemReview, Meeting, MeetingRecord, Problem, ProgressNote, Question
 
 MAX_REVIEW_CHARS = 5000
 MAX_DESCRIPTION_CHARS = 500
@@ -350,7 +350,13 @@ def checkup_data(s: Session, meeting_id: int, item_id: int) -> CheckupData:
         questions=[CheckupQuestion(q.content, q.source, q.asker, q.answered,
                                    asked=q.picked_at_ms is not None or q.answered) for q in questions],
         comment=review.text if review else "", commenter=review.commenter if review else "",
-        problems=[CheckupProblem(p.description, p.category, p.source, p.deadline) for p in problems])
+        problems=[CheckupProblem(p.description, p.category, p.source, p.deadline) for p in problems],
+        record_root=_record_root(s, meeting_id))
+
+
+def _record_root(s: Session, meeting_id: int) -> str:
+    row = s.get(MeetingRecord, meeting_id)
+    return (row.root if row is not None else None) or ""
 
 
 COMMANDS: dict[str, Command] = {

@@ -21,6 +21,7 @@ from live.domain.scheme import (
     rubric_scheme,
     satisfaction_scheme,
 )
+from live.domain.visibility import DEFAULT_K, VisibilityError, check_visibility
 from live.passwords import hash_password, new_meeting_code, new_password
 from live.store.models import AgendaItem, Meeting, PanelMember
 
@@ -70,7 +71,12 @@ def create_meeting(s: Session, spec: dict[str, Any], password: str | None = None
         code = new_meeting_code()
         if s.exec(select(Meeting).where(Meeting.code == code)).first() is None:
             break
+    try:
+        visibility = check_visibility(spec.get("visibility", "live"), spec.get("small_group_k", DEFAULT_K))
+    except VisibilityError as exc:
+        raise SpecError(exc.message) from exc
     m = Meeting(code=code, title=title[:200], secret=bool(spec.get("secret", False)),
+                results_visibility=visibility.mode.value, small_group_k=visibility.small_group_k,
                 scheme_json=orjson.dumps(scheme.to_dict()).decode(), durations_json=orjson.dumps(durations).decode(),
                 host_password_hash=hash_password(password), held_on=str(spec.get("held_on", ""))[:10],
                 stream_url=spec.get("stream_url"), created_at_ms=int(time.time() * 1000), public_mode=mode.value)

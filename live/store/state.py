@@ -7,16 +7,35 @@ from collections.abc import Sequence
 from typing import Any
 
 import orjson
+from sqlalchemy.orm import object_session
 from sqlmodel import Session, col, select
 
 from live.domain import catalogue
 from live.domain.credentials import PUBLIC_MODE_LABEL, PublicMode
 from live.domain.phases import MEETING_STATUS_LABEL, PHASE_LABEL, ItemPhase, MeetingStatus
+from live.domain.visibility import Visibility, VisibilitySettings
 from live.store import voice_state
-from live.store.models import AgendaItem, Meeting, PanelMember
+from live.store.models import AgendaItem, Meeting, MeetingRecord, PanelMember
 from live.store.slides import slide_fields
 
 State = dict[str, Any]
+
+
+def record_fields(row: MeetingRecord | None) -> dict[str, Any] | None:
+    """The sealed record's fields (root, signature, key, published); None before any record row."""
+    if row is None or row.root is None:
+        return None if row is None else {"root": None, "published": row.published}
+    return {"root": row.root, "audit_seq": row.audit_seq, "signature": row.signature,
+            "public_key": row.public_key, "key_fingerprint": row.key_fingerprint,
+            "signed_at_ms": row.signed_at_ms, "published": row.published}
+
+
+def record_public(m: Meeting) -> dict[str, Any] | None:
+    """The meeting's sealed record as the public state carries it (None before the first seal)."""
+    s = object_session(m)
+    if s is None or m.id is None:
+        return None
+    return record_fields(s.get(MeetingRecord, m.id))
 
 
 def meeting_public(m: Meeting, items: Sequence[AgendaItem]) -> dict[str, Any]:
@@ -40,8 +59,16 @@ def meeting_public(m: Meeting, items: Sequence[AgendaItem]) -> dict[str, Any]:
         "ended_at_ms": m.ended_at_ms,
         "scheme": orjson.loads(m.scheme_json),
         "durations": orjson.loads(m.durations_json),
-        "ranking": ranking(list(items)),
+        # The sealed record: root, signature, key fingerprint, published (sealed by live.store.record).
+        "record": record_public(m),
+        "visibility": visibility_settings(m).to_dict(),
+        # An item frozen in a ``hidden`` meeting joins the ranking once the host reveals it.
+        "ranking": ranking(list(items), withheld={i.id for i in items if i.result_hidden}),
     }
+
+
+def visibility_settings(m: Meeting) -> VisibilitySettings:
+    return VisibilitySettings(Visibility(m.results_visibility), m.small_group_k)
 
 
 def item_public(i: AgendaItem) -> dict[str, Any]:
@@ -58,10 +85,19 @@ def item_public(i: AgendaItem) -> dict[str, Any]:
             "ends_at_ms": i.timer_ends_at_ms,
             "remaining_ms": i.timer_remaining_ms,
         },
-        "result": orjson.loads(i.result_json) if i.result_json else None,
+        # The result as screens may show it: guarded, and absent until revealed in a hidden meeting.
+        "result": _shown_result(i),
+        "result_hidden": i.result_hidden,
         "digest": i.digest,
         "slides": slide_fields(i),
     }
+
+
+def _shown_result(i: AgendaItem) -> dict[str, Any] | None:
+    if i.result_json is None or i.result_hidden:
+        return None
+    shown: dict[str, Any] = orjson.loads(i.result_public_json or i.result_json)
+    return shown
 
 
 def member_public(p: PanelMember) -> dict[str, Any]:

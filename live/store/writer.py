@@ -15,13 +15,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session
 
 from live.domain.errors import ErrorCode, LiveError
-from live.store import comments, credentials, panel_links, problems, questions
+from live.domain.record import public_args
+from live.store import comments, credentials, panel_links, paper, problems, questions
 from live.store import events as event_log
+from live.store import record as record_store
 from live.store.ballots import BallotJob, BallotOutcome, TallyChange, store_batch
 from live.store.commands import HOST_COMMANDS, Command, CommandOutcome
 from live.store.db import checkpoint_truncate
@@ -32,9 +35,22 @@ log = logging.getLogger(__name__)
 
 OnCommit = Callable[[list[SeqEvent], list[TallyChange]], None]
 
+
+def _registry(*parts: dict[str, Command]) -> dict[str, Command]:
+    """One dict of commands; a name registered twice is an error, not a silent override."""
+    out: dict[str, Command] = {}
+    for part in parts:
+        for name, fn in part.items():
+            if name in out:
+                raise RuntimeError(f"writer command {name!r} registered twice")
+            out[name] = fn
+    return out
+
+
 # Every command the writer runs, by name: the meeting spine's, then each feature's own.
-COMMANDS: dict[str, Command] = {**HOST_COMMANDS, **questions.COMMANDS, **comments.COMMANDS, **problems.COMMANDS,
-                               **panel_links.COMMANDS, **credentials.COMMANDS}
+COMMANDS: dict[str, Command] = _registry(HOST_COMMANDS, questions.COMMANDS, comments.COMMANDS, problems.COMMANDS,
+                                         panel_links.COMMANDS, record_store.COMMANDS, paper.COMMANDS,
+                                         credentials.COMMANDS)
 BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES, **credentials.BATCHES}
 
 
@@ -59,6 +75,7 @@ class _Cmd:
     name: str
     args: dict[str, Any]
     fut: asyncio.Future[dict[str, Any]] = field(repr=False)
+    actor: str = "host"
 
 
 @dataclass
@@ -89,8 +106,11 @@ def now_ms() -> int:
 
 
 class Writer:
-    def __init__(self, engine: Engine, on_commit: OnCommit, max_batch: int = 1000) -> None:
+    def __init__(self, engine: Engine, on_commit: OnCommit, max_batch: int = 1000,
+                 signing_key: Ed25519PrivateKey | None = None) -> None:
         self.engine = engine
+        # Signs the record root at each seal (live.store.record.seal); None leaves records unsigned.
+        self.signing_key = signing_key
         self.on_commit = on_commit
         self.max_batch = max_batch
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
@@ -113,9 +133,13 @@ class Writer:
     def backlog(self) -> int:
         return self._queue.qsize()
 
-    async def command(self, meeting_id: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
+    async def command(self, meeting_id: int, name: str, args: dict[str, Any], *,
+                      actor: str = "host") -> dict[str, Any]:
+        """Run a command; ``actor`` (host, recorder, admin, system) goes in its audit entry."""
+        if actor not in record_store.ACTORS:
+            raise ValueError(f"unknown actor {actor!r}")
         fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Cmd(meeting_id, name, args, fut))
+        await self._queue.put(_Cmd(meeting_id, name, args, fut, actor))
         return await fut
 
     async def vote(self, job: BallotJob) -> BallotOutcome:
@@ -161,10 +185,10 @@ class Writer:
     async def _do_command(self, loop: asyncio.AbstractEventLoop, cmd: _Cmd) -> None:
         try:
             outcome, seq_events = await loop.run_in_executor(self._pool, self._run_command, cmd)
-        except LiveError as exc:
+        except LiveError as exc:  # PhaseError, BallotError, PaperError, VisibilityError, ...
             cmd.fut.set_exception(CommandRefused.of(exc))
             return
-        self.on_commit(seq_events, [])
+        self.on_commit(seq_events, outcome.changes)
         cmd.fut.set_result(outcome.reply)
 
     def _run_command(self, cmd: _Cmd) -> tuple[CommandOutcome, list[SeqEvent]]:
@@ -172,7 +196,16 @@ class Writer:
         ts = now_ms()
         with Session(self.engine) as s:
             outcome = fn(s, cmd.meeting_id, cmd.args, ts)
-            seq_events = event_log.append(s, cmd.meeting_id, outcome.events, ts)
+            events = list(outcome.events)
+            if cmd.name not in record_store.UNAUDITED:
+                # Every command that changed something is logged in the same transaction, by name.
+                details = public_args(cmd.args)
+                if outcome.audit:
+                    details["outcome"] = outcome.audit
+                record_store.append_audit(s, cmd.meeting_id, cmd.actor, cmd.name, details, ts)
+            if outcome.seal:
+                events.append(record_store.seal(s, cmd.meeting_id, self.signing_key, ts))
+            seq_events = event_log.append(s, cmd.meeting_id, events, ts)
             s.commit()
         if outcome.checkpoint:
             self._checkpoint()

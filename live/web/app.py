@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -16,12 +17,24 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from live.config import Settings
+from live.domain.visibility import TallyBatching
+from live.keys import KeyFileError, load_key
 from live.realtime.broker import make_broker
 from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.writer import Writer
-from live.web import credential_routes, metrics, panel_routes, problem_routes, routes, slide_routes, voice_routes
+from live.web import (
+    credential_routes,
+    metrics,
+    panel_routes,
+    paper_routes,
+    problem_routes,
+    record_routes,
+    routes,
+    slide_routes,
+    voice_routes,
+)
 from live.web.auth import Signer
 from live.web.errors import EXCEPTION_HANDLERS
 from live.web.guard import OriginGuard
@@ -65,14 +78,28 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _signing_key(settings: Settings) -> Ed25519PrivateKey | None:
+    path = settings.signing_key_path
+    try:
+        key = None if path is None else load_key(path)
+    except KeyFileError as exc:
+        log.warning("会议记录将不签名：%s", exc)
+        return None
+    if key is None:
+        log.warning("没有签名密钥（%s）：会议记录只有根摘要、不签名；请运行 live keys create", path or "未配置")
+    return key
+
+
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
         if settings.migrate:
             upgrade(engine)
-        hub = Hub(engine, make_broker(settings.redis_url, settings.redis_channel), tick_s=settings.tick_s)
-        writer = Writer(engine, hub.on_commit)
+        hub = Hub(engine, make_broker(settings.redis_url, settings.redis_channel), tick_s=settings.tick_s,
+                  batching=TallyBatching(settings.tally_interval_s, settings.tally_min_ballots,
+                                         settings.tally_catchup_s))
+        writer = Writer(engine, hub.on_commit, signing_key=_signing_key(settings))
         hub.interaction.writer = writer  # it stores the coalesced like counter every few seconds
         app.state.services = Services(settings, engine, writer, hub, Signer(settings.secret_key))
         await hub.start()
@@ -106,10 +133,12 @@ def create_app(settings: Settings) -> Starlette:
         Route("/slides/{item_id:int}/{deck}/{name}", slide_routes.slide_image),
         Route("/healthz", routes.healthz),
         Route("/metrics", metrics.metrics),
+        *record_routes.ROUTES,
         *voice_routes.ROUTES,
         *problem_routes.ROUTES,
         *panel_routes.ROUTES,
         *credential_routes.ROUTES,
+        *paper_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

@@ -94,6 +94,17 @@ class MeetingStream(_Msg):
     url: Annotated[str, Field(max_length=500, pattern=r"^https?://\S+$")] | None
 
 
+class MeetingVisibility(_Msg):
+    type: Literal["meeting.visibility"]
+    mode: Literal["live", "counts", "hidden"]
+    small_group_k: Annotated[int, Field(ge=1, le=50)] | None = None
+
+
+class ItemReveal(_Msg):
+    type: Literal["item.reveal"]
+    item_id: ItemId
+
+
 class SlideGoto(_Msg):
     type: Literal["slide.goto"]
     ROLES = frozenset({"host", "presenter"})
@@ -124,6 +135,22 @@ class ItemTimer(_Msg):
     item_id: ItemId
     action: Literal["pause", "resume", "extend", "skip", "set"]
     seconds: Annotated[int, Field(ge=0, le=14400)] | None = None
+
+
+class ItemVoid(_Msg):
+    """作废重测: clear a closed 测评 and bring the presenter back to 点评; logged with the reason."""
+
+    type: Literal["item.void"]
+    item_id: ItemId
+    # Checked for length (at least 4 characters) with a Chinese message by live.store.record.
+    reason: Annotated[str, Field(max_length=400)]
+
+
+class MeetingPublish(_Msg):
+    """Open (or close) the public results page /r/CODE, once the meeting has ended."""
+
+    type: Literal["meeting.publish"]
+    on: bool
 
 
 # --- the public's voice (issue 5): questions, upvotes, likes, comments, moderation -----
@@ -261,8 +288,8 @@ class WordsRemove(_Msg):
 
 ClientMessage = Annotated[
     Ping | Vote | MeetingStart | MeetingEnd | MeetingDurations | MeetingScheme | MeetingStream | SlideGoto
-    | MeetingPublicMode
-    | ItemOpen | ItemAdvance | ItemBack | ItemTimer
+    | MeetingPublicMode | MeetingVisibility | ItemReveal
+    | ItemOpen | ItemAdvance | ItemBack | ItemTimer | ItemVoid | MeetingPublish
     | QuestionAsk | QuestionUpvote | Like | CommentSend
     | QuestionApprove | QuestionReject | QuestionReorder | QuestionPick | QuestionUnpick | QuestionAnswered
     | QuestionTimer | CommentApprove | CommentHide | CommentMode | CommentOverlay | DeviceBanCmd | DeviceUnban

@@ -81,8 +81,9 @@ def _pick(body: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
     return {k: body[k] for k in fields if k in body}
 
 
-async def _command(request: Request, meeting_id: int, name: str, args: dict[str, Any]) -> dict[str, Any]:
-    return await _svc(request).writer.command(meeting_id, name, args)
+async def _command(request: Request, meeting_id: int, name: str, args: dict[str, Any],
+                   actor: str = "host") -> dict[str, Any]:
+    return await _svc(request).writer.command(meeting_id, name, args, actor=actor)
 
 
 def _read(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -115,18 +116,19 @@ async def item_record(request: Request) -> Response:
 async def save_review(request: Request) -> Response:
     who = await _editor(request)
     body = await json_body(request)
-    m, _ = who
+    m, role = who
     reply = await _command(request, m.id or 0, "review.save",
-                           {"item_id": _item_id(request), "text": body.get("text"), "commenter": body.get("commenter")})
+                           {"item_id": _item_id(request), "text": body.get("text"), "commenter": body.get("commenter")},
+                           actor=role)
     return JSONResponse(reply)
 
 
 async def add_problem(request: Request) -> Response:
     who = await _editor(request)
     body = await json_body(request)
-    m, _ = who
+    m, role = who
     reply = await _command(request, m.id or 0, "problem.add",
-                           {"item_id": _item_id(request), **_pick(body, PROBLEM_FIELDS)})
+                           {"item_id": _item_id(request), **_pick(body, PROBLEM_FIELDS)}, actor=role)
     return await _problem_response(request, int(reply["problem_id"]), status=201)
 
 
@@ -167,11 +169,12 @@ async def _problem_response(request: Request, pid: int, status: int = 200) -> Re
 async def problem_detail(request: Request) -> Response:
     found = await _problem_meeting(request)
     if request.method == "DELETE":
-        reply = await _command(request, found[1], "problem.delete", {"problem_id": found[0]})
+        reply = await _command(request, found[1], "problem.delete", {"problem_id": found[0]}, actor=found[2])
         return JSONResponse(reply)
     if request.method == "PATCH":
         body = await json_body(request)
-        await _command(request, found[1], "problem.update", {"problem_id": found[0], **_pick(body, EDIT_FIELDS)})
+        await _command(request, found[1], "problem.update",
+                       {"problem_id": found[0], **_pick(body, EDIT_FIELDS)}, actor=found[2])
     return await _problem_response(request, found[0])
 
 

@@ -297,10 +297,12 @@ async def export_results(request: Request) -> Response:
 def _export(svc: Services, meeting_id: int) -> dict[str, Any]:
     from live.reports.verify import build_export
     from live.store.exports import export_input
+    from live.store.record import export_record
 
     with Session(svc.engine) as s:
         meeting, scheme, items = export_input(s, meeting_id)
-    return build_export(meeting, scheme, items)
+        audit, record = export_record(s, meeting_id)
+    return build_export(meeting, scheme, items, audit, record)
 
 
 async def healthz(request: Request) -> Response:

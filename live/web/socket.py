@@ -249,12 +249,18 @@ async def _handle(svc: Services, rt: MeetingRuntime, client: Client, raw: str) -
                 await _vote(svc, rt, client, msg)
             case _ if msg.type in messages.INTERACTION_TYPES:
                 await voice_commands.handle(svc, rt, client, msg)
+            case messages.ItemVoid() | messages.MeetingPublish():  # the record's: audited as the host's
+                await _writer_command(svc, rt, client, msg)
             case _:  # a command of the meeting's course, straight to the writer
-                args = msg.model_dump(by_alias=True, exclude={"id", "type"})
-                reply = await svc.writer.command(rt.meeting_id, msg.type, args)
-                client.push(ack_frame(msg.id, **reply))
+                await _writer_command(svc, rt, client, msg)
     except LiveError as exc:
         client.push(error_frame(exc, msg_id))
+
+
+async def _writer_command(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.ClientMessage) -> None:
+    args = msg.model_dump(by_alias=True, exclude={"id", "type"})
+    reply = await svc.writer.command(rt.meeting_id, msg.type, args, actor="host")
+    client.push(ack_frame(msg.id, **reply))
 
 
 async def _vote(svc: Services, rt: MeetingRuntime, client: Client, msg: messages.Vote) -> None:
