@@ -44,14 +44,14 @@ class Settings:
     # blip; past this queue the kernel drops them into TCP retransmission (1 s, 3 s, 7 s...).
     # The kernel caps it at net.core.somaxconn.
     backlog: int = 8192
-    # Edge security (docs/security-parts/edge.md).
+    # Edge security (docs/security.md).
     allowed_origins: tuple[str, ...] = ()  # extra origins besides LIVE_PUBLIC_URL's, e.g. https://backup.example
     trusted_proxies: tuple[str, ...] = ()  # CIDRs whose X-Forwarded-For is believed; none by default
     session_idle_s: int = 2 * 3600  # a host session unused this long is signed out
     session_max_s: int = 12 * 3600  # and every session ends this long after login
     metrics_token: str | None = None  # /metrics answers only with "Authorization: Bearer <token>"
     # Open voting: new voter identities per network prefix (/24, /48) per meeting. A hall's
-    # phones often share one NAT address, so this needs headroom; see docs/security-parts/credentials.md.
+    # phones often share one NAT address, so this needs headroom; see docs/security.md.
     open_ids_per_ip: int = 60
     # The Ed25519 key that signs meeting records (live keys create); None: records stay unsigned.
     signing_key_path: Path | None = None

@@ -56,7 +56,7 @@ def test_two_workers_share_one_meeting(pg_url: str, redis_url: str) -> None:
             assert ack.get("status") == "stored", ack
             tally = h.expect(lambda m: m["type"] == "tally" and m["tally"]["total"] == 1)["tally"]
             # One ballot: its group's split is guarded (fewer than k = 3), its count is shown.
-            assert tally["groups"]["public"] == {"label": "群众", "count": 1, "guarded": True}
+            assert tally["groups"]["public"] == {"label": "开放投票（未实名）", "count": 1, "guarded": True}
             # Presence adds up across workers.
             h.expect(lambda m: m["type"] == "presence" and m["audience"] == 1 and m["screens"] == 1)
         finally:

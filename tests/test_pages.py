@@ -1025,7 +1025,7 @@ class RedisServer:
 def key_paper(page: Page, sheet: str, counts: dict[str, int]) -> Locator:
     """Key one bundle of paper sheets into 群众 on a console or recorder page; the outcome line."""
     card = page.locator(".paper-card")
-    card.get_by_label("投票组").select_option(label="群众")
+    card.get_by_label("投票组").select_option(label="开放投票（未实名）")
     card.get_by_label("表号（或批次号）").fill(sheet)
     for option, n in counts.items():
         card.get_by_label(f"「{option}」张数").fill(str(n))
@@ -1113,7 +1113,7 @@ def test_hidden_results_wait_for_the_reveal_and_small_groups_stay_unsplit(live_s
     expect(screen.locator(".screen-facts")).to_be_visible()
     # Two phone ballots: under the guard (3), no group's split or mean is on the screen.
     expect(screen.locator(".guard-note")).to_be_visible()
-    public_row = screen.locator(".group-table tbody tr").filter(has_text="群众")
+    public_row = screen.locator(".group-table tbody tr").filter(has_text="开放投票（未实名）")
     expect(public_row).to_contain_text("人数较少")
     expect(public_row.locator("td").nth(1)).to_have_text("—")
     shot(screen, "10-screen-revealed", full=False)

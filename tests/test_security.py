@@ -1,7 +1,7 @@
 """The edge of the server against a hostile web: Origin and CSRF checks (from a real
 second origin in Chromium, and from plain clients), forged keys, logout and idle
 sessions, the login back-off, formula cells in exports, PDF render limits, and
-traversal. Each item of docs/security-parts/edge.md names its test here."""
+traversal. Each item of docs/security.md names its test here."""
 
 from __future__ import annotations
 

@@ -236,7 +236,7 @@ def _guesses_allowed(lim: GuessLimiter, seconds: float) -> int:
 
 
 def test_limiter_bounds_guesses_per_address_and_per_meeting() -> None:
-    """The figures docs/security-parts/credentials.md quotes (the limits in live.web.services)."""
+    """The figures docs/security.md quotes (the limits in live.web.services)."""
     from live.web.services import Services
 
     fields = Services.__dataclass_fields__

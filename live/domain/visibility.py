@@ -10,7 +10,7 @@ Three things decide it, all pure functions of values (no I/O, no clock of their 
 - the coarse batching of live tallies for everyone but the host, so a tap in the hall
   cannot be matched to a change on the big screen (:class:`TallyBatcher`).
 
-The rules and the reasons are in docs/scoring.md and docs/security-parts/visibility.md.
+The rules and the reasons are in docs/scoring.md and docs/security.md.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Backoff for guessing secrets (ticket codes, roster links): ``free`` failures per key
 cost nothing; then the key waits ``base_s``, and each further failure doubles the wait,
 up to a ceiling. Failures are forgotten after a quiet ``forget_s``. In memory, per process: with N workers an
-attacker gets N times the budget (documented in docs/security-parts/credentials.md)."""
+attacker gets N times the budget (documented in docs/security.md)."""
 
 from __future__ import annotations
 
