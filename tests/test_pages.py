@@ -1322,11 +1322,18 @@ def test_hall_screens_defects(live_server: Live, devices: Devices) -> None:
     expect(rec.get_by_label("来源")).to_have_value("点评")
     expect(rec.get_by_label("责任人")).to_have_value("")
 
+    # One ballot is cast below: lower the small-group guard to 1 before 测评 begins, so the
+    # screens may show its split (with the default k = 3 they rightly show the count only).
+    card = host.locator(".visibility-card")
+    card.get_by_label("小组保护人数").fill("1")
+    card.get_by_role("button", name="保存").click()
+    expect(host.locator(".toast").filter(has_text="结果显示方式已保存")).to_be_visible()
     # 测评 of the first presenter, then closed
     advance(host, "开始测评", "结束测评")
     vote(tablet, "满意")
     for size, screen in screens.items():
-        expect(screen.locator(".tally-panel .tally-count")).to_have_text("1 票")
+        # A lone ballot reaches the hall screens with the coarse batch's catch-up (10 s), never per tap.
+        expect(screen.locator(".tally-panel .tally-count")).to_have_text("1 票", timeout=20_000)
         shot(screen, f"hall-voting-{size[0]}", full=False)
         # the tally uses most of the stage: bars at least 40 % of the window wide (they were ~180 px)
         widths = assert_bars(screen, 0.4, f"voting {size}")
