@@ -267,13 +267,19 @@ def start_bare(sizes: dict[str, int]) -> Server:
     return Server([proc], [port], "BARE00", "", "", data, kind="bare")
 
 
-def host_cookie(server: Server) -> str:
+def host_login(server: Server) -> tuple[str, str]:
+    """The host's session cookie and the CSRF token its page sends with every HTTP change."""
     req = urllib.request.Request(f"{server.base}/api/meetings/{server.code}/login",
                                  data=json.dumps({"password": server.password}).encode(),
                                  headers={"Content-Type": "application/json"}, method="POST")
     with urllib.request.urlopen(req) as resp:
         cookie = resp.headers.get("set-cookie", "")
-    return cookie.split(";", 1)[0]
+        csrf = str(json.loads(resp.read()).get("csrf", ""))
+    return cookie.split(";", 1)[0], csrf
+
+
+def host_cookie(server: Server) -> str:
+    return host_login(server)[0]
 
 
 # --- the host console ------------------------------------------------------------------

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vote_burst import host_to_voting, recv_until
 from websockets.asyncio.client import connect
 
-from _harness import Server, host_cookie, percentile, raise_nofile, table
+from _harness import Server, host_cookie, host_login, percentile, raise_nofile, table
 from _harness import start_live as start_server
 from live.web.auth import Signer
 
@@ -48,9 +48,13 @@ MEETING_ID = 1  # a bench server holds the demo meeting only
 REDEEM_SAMPLE = 300
 
 
-def _post(server: Server, path: str, body: dict[str, Any], cookie: str) -> tuple[int, bytes, dict[str, str]]:
+def _post(server: Server, path: str, body: dict[str, Any], cookie: str,
+          csrf: str = "") -> tuple[int, bytes, dict[str, str]]:
+    headers = {"Content-Type": "application/json", "Cookie": cookie}
+    if csrf:
+        headers["X-CSRF-Token"] = csrf
     req = urllib.request.Request(f"{server.base}{path}", data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json", "Cookie": cookie})
+                                 headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             return resp.status, resp.read(), dict(resp.headers)
@@ -70,12 +74,12 @@ async def set_mode(server: Server, mode: str) -> None:
 
 def make_tickets(server: Server, n: int) -> list[tuple[int, str]]:
     """(number, code) of n fresh tickets, made through the host route in batches of 5,000."""
-    cookie = host_cookie(server)
+    cookie, csrf = host_login(server)
     out: list[tuple[int, str]] = []
     while len(out) < n:
         count = min(5000, n - len(out))
         status, body, _ = _post(server, f"/api/meetings/{server.code}/tickets", {"count": count, "group": "群众代表"},
-                                cookie)
+                                cookie, csrf)
         if status != 200:
             raise SystemExit(f"ticket creation failed: {status} {body[:200]!r}")
         with zipfile.ZipFile(io.BytesIO(body)) as zf:
