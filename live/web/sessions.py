@@ -16,6 +16,12 @@ _WHY = {"revoked": "已退出登录，请重新登录", "idle": "长时间未操
         "expired": "登录已超过有效期，请重新登录", "unknown": "登录已失效，请重新登录"}
 
 
+def _lapsed(svc: Services, sid: str, meeting_id: int, role: str) -> str | None:
+    """Why the server-side session ``sid`` no longer counts (revoked, idle, expired, unknown), or None."""
+    return check_session(svc.engine, sid, meeting_id, role, idle_s=svc.settings.session_idle_s,
+                         max_s=svc.settings.session_max_s)
+
+
 def check_host(svc: Services, raw: str | None, meeting: Meeting) -> str:
     """The session id of a live host cookie for ``meeting``; TokenError otherwise.
     Reads the database: call it in a thread."""
@@ -24,8 +30,7 @@ def check_host(svc: Services, raw: str | None, meeting: Meeting) -> str:
     mid, version, sid = svc.signer.read_host_cookie(raw)
     if mid != meeting.id or version != meeting.host_session_version:
         raise TokenError("登录已失效，请重新登录", code="login_required")
-    why = check_session(svc.engine, sid, mid, "host", idle_s=svc.settings.session_idle_s,
-                        max_s=svc.settings.session_max_s)
+    why = _lapsed(svc, sid, mid, "host")
     if why is not None:
         raise TokenError(_WHY[why], code="login_required")
     return sid
@@ -37,9 +42,7 @@ def check_recorder(svc: Services, raw: str | None, meeting: Meeting) -> str:
     mid, version, sid = svc.signer.read_recorder_cookie(raw)
     if mid != meeting.id or version != meeting.host_session_version:
         raise TokenError("该记录员链接已失效，请向主持人索取新链接", code="revoked")
-    why = check_session(svc.engine, sid, mid, "recorder", idle_s=svc.settings.session_idle_s,
-                        max_s=svc.settings.session_max_s)
-    if why is not None:
+    if _lapsed(svc, sid, mid, "recorder") is not None:
         raise TokenError("记录员登录已失效，请重新打开记录员链接", code="login_required")
     return sid
 
