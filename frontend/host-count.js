@@ -64,7 +64,7 @@ export function visibilityCard(conn) {
     run(save, async () => {
       await conn.send("meeting.visibility", { mode: select.value, small_group_k: Number(k.value) });
       dirty = false;
-      toast("结果显示方式已保存", "ok", 2000);
+      toast("结果显示方式已保存", "ok", 6000);
     });
   });
   conn.on("state", render);
