@@ -37,7 +37,12 @@ export function visibilityCard(conn) {
 
   function render() {
     const state = conn.state;
-    if (!state) return;
+    if (!state || !conn.online) {
+      // Nothing to save against until the console is connected: a click now could only fail.
+      select.disabled = k.disabled = save.disabled = true;
+      lock.textContent = "正在连接服务器…";
+      return;
+    }
     const v = state.meeting.visibility || { mode: "live", small_group_k: 3 };
     const locked = voteBegan(state);
     if (!dirty || locked) {
@@ -68,6 +73,7 @@ export function visibilityCard(conn) {
     });
   });
   conn.on("state", render);
+  conn.on("status", render);
   render();
   return form;
 }
