@@ -34,6 +34,13 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from live.web.factory import tune_process
 
     tune_process()
+    from live.store.server_lock import ServerRunning, hold_for_server
+
+    try:
+        # Held as long as this process serves (each app holds it too): `live restore` refuses meanwhile.
+        hold_for_server(settings.database_url)
+    except ServerRunning as exc:
+        raise SystemExit(f"拒绝启动：{exc}") from None
 
     if workers > 1:
         # Each worker builds its own app from the environment (factory mode).
@@ -490,6 +497,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--database-url")
     up.add_argument("--data-dir", default="data")
     up.set_defaults(func=cmd_db_upgrade)
+
+    from live.data_care import add_commands
+
+    add_commands(sub)  # backup, restore, purge
     return p
 
 

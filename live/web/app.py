@@ -23,6 +23,7 @@ from live.realtime.broker import make_broker
 from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
+from live.store.server_lock import hold_for_server
 from live.store.writer import Writer
 from live.web import (
     credential_routes,
@@ -93,6 +94,8 @@ def _signing_key(settings: Settings) -> Ed25519PrivateKey | None:
 def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Held while this server runs, so `live restore` refuses to replace its database.
+        server_lock = hold_for_server(settings.database_url)
         engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
         if settings.migrate:
             upgrade(engine)
@@ -111,6 +114,8 @@ def create_app(settings: Settings) -> Starlette:
             await writer.stop()
             await hub.stop()
             engine.dispose()
+            if server_lock is not None:
+                server_lock.release()
 
     route_list = [
         Route("/", routes.index),
