@@ -34,13 +34,6 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     from live.web.factory import tune_process
 
     tune_process()
-    from live.store.server_lock import ServerRunning, hold_for_server
-
-    try:
-        # Held as long as this process serves (each app holds it too): `live restore` refuses meanwhile.
-        hold_for_server(settings.database_url)
-    except ServerRunning as exc:
-        raise SystemExit(f"拒绝启动：{exc}") from None
 
     if workers > 1:
         # Each worker builds its own app from the environment (factory mode).
@@ -58,6 +51,17 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
         return
     uvicorn.run(create_app(settings), host=host, port=port, backlog=settings.backlog, log_level="warning",
                 proxy_headers=False, **UVICORN_WS_OPTIONS)  # type: ignore[arg-type]
+
+
+def _hold_server_lock(database_url: str) -> object:
+    """The shared server lock, for the caller to hold while it seeds, migrates and serves (each
+    app takes it too), so `live restore` refuses meanwhile; refused while a restore runs."""
+    from live.store.server_lock import ServerRunning, hold_for_server
+
+    try:
+        return hold_for_server(database_url)
+    except ServerRunning as exc:
+        raise SystemExit(f"拒绝启动：{exc}") from None
 
 
 def _base_url(host: str, port: int, public_url: str | None) -> str:
@@ -102,6 +106,7 @@ def print_meeting(settings: Settings, meeting_id: int, password: str, base: str,
 
 def cmd_demo(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
+    lock = _hold_server_lock(f"sqlite:///{data_dir / 'live.db'}")  # noqa: F841 (held while this command runs)
     if args.reset and data_dir.exists():
         for p in data_dir.glob("live.db*"):
             p.unlink()
@@ -188,6 +193,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"拒绝启动：LIVE_TRUSTED_PROXIES 应为逗号分隔的网段，如 127.0.0.1/32（{exc}）", file=sys.stderr)
         return 2
     make_private_dir(settings.data_dir)
+    lock = _hold_server_lock(settings.database_url)  # noqa: F841 (held while this command runs)
     engine = make_engine(settings.database_url)
     upgrade(engine)
     engine.dispose()

@@ -68,8 +68,8 @@ def serve(data: Path) -> tuple[subprocess.Popen[bytes], str]:
     proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir", str(data)],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
+    deadline = time.time() + 90  # a loaded machine imports slowly
+    while time.time() < deadline and proc.poll() is None:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 return proc, base
@@ -144,7 +144,7 @@ def ballot_ids(db: Path, item_id: int) -> set[str]:
 def export_and_verify(tmp: Path, db_url: str, code: str, pubkey: str, capsys: pytest.CaptureFixture[str],
                       name: str) -> dict[str, Any]:
     out = tmp / f"{name}.json"
-    assert main(["export", "ballots", code, "-o", str(out), "--database-url", db_url]) == 0
+    assert main(["export", "ballots", code, "-o", str(out), "--database-url", db_url, "--data-dir", str(tmp)]) == 0
     export: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     root = export["record"]["root"]
     capsys.readouterr()
@@ -383,6 +383,22 @@ def test_documented_pg_dump_and_pg_restore_round_trip(pg_url: str, tmp_path: Pat
     assert title == ("备份恢复演练",)
     assert audit == kept
     out = tmp_path / "pg.json"
-    assert main(["export", "ballots", seed.code, "-o", str(out), "--database-url", pg_url]) == 0
+    assert main(["export", "ballots", seed.code, "-o", str(out), "--database-url", pg_url,
+                 "--data-dir", str(tmp_path)]) == 0
     capsys.readouterr()
     assert main(["verify", str(out)]) == 0, capsys.readouterr().out
+
+
+def test_serve_refuses_to_start_mid_restore(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "data"
+    url = f"sqlite:///{data / 'live.db'}"
+    make_data(data, capsys)
+    held = exclusive(url)  # a restore under way: `live serve` refuses to start
+    assert held is not None
+    with pytest.raises(SystemExit, match="拒绝启动"):
+        main(["serve", "--data-dir", str(data), "--secret-key", "k" * 40, "--port", str(free_port_for_tests())])
+    held.release()
+    # The refused start left nothing held: a restore goes ahead in the same process.
+    good = tmp_path / "good.db"
+    assert main(["backup", "-o", str(good), "--data-dir", str(data)]) == 0
+    assert main(["restore", str(good), "--data-dir", str(data)]) == 0

@@ -67,6 +67,9 @@ class ServerLock:
             os.close(self._fd)
             self._fd = None
 
+    def __del__(self) -> None:
+        self.release()
+
     def __enter__(self) -> ServerLock:
         return self
 
