@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
-from live.config import Settings
+from live.config import Settings, make_private_dir
 from live.store.db import checkpoint_truncate, is_sqlite, make_engine, normalise_url, sqlite_path
 
 _AGE = re.compile(r"(\d+)\s*([dhw])")
@@ -95,6 +95,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
               "Refused: a server is running on this database. Stop it, then restore.", file=sys.stderr)
         return 3
     try:
+        make_private_dir(db.parent)
         info, aside = restore(db, source)
     except BackupError as exc:
         print(f"错误：{exc}", file=sys.stderr)
@@ -149,6 +150,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
                 print(f"    {label}：{r.counts[key]}")
     if not args.dry_run:
         print("选票、结果、问题清单与记录根摘要均保留，live verify 照常通过；清除已写入各会议的审计日志。")
+        print("正在运行的服务器内存中可能仍留有这些会议的旧状态（如弹幕窗口），重启服务器后才完全清除。")
     return 0
 
 
