@@ -68,7 +68,8 @@ class ServerLock:
             self._fd = None
 
     def __del__(self) -> None:
-        self.release()
+        with contextlib.suppress(Exception):  # at interpreter exit the kernel releases it anyway
+            self.release()
 
     def __enter__(self) -> ServerLock:
         return self
