@@ -486,6 +486,8 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--smoke", action="store_true", help="300 phones; SKIP (exit 0) when the box cannot")
     p.add_argument("--audience", type=int, default=15_000)
+    p.add_argument("--join-window", type=float, default=0.0, help="seconds over which the phones arrive "
+                   "(default: audience / 1000)")
     p.add_argument("--votes", type=int, default=5_000)
     p.add_argument("--vote-window", type=float, default=10.0)
     p.add_argument("--loaders", type=int, default=4)
@@ -494,8 +496,9 @@ def main() -> int:
     if why:
         print(f"SKIP bench/hosts.py: {why}")
         return 0 if args.smoke else 2
-    cfg = Config(audience=args.audience, join_window=max(5.0, args.audience / 1000), votes=args.votes,
-                 vote_window=args.vote_window, phase_changes=3, burst=20)
+    window = args.join_window or max(5.0, args.audience / 1000)
+    cfg = Config(audience=args.audience, join_window=window, votes=args.votes, vote_window=args.vote_window,
+                 phase_changes=3, burst=20)
     loaders = args.loaders
     if args.smoke:
         cfg = Config(audience=300, join_window=3, votes=150, vote_window=2, phase_changes=3, burst=5)
