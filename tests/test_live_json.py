@@ -215,3 +215,22 @@ def test_no_secret_in_the_document(client: TestClient, seed: Seed, settings: Set
         assert secret.encode() not in raw, secret
     # Nothing the host alone gets (who has voted, the moderation queue).
     assert b"participation" not in raw and b"moderation" not in raw
+
+
+def test_a_voided_round_leaves_no_tally_behind(client: TestClient, seed: Seed) -> None:
+    h = _host(client, seed)
+    item = _to_voting(h)
+    for n in range(6):
+        _vote(_phone(client, seed, n), item, 10 + n, "满意")
+    assert h.cmd("item.advance", item_id=item, **{"from": "voting"})["phase"] == "done"
+    _wait_doc(client, seed, lambda d: _tallies(d).get(item, {}).get("view") == "final")
+    assert h.cmd("item.void", item_id=item, reason="计票设备故障，重新测评")["type"] == "ack"
+    voided = _wait_doc(client, seed, lambda d: d["seq"] >= h.seq)
+    time.sleep(0.3)  # past a tick
+    voided = _doc(client, seed)
+    assert next(i for i in voided["snapshot"]["state"]["items"] if i["id"] == item)["phase"] == "comment"
+    assert item not in _tallies(voided)
+    # A screen connecting now gets no tally of the voided round either.
+    screen = Conn(open_ws(client, f"/ws/{seed.code}?role=screen"))
+    screen.expect(lambda m: m["type"] == "presence")
+    assert not [m for m in screen.seen if m["type"] == "tally"]
