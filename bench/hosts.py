@@ -1,6 +1,6 @@
 """Several hosts behind nginx, on one box: each worker host in its own network namespace.
 
-    python bench/hosts.py                      # 15,000 phones over 3 worker hosts (~5 minutes)
+    python bench/hosts.py                      # 15,000 phones over 3 worker hosts (needs a quiet box)
     python bench/hosts.py --audience 30000     # bigger
     python bench/hosts.py --smoke              # 300 phones; a clear SKIP (exit 0) without netns/nginx
 
