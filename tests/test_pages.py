@@ -1441,3 +1441,38 @@ def test_void_clears_the_phones_vote(live_server: Live, devices: Devices) -> Non
     assert reasons == ["计票设备故障，重新测评"]
     assert not devices.problems, devices.problems
     srv.assert_no_server_errors()
+
+
+def test_watch_only_phone_polls_live_json_without_a_socket(live_server: Live, devices: Devices) -> None:
+    """/j/CODE?watch=1: the stage follows the meeting from live.json; no WebSocket is opened."""
+    from websockets.sync.client import connect
+
+    srv = live_server
+    doc = httpx.get(f"{srv.base}/api/meetings/{srv.code}/live.json").json()
+    first = doc["snapshot"]["state"]["items"][0]
+    title = doc["snapshot"]["state"]["meeting"]["title"]
+    phone = devices.open("watcher", f"/j/{srv.code}?watch=1", 390, 844, phone=True)
+    sockets: list[str] = []
+    polls: list[str] = []
+    phone.on("websocket", lambda ws: sockets.append(ws.url))
+    phone.on("request", lambda r: polls.append(r.url) if r.url.endswith("/live.json") else None)
+    expect(phone.locator("#title")).to_have_text(title)
+    expect(phone.locator(".watch-note")).to_contain_text("仅观看")
+    cookie = httpx.post(f"{srv.base}/api/meetings/{srv.code}/login", json={"password": srv.password}).cookies
+    ws_base = srv.base.replace("http://", "ws://")
+    with connect(f"{ws_base}/ws/{srv.code}?role=host",
+                 additional_headers={"Cookie": f"live_host={cookie['live_host']}"}) as ws:
+        for n, (type_, fields) in enumerate((("meeting.start", {}), ("item.open", {"item_id": first["id"]}))):
+            ws.send(json.dumps({"id": f"w-{n}", "type": type_, **fields}))
+            while True:
+                msg = json.loads(ws.recv(timeout=15))
+                if msg.get("id") == f"w-{n}":
+                    assert msg["type"] == "ack", msg
+                    break
+    # Within the documented worst case (9 s; no CDN here, so one poll plus a second).
+    expect(phone.locator(".stage")).to_contain_text(first["presenter"]["name"], timeout=12_000)
+    assert polls, "the page never asked for live.json"
+    assert sockets == [], sockets
+    phone.locator(".watch-note a").click()
+    expect(phone.locator(".ballot-status, .btn-vote, .stage").first).to_be_visible()
+    assert devices.problems == []

@@ -263,6 +263,7 @@ class MeetingRuntime:
         self._ballots.pop(item_id, None)
         self._values.pop(item_id, None)
         self._tally_wire.pop(item_id, None)
+        self._public_sent.pop(item_id, None)  # a phone or live.json joining now must not get the voided round
         self.dirty_items.add(item_id)
 
     def tally(self, item_id: int) -> dict[str, Any]:

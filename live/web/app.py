@@ -27,6 +27,7 @@ from live.store.server_lock import hold_for_server
 from live.store.writer import Writer
 from live.web import (
     credential_routes,
+    live_routes,
     metrics,
     panel_routes,
     paper_routes,
@@ -144,6 +145,7 @@ def create_app(settings: Settings) -> Starlette:
         *panel_routes.ROUTES,
         *credential_routes.ROUTES,
         *paper_routes.ROUTES,
+        *live_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from live.config import Settings
 from live.realtime.hub import Hub
+from live.realtime.live_doc import LiveDocs
 from live.store.own_ballots import OwnBallots
 from live.store.writer import Writer
 from live.web.auth import Signer, cookie_name
@@ -33,6 +34,7 @@ class Services:
     guesses_ip: GuessLimiter = field(default_factory=lambda: GuessLimiter(free=10))
     guesses_meeting: GuessLimiter = field(
         default_factory=lambda: GuessLimiter(free=1000, base_s=1.0, max_s=30.0, forget_s=600.0))
+    live_docs: LiveDocs = field(default_factory=LiveDocs)  # live.json, built once per change
     own_ballots: OwnBallots = field(init=False)
     trusted_proxies: list[IPv4Network | IPv6Network] = field(init=False)  # phones' own ballots, read in batches on join
 
