@@ -107,7 +107,8 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
-            await hub.interaction.flush()  # likes not yet stored, while the writer still runs
+            # Likes not yet stored and the minute being sampled, while the writer still runs.
+            await hub.interaction.flush({mid: rt.local_presence() for mid, rt in hub.runtimes.items()})
             await writer.stop()
             await hub.stop()
             engine.dispose()
