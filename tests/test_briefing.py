@@ -19,9 +19,11 @@ import pypdfium2 as pdfium
 import pytest
 from docx import Document
 from PIL import Image
+from playwright.sync_api import expect
 from sqlmodel import Session
 from starlette.testclient import TestClient
 from test_interaction import citizen
+from test_pages import CHROMIUM, Devices, Live, browser, devices, live_server, next_button  # noqa: F401
 
 from conftest import Conn, Seed, close_sockets, item_ids, login, open_ws
 from live.reports import charts, fonts
@@ -326,3 +328,56 @@ def test_interaction_export_and_briefing_routes(client: TestClient, seed: Seed) 
     assert len(Document(io.BytesIO(r.content)).inline_shapes) == 4
     assert client.get(base + "/briefing.txt").status_code == 404
     assert client.post(base + "/briefing.pdf").status_code == 405
+
+
+# --- the console offers them once the meeting has ended (a real server and Chromium) ---------------------
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
+def test_console_offers_the_briefing_and_the_export_after_the_meeting(
+        live_server: Live, devices: Devices) -> None:  # noqa: F811
+    srv = live_server
+    host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
+    host.fill("input[name=password]", srv.password)
+    host.click("button[type=submit]")
+    btn = next_button(host)
+    expect(btn).to_have_text("开始会议")
+    after = host.locator(".after-meeting")
+    expect(after.locator("a")).to_have_count(0)  # not before the meeting ends
+    btn.click()
+    expect(after).to_contain_text("会议结束后，可在此下载会议简报和互动数据")
+    expect(after.locator("a")).to_have_count(0)
+    dialog = host.locator("dialog.confirm")
+    for _ in range(40):
+        label = btn.inner_text().strip()
+        if label == "结束会议":
+            break
+        btn.click()
+        if label == "结束测评":
+            dialog.locator("button[value=ok]").click()
+            expect(dialog).to_have_count(0)
+        expect(btn).not_to_have_text(label)
+    btn.click()
+    dialog.locator("button[value=ok]").click()
+    expect(btn).to_have_text("会议已结束")
+    expect(after.get_by_role("heading", name="会后材料")).to_be_visible()
+    links = {a.inner_text(): a.get_attribute("href") for a in after.locator("a").all()}
+    base = f"/api/meetings/{srv.code}"
+    assert links == {"简报（Word）": f"{base}/briefing.docx", "简报（PDF）": f"{base}/briefing.pdf",
+                     "互动数据（Excel：提问、评论、每分钟在线与互动）": f"{base}/export/interaction.xlsx"}
+    with host.expect_download() as got:
+        after.get_by_role("link", name="下载会议简报（PDF）").click()
+    download = got.value
+    assert download.suggested_filename == f"briefing-{srv.code}.pdf"
+    body = Path(download.path()).read_bytes()
+    assert "一、基本情况" in pdf_text(body) and "三、测评结果" in pdf_text(body)
+    for href in (links["简报（Word）"], links["互动数据（Excel：提问、评论、每分钟在线与互动）"]):
+        resp = host.request.get(srv.base + href)
+        assert resp.status == 200 and resp.body().startswith(b"PK"), href
+    after.scroll_into_view_if_needed()
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    host.locator(".results-card").screenshot(path=str(SCREENS / "briefing-console.png"), animations="disabled")
+    assert not devices.problems, devices.problems
+    srv.assert_no_server_errors()
