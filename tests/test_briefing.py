@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +20,11 @@ import pypdfium2 as pdfium
 import pytest
 from docx import Document
 from PIL import Image
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 from sqlmodel import Session
 from starlette.testclient import TestClient
 from test_interaction import citizen
-from test_pages import CHROMIUM, Devices, Live, browser, devices, live_server, next_button  # noqa: F401
+from test_pages import CHROMIUM, Devices, Live, browser, free_port, next_button  # noqa: F401
 
 from conftest import Conn, Seed, close_sockets, item_ids, login, open_ws
 from live.reports import charts, fonts
@@ -333,12 +334,62 @@ def test_interaction_export_and_briefing_routes(client: TestClient, seed: Seed) 
 # --- the console offers them once the meeting has ended (a real server and Chromium) ---------------------
 
 
+@pytest.fixture
+def briefing_server(tmp_path: Path) -> Iterator[Live]:
+    """`live demo --no-serve`, then `live serve` (as tests/test_pages.py does, with more time to start:
+    a loaded 2-core box takes over 20 s to import the app)."""
+    import re
+    import time
+
+    import httpx
+
+    data = tmp_path / "data"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
+    env["LIVE_DATA_DIR"] = str(data)
+    out = subprocess.run([sys.executable, "-m", "live.cli", "demo", "--data-dir", str(data), "--no-serve"],
+                         capture_output=True, text=True, check=True, cwd=ROOT, env=env, timeout=120).stdout
+    code, password = re.search(r"会议码 ([A-Z2-9]{6})", out), re.search(r"主持人密码\s+(\S+)", out)
+    assert code and password, out
+    log = tmp_path / "server.log"
+    port = free_port()
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir",
+                                 str(data)], env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        yield Live(base, code[1], password[1], [], data / "live.db", log)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+@pytest.fixture
+def briefing_devices(browser: Browser, briefing_server: Live) -> Iterator[Devices]:  # noqa: F811
+    d = Devices(browser, briefing_server.base)
+    try:
+        yield d
+    finally:
+        d.close()
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian chromium at /usr/bin/chromium")
 def test_console_offers_the_briefing_and_the_export_after_the_meeting(
-        live_server: Live, devices: Devices) -> None:  # noqa: F811
-    srv = live_server
+        briefing_server: Live, briefing_devices: Devices) -> None:
+    srv, devices = briefing_server, briefing_devices
     host = devices.open("host", f"/host/{srv.code}", 1440, 1000)
     host.fill("input[name=password]", srv.password)
     host.click("button[type=submit]")
@@ -367,14 +418,15 @@ def test_console_offers_the_briefing_and_the_export_after_the_meeting(
     base = f"/api/meetings/{srv.code}"
     assert links == {"简报（Word）": f"{base}/briefing.docx", "简报（PDF）": f"{base}/briefing.pdf",
                      "互动数据（Excel：提问、评论、每分钟在线与互动）": f"{base}/export/interaction.xlsx"}
-    with host.expect_download() as got:
+    with host.expect_download(timeout=180_000) as got:  # charts take seconds (tens on a loaded box)
         after.get_by_role("link", name="下载会议简报（PDF）").click()
     download = got.value
-    assert download.suggested_filename == f"briefing-{srv.code}.pdf"
+    # The server's Chinese name (Content-Disposition filename*) wins over the link's download name.
+    assert download.suggested_filename.endswith("述法评议会_简报.pdf"), download.suggested_filename
     body = Path(download.path()).read_bytes()
     assert "一、基本情况" in pdf_text(body) and "三、测评结果" in pdf_text(body)
     for href in (links["简报（Word）"], links["互动数据（Excel：提问、评论、每分钟在线与互动）"]):
-        resp = host.request.get(srv.base + href)
+        resp = host.request.get(srv.base + href, timeout=180_000)
         assert resp.status == 200 and resp.body().startswith(b"PK"), href
     after.scroll_into_view_if_needed()
     SCREENS.mkdir(parents=True, exist_ok=True)

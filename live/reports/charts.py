@@ -203,7 +203,6 @@ def ranking_chart(ranking: Sequence[dict[str, Any]], path: Path) -> Chart:
     for yi, r, v in zip(y, ranked, totals, strict=True):
         ax.text(v + 0.5, yi, f"{r['total']}", va="center", fontsize=8)
     ax.set_yticks(y, [f"第{r['rank']}名  {r['name']}" for r in ranked])
-    low = min(totals, default=0.0)
     ax.set_xlim(0, 100)  # bars start at zero: a cut axis would make small gaps look large
     ax.set_xlabel("综合得分")
     ax.set_title("综合得分排名")
