@@ -433,3 +433,49 @@ def test_console_offers_the_briefing_and_the_export_after_the_meeting(
     host.locator(".results-card").screenshot(path=str(SCREENS / "briefing-console.png"), animations="disabled")
     assert not devices.problems, devices.problems
     srv.assert_no_server_errors()
+
+
+def test_the_briefing_shows_only_what_the_public_result_shows(client: TestClient, seed: Seed) -> None:
+    """A ``hidden`` meeting with k = 3: a revealed result, a revealed result with a group under the
+    guard (its split, and every other group's, withheld), and a result never revealed."""
+    from live.store.briefing_data import briefing_data
+
+    login(client, seed)
+    try:
+        h = Conn(open_ws(client, f"/ws/{seed.code}?role=host"))
+        assert h.cmd("meeting.visibility", mode="hidden", small_group_k=3)["visibility"]["mode"] == "hidden"
+        h.cmd("meeting.start")
+        phones = [citizen(client, seed, f"device-vis-{n:03d}") for n in range(4)]
+        items = item_ids(h)
+        for item, voters, reveal in zip(items, (4, 2, 4), (True, True, False), strict=True):
+            h.cmd("item.open", item_id=item)
+            for _ in range(3):
+                h.cmd("item.advance", item_id=item)
+            for n in range(voters):
+                assert phones[n].cmd("vote", item_id=item, ballot_id=f"v{item}-vis-{n}",
+                                     choice={"option": "满意" if n else "不满意"})["type"] == "ack"
+            assert h.cmd("item.advance", item_id=item)["phase"] == "done"
+            if reveal:
+                assert h.cmd("item.reveal", item_id=item)["revealed"] is True
+        h.cmd("meeting.end")
+    finally:
+        close_sockets()
+    engine = make_engine(seed.settings.database_url)
+    with Session(engine) as s:
+        data = briefing_data(s, seed.meeting_id)
+    engine.dispose()
+    first, second, third = data["items"]
+    public = {g["key"]: g for g in first["result"]["groups"]}
+    assert public["public"]["options"] == {"满意": 3, "基本满意": 0, "不满意": 1}
+    guarded = {g["key"]: g for g in second["result"]["groups"]}
+    assert guarded["public"]["guarded"] and "options" not in guarded["public"] and "mean" not in guarded["public"]
+    assert third["result"] is None and third["withheld"]
+    assert [r["name"] for r in data["ranking"] if r["rank"] is not None] == [first["name"], second["name"]]
+    made: list[charts.Chart] = []
+    text = pdf_text(render_briefing_pdf(data, made))
+    votes = " ".join(next(c for c in made if c.key == "votes").texts)
+    assert first["name"] in votes and "2 票（人数较少，不公开分布）" in votes
+    ranked = " ".join(next(c for c in made if c.key == "ranking").texts)
+    assert third["name"] not in votes and third["name"] not in ranked
+    assert f"未列入排名（测评未结束或结果未揭晓）：{third['name']}" in text
+    assert "测评结果由主持人揭晓后公布" in text
