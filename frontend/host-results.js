@@ -14,9 +14,10 @@ export function resultsCard(conn, code) {
     el("a", { class: "btn btn-small btn-secondary", href: `${api}/export/ballots.json`, download: `ballots-${code}.json` }, "下载选票数据（JSON，可用 live verify 核验）"),
     el("a", { class: "btn btn-small btn-secondary", href: `${api}/export/results.xlsx`, download: `results-${code}.xlsx` }, "下载结果表（Excel）"));
   const recordBox = el("div", { class: "record-box" });
+  const afterBox = el("div", { class: "after-meeting" });
   const audit = auditView(api);
   const root = el("section", { class: "card results-card", "aria-labelledby": "results-title" },
-    el("h2", { id: "results-title", text: "测评结果" }), empty, list, ranking, recordBox, downloads, audit);
+    el("h2", { id: "results-title", text: "测评结果" }), empty, list, ranking, recordBox, afterBox, downloads, audit);
   const open = new Map();  // item id -> whether its details are open (the host's choice)
   let shown = "";
 
@@ -47,6 +48,7 @@ export function resultsCard(conn, code) {
         el("p", { class: "muted small", text: "按公布总分（两位小数）排名，总分相同名次并列（1、2、2、4）。" })]
       : null);
     fill(recordBox, recordSection(conn, state, code));
+    fill(afterBox, afterMeeting(api, code, state.meeting.status));
   }
 
   function itemResult(state, item, openByDefault) {
@@ -81,6 +83,22 @@ export function resultsCard(conn, code) {
   conn.on("tally", render);
   render();
   return root;
+}
+
+// Once the meeting has ended: the 简报 for 上级 (charts of participation, votes, ranking,
+// problems) and every question and comment with the per-minute series.
+function afterMeeting(api, code, status) {
+  if (status !== "ended") {
+    return status === "live" ? el("p", { class: "muted small", text: "会议结束后，可在此下载会议简报和互动数据。" }) : null;
+  }
+  const link = (href, file, text, label) => el("a", { class: "btn btn-small btn-primary", href, download: file, "aria-label": label }, text);
+  return [el("h3", { text: "会后材料" }),
+    el("p", { class: "muted small", text: "简报含参与人数与互动随时间变化、各述法人分组投票分布（按公开结果）、排名和问题分类图表，可直接报送。" }),
+    el("p", { class: "downloads" },
+      link(`${api}/briefing.docx`, `briefing-${code}.docx`, "简报（Word）", "下载会议简报（Word）"),
+      link(`${api}/briefing.pdf`, `briefing-${code}.pdf`, "简报（PDF）", "下载会议简报（PDF）"),
+      el("a", { class: "btn btn-small btn-secondary", href: `${api}/export/interaction.xlsx`, download: `interaction-${code}.xlsx` },
+        "互动数据（Excel：提问、评论、每分钟在线与互动）"))];
 }
 
 // The sealed record: the root with its QR, and the switch of the public results page.

@@ -298,6 +298,8 @@ CASES: list[Case] = [
     Case("words.add", lambda c: c.done({"words": ["某某词"]}), emits=False),
     Case("words.remove", lambda c: _after(c.run("words.add", words=["某某词"]), {"words": ["某某词"]}), emits=False),
     Case("likes.add", lambda c: c.done({"n": 7}), emits=False),
+    Case("interaction.sample", lambda c: c.done({"worker": "w-1", "minute_ms": 1_764_554_400_000, "audience": 12,
+                                                 "screens": 1, "panel": 3, "hosts": 1, "likes": 40}), emits=False),
     # 点评 and 整改: host data, not public state
     Case("review.save", lambda c: c.done({"item_id": c.item, "text": "汇报全面", "commenter": "李某"}), emits=False),
     Case("problem.add", lambda c: c.done({"item_id": c.item, "description": "制度不健全", "source": "点评"}),

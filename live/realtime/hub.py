@@ -56,7 +56,7 @@ class Hub:
         self.messages_sent_estimate = 0
         self.drops = 0
         # Likes, upvote counts, banned-word filters and the host's moderation queue.
-        self.interaction = Interaction(engine, broker)
+        self.interaction = Interaction(engine, broker, self.worker_id)
         self.gc_policy = GcPolicy()
         self.sync = MeetingSync()  # what a joining client gets: replay, log read or snapshot
 

@@ -29,6 +29,7 @@ from live.domain.moderation import BannedWordFilter, Lexicon, default_lexicon_pa
 from live.realtime.broker import Broker
 from live.realtime.client import Client
 from live.realtime.runtime import MeetingRuntime
+from live.realtime.sampling import MinuteSampler
 from live.store import comments, questions
 from live.store.events import encode
 
@@ -42,6 +43,11 @@ LIKES_PERSIST_S = 5.0
 # once a second is enough for a person to read, and it keeps the query off every tick.
 MODERATION_MIN_S = 1.0
 KINDS = frozenset({"likes", "upvotes", "mod", "words"})
+
+
+def wall_ms() -> int:
+    """The wall clock the minute samples are aligned to (every worker cuts minutes at the same instant)."""
+    return int(time.time() * 1000)
 
 
 @functools.lru_cache(maxsize=1)
@@ -89,9 +95,11 @@ class MeetingVoice:
 
 
 class Interaction:
-    def __init__(self, engine: Engine, broker: Broker) -> None:
+    def __init__(self, engine: Engine, broker: Broker, worker: str = "worker") -> None:
         self.engine = engine
         self.broker = broker
+        # This worker's sockets and likes per minute while a meeting is live (interaction_sample).
+        self.sampler = MinuteSampler(worker)
         self.writer: Writer | None = None  # set by the app once the writer exists
         self.meetings: dict[int, MeetingVoice] = {}
         self._last_persist = time.monotonic()
@@ -129,6 +137,7 @@ class Interaction:
 
     def like(self, meeting_id: int, n: int) -> None:
         self.voice(meeting_id).likes_unpublished += n
+        self.sampler.like(meeting_id, n)
 
     def publish_upvotes(self, meeting_id: int, counts: dict[int, int]) -> None:
         self.broker.publish({"k": "upvotes", "m": meeting_id, "counts": {str(k): v for k, v in counts.items()}})
@@ -177,8 +186,13 @@ class Interaction:
 
     # --- the hub's ticker ----------------------------------------------------------------------
 
-    def tick(self, rt: MeetingRuntime) -> None:
+    def tick(self, rt: MeetingRuntime, now_ms: int | None = None) -> None:
         voice = self.voice(rt.meeting_id)
+        now_ms = wall_ms() if now_ms is None else now_ms
+        sample = self.sampler.take(rt.meeting_id, str(rt.state["meeting"].get("status", "")), rt.local_presence(),
+                                   now_ms)
+        if sample is not None and self.writer is not None:
+            self._spawn(self._store_sample(rt.meeting_id, sample))
         if voice.likes_unpublished:
             n, voice.likes_unpublished = voice.likes_unpublished, 0
             voice.likes_unpersisted += n
@@ -233,18 +247,33 @@ class Interaction:
             log.exception("persisting likes failed; retrying with the next flush")
             self.voice(meeting_id).likes_unpersisted += n
 
+    async def _store_sample(self, meeting_id: int, sample: dict[str, Any]) -> None:
+        writer = self.writer
+        if writer is None:
+            return
+        try:
+            await writer.command(meeting_id, "interaction.sample", sample, actor="system")
+        except Exception:  # a lost minute leaves a gap in the chart, never a failed meeting
+            log.exception("storing the interaction sample of meeting %s failed", meeting_id)
+
     def _spawn(self, coro: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def flush(self) -> None:
-        """At shutdown, while the writer still runs: store every like not yet stored."""
+    async def flush(self, presences: dict[int, dict[str, Any]] | None = None) -> None:
+        """At shutdown, while the writer still runs: store every like not yet stored, and the
+        minute being sampled (``presences``: this worker's sockets per meeting, as they stand)."""
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
         writer, self.writer = self.writer, None  # the ticker must not queue jobs on a stopping writer
         if writer is None:
             return
+        for mid, sample in self.sampler.drain(presences or {}):
+            try:
+                await writer.command(mid, "interaction.sample", sample, actor="system")
+            except Exception:
+                log.exception("could not store the last interaction sample of meeting %s", mid)
         for mid, v in self.meetings.items():
             n = v.likes_unpublished + v.likes_unpersisted
             v.likes_unpublished = v.likes_unpersisted = 0

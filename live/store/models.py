@@ -379,3 +379,26 @@ class PaperEntry(SQLModel, table=True):
     ballots: int = Field(default=0)
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
     updated_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class InteractionSample(SQLModel, table=True):
+    """One worker's view of one minute of a live meeting (migration 0012).
+
+    ``minute_ms`` is the start of the wall-clock minute. The online counts are that
+    worker's sockets at the end of the minute, and ``likes`` the taps it took during it.
+    Every worker writes its own row, so a minute's figures are the sums over its rows
+    (live.store.samples.minute_series); comments and questions are counted from their
+    own rows' timestamps there, not here."""
+
+    __tablename__ = "interaction_sample"
+    __table_args__ = (UniqueConstraint("meeting_id", "minute_ms", "worker", name="uq_sample_meeting_minute_worker"),)
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    minute_ms: int = Field(sa_type=BigInteger)
+    worker: str = Field(max_length=40)
+    audience: int = Field(default=0)
+    screens: int = Field(default=0)
+    panel: int = Field(default=0)
+    hosts: int = Field(default=0)
+    likes: int = Field(default=0)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)

@@ -32,7 +32,7 @@ from live.store.state import item_public, meeting_public, record_fields
 VOID_REASON_MIN = 4
 VOID_REASON_MAX = 200
 # A counter flush by the server every few seconds is nobody's action: it stays out of the log.
-UNAUDITED = frozenset({"likes.add"})
+UNAUDITED = frozenset({"likes.add", "interaction.sample"})
 ACTORS = frozenset({"host", "recorder", "admin", "system"})
 
 

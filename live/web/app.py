@@ -26,6 +26,7 @@ from live.store.migrate import upgrade
 from live.store.server_lock import hold_for_server
 from live.store.writer import Writer
 from live.web import (
+    briefing_routes,
     credential_routes,
     live_routes,
     metrics,
@@ -111,7 +112,8 @@ def create_app(settings: Settings) -> Starlette:
         try:
             yield
         finally:
-            await hub.interaction.flush()  # likes not yet stored, while the writer still runs
+            # Likes not yet stored and the minute being sampled, while the writer still runs.
+            await hub.interaction.flush({mid: rt.local_presence() for mid, rt in hub.runtimes.items()})
             await writer.stop()
             await hub.stop()
             engine.dispose()
@@ -146,6 +148,7 @@ def create_app(settings: Settings) -> Starlette:
         *credential_routes.ROUTES,
         *paper_routes.ROUTES,
         *live_routes.ROUTES,
+        *briefing_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
