@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,13 +147,17 @@ class Devices:
     problems: list[str] = field(default_factory=list)
 
     def open(self, name: str, path: str, width: int, height: int, *, phone: bool = False,
-             touch: bool = False, cookies: list[Any] | None = None) -> Page:
-        """A new context at `path` (or a whole URL), optionally with another context's cookies."""
+             touch: bool = False, cookies: list[Any] | None = None,
+             setup: Callable[[BrowserContext], None] | None = None) -> Page:
+        """A new context at `path` (or a whole URL), optionally with another context's cookies;
+        `setup` runs on the context before the page loads (init scripts, routes)."""
         ctx = self.browser.new_context(viewport={"width": width, "height": height}, is_mobile=phone,
                                        has_touch=phone or touch, locale="zh-CN")
         ctx.set_default_timeout(15_000)
         if cookies:
             ctx.add_cookies(cookies)
+        if setup is not None:
+            setup(ctx)
         self.contexts.append(ctx)
         page = ctx.new_page()
 
