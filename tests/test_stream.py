@@ -24,6 +24,15 @@ from playwright.sync_api import BrowserContext, Page, Route, expect
 
 # The browser, server and device fixtures of test_pages (imported, so the tests below redefine their names).
 from test_pages import ROOT, Devices, Live, browser, devices, live_server, shot  # noqa: F401
+from test_pages import pytestmark as BROWSER_MARKS
+
+
+def in_browser(test: Any) -> Any:
+    """The marks of test_pages' browser tests: browser, slow, skipped without Debian's chromium."""
+    for mark in BROWSER_MARKS:
+        test = mark(test)
+    return test
+
 
 VENDOR = ROOT / "frontend" / "vendor" / "hls.js"
 HLS_MODULE = "/static/vendor/hls.js/hls.light.min.mjs"
@@ -258,6 +267,7 @@ def video_state(page: Page) -> dict[str, Any]:
         " src: v.currentSrc, error: v.error && v.error.message})")
 
 
+@in_browser
 @pytest.mark.timeout(120)
 def test_hls_js_plays_the_stream_where_the_browser_cannot(
         live_server: Live, devices: Devices, tmp_path: Path) -> None:
@@ -295,6 +305,7 @@ def test_hls_js_plays_the_stream_where_the_browser_cannot(
     srv.assert_no_server_errors()
 
 
+@in_browser
 @pytest.mark.timeout(120)
 def test_native_hls_plays_the_stream_without_hls_js(
         live_server: Live, devices: Devices, tmp_path: Path) -> None:

@@ -120,6 +120,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/j/{code}", routes.audience_page),
         Route("/host/{code}", routes.host_page),
         Route("/screen/{code}", routes.screen_page),
+        Route("/overlay/{code}", routes.overlay_page),
         Route("/presenter/{code}", routes.presenter_page),
         Route("/p/{code}", routes.panel_page),
         Route("/api/meetings/{code}", routes.meeting_info),
