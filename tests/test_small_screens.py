@@ -74,7 +74,11 @@ def test_meeting_at_1280x720_with_a_320px_phone_in_large_text(live_server: Live,
     presenter = devices.open("presenter", f"/presenter/{code}", 1280, 720, cookies=host.context.cookies())
     phone = devices.open("phone320", f"/j/{code}", 320, 640, phone=True)
     tablet = devices.open("panel", srv.panel_paths[0], 1024, 768, touch=True)
-    pages = {"host": host, "screen": screen, "presenter": presenter, "phone320": phone}
+    # the console links the broadcast overlay; at a 1280×720 browser source it scales down whole
+    link = host.locator(".overlay-link a")
+    expect(link).to_have_attribute("href", f"{srv.base}/overlay/{code}?layers=lower,question,tally,likes")
+    overlay = devices.open("overlay", link.get_attribute("href") or "", 1280, 720)
+    pages = {"host": host, "screen": screen, "presenter": presenter, "phone320": phone, "overlay": overlay}
 
     # 大字: the switch enlarges the phone's text, and it still fits 320 px
     toggle = phone.get_by_role("button", name="大字")
@@ -101,6 +105,9 @@ def test_meeting_at_1280x720_with_a_320px_phone_in_large_text(live_server: Live,
             expect(phone.locator(".stage .phase")).to_have_text(phase)
             assert_no_sideways_scroll(phone, f"phone, {name} {phase}")
             assert_no_sideways_scroll(host, f"console, {name} {phase}")
+            expect(overlay.locator(".ov-lower-name")).to_have_text(name)
+            lower = box(overlay, ".ov-lower")
+            assert lower["x"] > 0 and lower["y"] + lower["h"] < 720 and lower["x"] + lower["w"] < 1280, lower
             if n == 0:
                 snap_all(pages, f"{n + 1}-{phase}")
         advance(host, "开始测评", "结束测评")
