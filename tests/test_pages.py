@@ -1311,6 +1311,8 @@ def test_hall_screens_defects(live_server: Live, devices: Devices) -> None:
     advance(host, "进入点评", "开始测评")
     expect(host.locator(".vq-current")).to_be_hidden()
     expect(screens[(1920, 1080)].locator(".screen-question")).to_be_hidden()
+    # and the server itself no longer keeps it: no stale 正在质询 for any client or export
+    assert srv.query("SELECT current_question_id FROM meeting_interaction") == [(None,)]
 
     # 点评: after adding a problem the form is fresh, not carrying the last 类别 / 来源 / 责任人
     host.locator("summary").filter(has_text="点评与问题清单").click()
