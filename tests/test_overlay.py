@@ -2,6 +2,7 @@
 layers (?layers=lower,question,tally,likes) appear and hide with the meeting, showing only what
 the public big screen shows. Screenshots go to artifacts/screens/overlay-*.png (transparent PNGs).
 """
+# ruff: noqa: F811
 
 from __future__ import annotations
 
@@ -17,19 +18,10 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 from starlette.testclient import TestClient
-from test_pages import (
-    PRESENTERS,
-    SCREENS,
-    Devices,
-    Live,
-    ask_on_phone,
-    vote,
-)
 
 # The browser, server and device fixtures of test_pages (imported, so the tests below redefine their names).
-from test_pages import (
-    pytestmark as BROWSER_MARKS,
-)
+from test_pages import PRESENTERS, SCREENS, Devices, Live, ask_on_phone, browser, devices, live_server, vote  # noqa: F401
+from test_pages import pytestmark as BROWSER_MARKS
 
 from conftest import Seed
 
