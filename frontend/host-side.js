@@ -108,6 +108,10 @@ export function linksCard(code) {
   return el("section", { class: "card links" }, el("h2", { text: "会场链接" }),
     el("p", {}, el("a", { href: `/screen/${code}`, target: "_blank", rel: "noopener" }, "打开大屏"), "　",
       el("a", { href: `/presenter/${code}`, target: "_blank", rel: "noopener" }, "打开述法人视图")),
+    // The broadcast overlay for the 融媒体 crew: a transparent browser source (OBS/vMix, 1920×1080).
+    el("p", { class: "overlay-link" }, el("span", { class: "muted", text: "直播叠加层（OBS/vMix 浏览器源 1920×1080）" }), el("br"),
+      el("a", { href: `${origin}/overlay/${code}?layers=lower,question,tally,likes`, target: "_blank", rel: "noopener",
+        class: "num", text: `${origin}/overlay/${code}?layers=lower,question,tally,likes` })),
     el("div", { class: "join-line" },
       el("img", { src: `/qr/join/${code}.png`, alt: "群众加入二维码", width: 96, height: 96 }),
       el("div", {}, el("p", { class: "muted", text: "群众加入" }), el("p", { class: "code-text num", text: code }),

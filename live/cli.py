@@ -96,6 +96,8 @@ def print_meeting(settings: Settings, meeting_id: int, password: str, base: str,
     print(f"  主持人密码    {password}   （仅显示这一次，请妥善保管）", file=out)
     print(f"  大屏          {base}/screen/{code}", file=out)
     print(f"  述法人翻页    {base}/presenter/{code}", file=out)
+    print(f"  直播叠加层    {base}/overlay/{code}?layers=lower,question,tally,likes   （OBS/vMix 浏览器源 1920×1080）",
+          file=out)
     print(f"  群众加入      {join}   会议码 {code}   群众投票方式：{mode_label}", file=out)
     print(qr_text(join), file=out)
     print("  评议团个人链接（每个链接只能在第一台打开它的设备上使用）：", file=out)

@@ -280,6 +280,10 @@ CASES: list[Case] = [
     Case("question.answered", lambda c: _then(c.panel_question(), lambda q: {"question_id": q}),
          label="not-picked"),
     Case("question.timer", lambda c: _then(_picked(c), lambda q: {"action": "pause"})),
+    # a question left 正在质询 is cleared when its presenter leaves 质询, or the meeting ends
+    Case("item.advance", lambda c: _after(_picked(c), {"item_id": c.item}), label="picked-question"),
+    Case("item.back", lambda c: _after(_picked(c), {"item_id": c.item}), label="picked-question"),
+    Case("meeting.end", lambda c: _after(_picked(c), {}), label="picked-question"),
     Case("question.upvote", _approved_public, emits=False),
     Case("comment.send", lambda c: _after(c.run("comment.mode", mode="show"), {
         "device_id": "device-0005", "text": "讲得好", "item_id": c.item})),
@@ -481,3 +485,16 @@ def test_the_protocol_document_lists_the_catalogue() -> None:
     assert catalogue.doc_table() in doc, "docs/protocol.md's table of sequenced events differs from the catalogue"
     documented = set(re.findall(r"^### `([a-z_.]+)` \(sequenced\)", doc, re.M))
     assert documented == set(catalogue.SEQUENCED), (sorted(documented ^ set(catalogue.SEQUENCED)))
+
+
+@pytest.mark.parametrize("case_id", ["item.advance-picked-question", "item.back-picked-question",
+                                     "meeting.end-picked-question"])
+def test_leaving_inquiry_clears_the_question_on_stage(case_id: str, runs: dict[str, Run]) -> None:
+    """No stale 正在质询: once its presenter leaves 质询 (or the meeting ends) the pick is gone."""
+    run = runs[case_id]
+    assert run.stale["interaction"]["current_question_id"] is not None
+    cleared = [ev for ev in run.events if ev["type"] == "interaction.updated"]
+    assert [ev["cause"] for ev in cleared] == ["phase"], run.events
+    inter = run.fresh["interaction"]
+    assert inter["current_question_id"] is None
+    assert inter["answer_timer"]["running"] is False and inter["answer_timer"]["remaining_ms"] == 0

@@ -209,8 +209,9 @@ CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in [
               "one 评议团 member (name, category, revoked, bound to a device, has a PIN)"),
     EventSpec("interaction.updated", InteractionUpdated, Apply("set", "interaction", "interaction"),
               frozenset({"question.pick", "question.unpick", "question.answered", "question.timer",
-                         "comment.mode", "comment.overlay"}),
-              "the comment settings and the question 正在质询 with its countdown"),
+                         "comment.mode", "comment.overlay", "item.advance", "item.back", "meeting.end"}),
+              "the comment settings and the question 正在质询 with its countdown (cleared when its "
+              "presenter leaves 质询 or the meeting ends)"),
     EventSpec("questions.updated", QuestionsUpdated,
               Apply("replace", "questions", "questions", many=True, order=("item_id", "position", "id")),
               frozenset({"question.ask", "question.approve", "question.import", "question.reorder",

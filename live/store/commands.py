@@ -24,6 +24,7 @@ from live.store.exports import ballot_dict
 from live.store.models import AgendaItem, Ballot, Meeting, PaperEntry
 from live.store.results import freeze_result
 from live.store.state import item_public, meeting_public
+from live.store.voice_state import clear_stale_question
 
 Events = list[dict[str, Any]]
 
@@ -109,6 +110,7 @@ def end_meeting(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) 
             s.add(i)
             events.append(_item_event(i, "timer"))
     s.add(m)
+    events += clear_stale_question(s, m, items, now_ms)
     return CommandOutcome([*events, _meeting_event(m, items, "ended")], {}, checkpoint=m.secret, seal=True)
 
 
@@ -151,6 +153,7 @@ def advance(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> C
     if new is ItemPhase.DONE:
         events.append(_meeting_event(m, items, "ranking"))
     s.add(item)
+    events += clear_stale_question(s, m, items, now_ms)  # no 正在质询 once 质询 is over
     closed = new is ItemPhase.DONE
     return CommandOutcome(events, {"phase": new.value}, checkpoint=m.secret and closed,
                           audit={"digest": item.digest} if closed else None, seal=closed)
@@ -210,7 +213,8 @@ def back(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> Comm
     if new is not ItemPhase.VOTING:
         item.voting_opened_at_ms = None
     s.add(item)
-    return CommandOutcome([_item_event(item, "phase")], {"phase": new.value})
+    return CommandOutcome([_item_event(item, "phase"), *clear_stale_question(s, m, items, now_ms)],
+                          {"phase": new.value})
 
 
 def timer_action(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:

@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from live.domain import catalogue
-from live.store.models import Comment, MeetingInteraction, Question
+from live.domain import catalogue, timer
+from live.store.models import AgendaItem, Comment, Meeting, MeetingInteraction, Question
 
 State = dict[str, Any]
 
@@ -47,6 +47,27 @@ def interaction_public(row: MeetingInteraction) -> dict[str, Any]:
             "remaining_ms": row.answer_remaining_ms,
         },
     }
+
+
+def clear_stale_question(s: Session, m: Meeting, items: list[AgendaItem], now_ms: int) -> list[dict[str, Any]]:
+    """After a phase change: a question stays 正在质询 only while its presenter is in 质询 of a
+    live meeting. Otherwise the pick and its countdown are cleared here, in the same
+    transaction, and an ``interaction.updated`` (cause ``phase``) says so."""
+    row = interaction_row(s, int(m.id or 0), for_update=True)
+    if row.current_question_id is None:
+        return []
+    q = s.get(Question, row.current_question_id)
+    on_stage = {i.id: i.phase for i in items}
+    if q is not None and m.status == "live" and on_stage.get(q.item_id) == "inquiry":
+        return []
+    t = timer.Timer(row.answer_duration_s, row.answer_running, row.answer_ends_at_ms, row.answer_remaining_ms)
+    t = timer.skip(t, now_ms)
+    row.current_question_id = None
+    row.answer_duration_s, row.answer_running = t.duration_s, t.running
+    row.answer_ends_at_ms, row.answer_remaining_ms = t.ends_at_ms, t.remaining_ms
+    row.updated_at_ms = now_ms
+    s.add(row)
+    return [{"type": "interaction.updated", "cause": "phase", "interaction": interaction_public(row)}]
 
 
 def question_public(q: Question) -> dict[str, Any]:

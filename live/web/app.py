@@ -48,9 +48,11 @@ log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
-# Pages only talk to their own origin; nothing loads from a CDN.
+# Pages only talk to their own origin; nothing loads from a CDN. The one exception is the
+# live stream (HLS over https): the <video> loads it natively, or hls.js fetches its playlist
+# and segments (connect-src https:) and plays them from a blob: (Media Source Extensions).
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' https: blob:; "
-       "connect-src 'self' ws: wss:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+       "connect-src 'self' ws: wss: https:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
@@ -126,6 +128,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/j/{code}", routes.audience_page),
         Route("/host/{code}", routes.host_page),
         Route("/screen/{code}", routes.screen_page),
+        Route("/overlay/{code}", routes.overlay_page),
         Route("/presenter/{code}", routes.presenter_page),
         Route("/p/{code}", routes.panel_page),
         Route("/api/meetings/{code}", routes.meeting_info),

@@ -142,6 +142,11 @@ async def screen_page(request: Request) -> Response:
     return await _meeting_page(request, "screen.html")
 
 
+async def overlay_page(request: Request) -> Response:
+    """``/overlay/{code}``: the transparent broadcast overlay (layers chosen in ``?layers=``, public data only)."""
+    return await _meeting_page(request, "overlay.html")
+
+
 async def presenter_page(request: Request) -> Response:
     return await _meeting_page(request, "presenter.html")
 
