@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from live.domain.running_tally import RunningTally
 from live.domain.scheme import BallotValue, Scheme
 from live.domain.scoring import live_tally
 from live.domain.visibility import (
@@ -134,7 +135,8 @@ class MeetingRuntime:
         self.state = state
         self.ring: deque[SeqEvent] = deque(maxlen=RING_SIZE)
         self.pending: dict[int, SeqEvent] = {}
-        self._values: dict[int, dict[str, BallotValue]] = {}
+        self._running: dict[int, RunningTally] = {}  # each item's tally, kept up to date ballot by ballot
+        self._running_scheme: Scheme | None = None  # the scheme they were counted under
         self.batching = batching or TallyBatching()
         self._batchers: dict[int, TallyBatcher] = {}
         self._forced: set[int] = set()  # items whose public tally goes out at the next tick, batch or not
@@ -231,7 +233,8 @@ class MeetingRuntime:
     @ballots.setter
     def ballots(self, ballots: dict[int, dict[str, tuple[str, dict[str, Any]]]]) -> None:
         self._ballots = ballots
-        self._values = {item: {b: BallotValue(g, c) for b, (g, c) in rows.items()} for item, rows in ballots.items()}
+        self._running.clear()
+        self._running_scheme = None
         # After a (re)load nobody has been shown these yet: the next tick sends each once.
         self._forced.update(ballots)
 
@@ -252,7 +255,7 @@ class MeetingRuntime:
         for item_id, ballot_id, group, choice in changes:
             item, bid, grp = int(item_id), str(ballot_id), str(group)
             self._ballots.setdefault(item, {})[bid] = (grp, choice)
-            self._values.setdefault(item, {})[bid] = BallotValue(grp, choice)
+            self._running_tally(item).put(bid, grp, choice)  # O(1), a replaced ballot included
             self.dirty_items.add(item)
             per_item[item] = per_item.get(item, 0) + 1
         for item, n in per_item.items():
@@ -261,13 +264,28 @@ class MeetingRuntime:
     def _drop_ballots(self, item_id: int) -> None:
         """A voided 测评: its ballots were cleared in the store, so the live tally starts from zero."""
         self._ballots.pop(item_id, None)
-        self._values.pop(item_id, None)
+        self._running.pop(item_id, None)
         self._tally_wire.pop(item_id, None)
         self.dirty_items.add(item_id)
 
     def tally(self, item_id: int) -> dict[str, Any]:
         """The whole tally of an item, as the scoring code computes it (never sent as is while voting)."""
-        return live_tally(self.scheme, self._values.get(item_id, {}).values())
+        if item_id not in self._ballots:
+            return live_tally(self.scheme, ())
+        return self._running_tally(item_id).live()
+
+    def _running_tally(self, item_id: int) -> RunningTally:
+        """The item's running tally; all are counted afresh (once) when the scheme changed."""
+        scheme = self.scheme
+        if scheme is not self._running_scheme:
+            self._running.clear()
+            self._running_scheme = scheme
+        running = self._running.get(item_id)
+        if running is None:
+            rows = self._ballots.get(item_id, {})
+            running = self._running[item_id] = RunningTally(
+                scheme, ((b, BallotValue(g, c)) for b, (g, c) in rows.items()))
+        return running
 
     def _view(self, raw: dict[str, Any], item_id: int, *, host: bool) -> dict[str, Any] | None:
         item = self.item(item_id)
@@ -323,10 +341,7 @@ class MeetingRuntime:
 
     def group_counts(self, item_id: int) -> dict[str, dict[str, Any]]:
         """Ballots per group of the scheme: how many, never how cast."""
-        n = {g.key: 0 for g in self.scheme.groups}
-        for b in self._values.get(item_id, {}).values():
-            if b.group in n:
-                n[b.group] += 1
+        n = self._running_tally(item_id).group_counts()
         return {g.key: {"label": g.label, "count": n[g.key]} for g in self.scheme.groups}
 
     def tallies_for_join(self, host: bool = True) -> list[str]:
