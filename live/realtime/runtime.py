@@ -23,6 +23,7 @@ from live.domain.visibility import (
     tally_view,
 )
 from live.realtime.client import Client
+from live.realtime.frames import text_frame, text_frames
 from live.realtime.sync import from_ring
 from live.store.events import SeqEvent, encode
 from live.store.state import State, apply_event
@@ -33,6 +34,7 @@ VOLATILE_SHARE = 0.25  # at most this share of the loop's time goes to whole-val
 TALLY_SHARE = 0.05  # and at most this share to recomputing live tallies (10,000 ballots: ~25 ms each)
 # Volatile messages that carry a whole value (the last one supersedes the others), by their encoded start.
 _WHOLE_VALUES = (('{"type":"likes"', "likes"), ('{"type":"presence"', "presence"))
+FRAME_CACHE = 512  # encoded frames kept for wires sent again (snapshots, replays, tallies on join)
 
 
 class ClientSet(set[Client]):
@@ -151,7 +153,8 @@ class MeetingRuntime:
         self._presence_wire: str | None = None
         self._scheme: tuple[dict[str, Any], Scheme] | None = None
         # The fan-out: jobs (a wire and who gets it) served in order, a slice at a time.
-        self._fan_jobs: deque[tuple[str, tuple[Client, ...]]] = deque()
+        self._fan_jobs: deque[tuple[tuple[str, ...], bytes, tuple[Client, ...]]] = deque()
+        self._frames: dict[str, bytes] = {}
         self._fanner: asyncio.Task[None] | None = None
         self.send_cost_s = 20e-6  # measured: loop time per message put on a socket
         # Whole-value updates for the audience not yet sent (the newest per key), and when they may go.
@@ -395,21 +398,42 @@ class MeetingRuntime:
 
     # --- fan-out -------------------------------------------------------------
 
+    def frame(self, wire: str) -> bytes:
+        """``wire``'s WebSocket frame, encoded once while it is among the last few sent."""
+        data = self._frames.get(wire)
+        if data is None:
+            if len(self._frames) >= FRAME_CACHE:
+                self._frames.clear()
+            data = self._frames[wire] = text_frame(wire)
+        return data
+
     def fan_out(self, wire: str) -> int:
         """Give ``wire`` to every client registered now, after whatever was fanned out before.
 
         A whole-value volatile message (``likes``, ``presence``) goes through
         :meth:`fan_out_volatile`. Returns how many clients it is for."""
-        for prefix, key in _WHOLE_VALUES:
-            if wire.startswith(prefix):
-                return self.fan_out_volatile(key, wire)
-        # Screens and consoles first: the hall sees a phase change before 19,000 phones do.
-        return self._fan(wire, (*self.clients.watchers, *self.clients.audience))
+        return self.fan_out_many((wire,))
+
+    def fan_out_many(self, wires: Iterable[str]) -> int:
+        """Several events in order (those of one commit): each ready socket gets them all in
+        one write. Returns how many messages that makes."""
+        events: list[str] = []
+        n = 0
+        for wire in wires:
+            key = next((k for prefix, k in _WHOLE_VALUES if wire.startswith(prefix)), None)
+            if key is not None:
+                n += self.fan_out_volatile(key, wire)
+            else:
+                events.append(wire)
+        if events:
+            # Screens and consoles first: the hall sees a phase change before 19,000 phones do.
+            n += len(events) * self._fan(tuple(events), (*self.clients.watchers, *self.clients.audience))
+        return n
 
     def push_hosts(self, wire: str) -> int:
         """A host-only message (the host's tally view, participation) to this worker's host consoles."""
         hosts = tuple(self.clients.hosts)
-        self._push(wire, hosts)
+        self._push((wire,), self.frame(wire), hosts)
         return len(hosts)
 
     def fan_out_volatile(self, key: str, wire: str, *, hosts: bool = True) -> int:
@@ -420,7 +444,7 @@ class MeetingRuntime:
         the loop (at 19,000 phones about every 1.5 s), so that ballots, acks and joins keep
         their pace. Nothing is lost: a phone always ends up with the newest value."""
         watchers = tuple(self.clients.watchers if hosts else self.clients.watchers - self.clients.hosts)
-        self._push(wire, watchers)  # a few sockets; a volatile value need not wait behind events
+        self._push((wire,), self.frame(wire), watchers)  # a few sockets; need not wait behind events
         self._volatile[key] = (wire, self.clients.stamp)
         return len(watchers) + self.flush_volatile()
 
@@ -438,27 +462,34 @@ class MeetingRuntime:
         n = 0
         for wire, stamp in waiting:
             # A phone that joined after this value was made got a newer one with its welcome.
-            n += self._fan(wire, tuple(c for c in audience if c.joined <= stamp))
+            n += self._fan((wire,), tuple(c for c in audience if c.joined <= stamp))
         # Busy loop (the hub's ticker wakes late): hold back longer still.
         self.volatile_interval_s = n * self.send_cost_s / VOLATILE_SHARE + 4 * self.loop_lag_s
         self._volatile_next = now + self.volatile_interval_s
         return n
 
-    def _fan(self, wire: str, recipients: tuple[Client, ...]) -> int:
+    def _fan(self, wires: tuple[str, ...], recipients: tuple[Client, ...]) -> int:
         if not recipients:
             return 0
+        data = self.frame(wires[0]) if len(wires) == 1 else text_frames(wires)
         if not self._fan_jobs and len(recipients) <= FAN_SLICE:
-            self._push(wire, recipients)  # a small room: at once, as it always was
+            self._push(wires, data, recipients)  # a small room: at once, as it always was
             return len(recipients)
-        self._fan_jobs.append((wire, recipients))
+        self._fan_jobs.append((wires, data, recipients))
         if self._fanner is None:
             self._fanner = asyncio.get_running_loop().create_task(self._serve_fan_jobs(), name="fan-out")
         return len(recipients)
 
-    def _push(self, wire: str, recipients: tuple[Client, ...]) -> None:
+    def _push(self, wires: tuple[str, ...], data: bytes, recipients: tuple[Client, ...]) -> None:
+        """The same frames to each: written straight to each ready socket, else queued."""
         start = time.perf_counter()
-        for c in recipients:
-            c.push(wire)
+        if len(wires) == 1:
+            wire = wires[0]
+            for c in recipients:
+                c.push(wire, data)
+        else:
+            for c in recipients:
+                c.push_frames(wires, data)
         if len(recipients) >= 100:
             per = (time.perf_counter() - start) / len(recipients)
             self.send_cost_s += (per - self.send_cost_s) * 0.2
@@ -468,9 +499,9 @@ class MeetingRuntime:
         fan-out to 19,000 phones never stalls an ack for the whole time it takes."""
         try:
             while self._fan_jobs:
-                wire, recipients = self._fan_jobs[0]
+                wires, data, recipients = self._fan_jobs[0]
                 for start in range(0, len(recipients), FAN_SLICE):
-                    self._push(wire, recipients[start:start + FAN_SLICE])
+                    self._push(wires, data, recipients[start:start + FAN_SLICE])
                     if start + FAN_SLICE < len(recipients):
                         await asyncio.sleep(0)
                 self._fan_jobs.popleft()
