@@ -107,3 +107,26 @@ def test_a_commit_of_several_events_is_one_write_per_socket() -> None:
         for t, sent in phones:
             assert t.writes == [text_frames(tuple(wires))] and sent == []
     asyncio.run(go())
+
+
+def test_the_protocols_light_inbox_and_flag_behave_like_queue_and_event() -> None:
+    from live.web.ws_protocol import _Flag, _Inbox
+
+    async def go() -> None:
+        inbox = _Inbox()
+        getter = asyncio.ensure_future(inbox.get())
+        await asyncio.sleep(0)
+        inbox.put_nowait("a")
+        inbox.put_nowait("b")
+        assert await getter == "a" and not inbox.empty()
+        assert await inbox.get() == "b" and inbox.empty()
+        flag = _Flag()
+        assert flag.is_set()
+        await flag.wait()  # set: returns at once
+        flag.clear()
+        waiters = [asyncio.ensure_future(flag.wait()) for _ in range(2)]
+        await asyncio.sleep(0)
+        assert not any(w.done() for w in waiters)
+        flag.set()
+        await asyncio.gather(*waiters)
+    asyncio.run(go())
