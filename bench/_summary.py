@@ -117,7 +117,7 @@ def summary(runs: list[tuple[Values | None, Values | None, Values | None]]) -> t
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, width, strict=True)).rstrip() for r in rows]
     complete = True
     lines.append("")
-    lines.append("missing, summed over the runs      live        bare        cluster")
+    lines.append(f"{'missing, summed over the runs':<50}{'live':<12}{'bare':<12}cluster")
     sums: dict[str, list[int | None]] = {}
     for group in (lives, bares, clusters):
         totals: dict[str, int | None] = {}
