@@ -4,6 +4,15 @@ same load client to drive it (welcome, snapshot or replay by ``since``, sequence
 events broadcast to everyone, acks, coalesced ``tally`` and ``likes``). No database,
 no validation, no per-client queue: the floor under what the live server does.
 
+It does the same work per phase as the live server, so that each row compares one job:
+
+- tallies are counted as ballots come in (O(1) a ballot) and go to the audience in the
+  live server's coarse batches (``live.domain.visibility.TallyBatching``, the same rule);
+- whole values (tally, likes, presence) go to screens at once and to the audience paced
+  by the live server's rule (``VOLATILE_SHARE`` of the loop, from the measured cost of a
+  send), newest value per key;
+- a join gets the last tally batch sent (never recomputed), the like count and presence.
+
 Message sizes follow the live server's (given with ``--sizes``), so that both move
 the same bytes. A helper, not a benchmark: without ``--serve`` it exits 0.
 """
@@ -14,11 +23,19 @@ import argparse
 import asyncio
 import contextlib
 import json
+import sys
+import time
 from collections import deque
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from live.domain.visibility import TallyBatcher, TallyBatching
+from live.realtime.runtime import VOLATILE_SHARE
 
 DEFAULT_SIZES = {"welcome": 260, "snapshot": 12000, "event": 900, "burst": 1500, "tally": 700, "likes": 30,
                  "presence": 90}
@@ -38,10 +55,19 @@ class Bare:
         self.ring: deque[tuple[int, str]] = deque(maxlen=2048)
         self.snapshot = padded({"type": "snapshot", "seq": 0, "state": {}}, self.sizes["snapshot"])
         self.ballots: dict[int, dict[str, str]] = {}
-        self.tally_dirty: set[int] = set()
+        self.counts: dict[int, dict[str, int]] = {}  # per item: option -> ballots, kept as they come
+        self.batching = TallyBatching()
+        self.batchers: dict[int, TallyBatcher] = {}
+        self.public_tally: dict[int, str] = {}  # the last batch sent to everyone: what a join gets
         self.likes = 0
         self.likes_dirty = False
         self.comments = 0
+        self.watchers: set[Any] = set()  # screens (and the host): whole values at once
+        self.audience: set[Any] = set()
+        self.volatile: dict[str, str] = {}  # the newest whole value per key, not yet sent to the audience
+        self.volatile_next = 0.0
+        self.send_cost_s = 20e-6
+        self.loop_lag_s = 0.0
 
     def event(self, kind: str) -> str:
         self.seq += 1
@@ -52,12 +78,50 @@ class Bare:
         return wire
 
     def tally(self, item: int) -> str:
-        counts: dict[str, int] = {}
-        ballots = self.ballots.get(item, {})
-        for choice in ballots.values():
-            counts[choice] = counts.get(choice, 0) + 1
-        return padded({"type": "tally", "item_id": item, "tally": {"total": len(ballots), "options": counts}},
+        counts = self.counts.get(item, {})
+        return padded({"type": "tally", "item_id": item,
+                       "tally": {"total": len(self.ballots.get(item, {})), "options": counts}},
                       self.sizes["tally"])
+
+    def vote(self, item: int, ballot_id: str, choice: str) -> None:
+        ballots = self.ballots.setdefault(item, {})
+        counts = self.counts.setdefault(item, {})
+        old = ballots.get(ballot_id)
+        if old is not None:
+            counts[old] -= 1
+        ballots[ballot_id] = choice
+        counts[choice] = counts.get(choice, 0) + 1
+        batcher = self.batchers.get(item)
+        if batcher is None:
+            batcher = self.batchers[item] = self.batching.batcher()
+        batcher.note(1, time.monotonic())
+
+    def whole_value(self, key: str, wire: str) -> None:
+        """As the live server's ``fan_out_volatile``: screens now, the audience paced."""
+        from websockets.asyncio.server import broadcast
+
+        broadcast(self.watchers, wire)
+        self.volatile[key] = wire
+        self.flush()
+
+    def flush(self) -> None:
+        from websockets.asyncio.server import broadcast
+
+        if not self.volatile:
+            return
+        now = time.monotonic()
+        if now < self.volatile_next:
+            return
+        waiting = list(self.volatile.values())
+        self.volatile.clear()
+        n = 0
+        start = time.perf_counter()
+        for wire in waiting:
+            broadcast(self.audience, wire)
+            n += len(self.audience)
+        if n >= 100:
+            self.send_cost_s += ((time.perf_counter() - start) / n - self.send_cost_s) * 0.2
+        self.volatile_next = now + n * self.send_cost_s / VOLATILE_SHARE + 4 * self.loop_lag_s
 
     async def handler(self, ws: Any) -> None:
         from websockets.asyncio.server import broadcast
@@ -76,19 +140,19 @@ class Bare:
             if since is not None:
                 await ws.send(orjson.dumps({"type": "resync", "reason": "gap_too_old", "seq": self.seq}).decode())
             await ws.send(self.snapshot)
-        for item in sorted(self.ballots):
-            await ws.send(self.tally(item))
+        for item in sorted(self.public_tally):
+            await ws.send(self.public_tally[item])
         await ws.send(padded({"type": "presence", "audience": len(self.clients)}, self.sizes["presence"]))
         await ws.send(orjson.dumps({"type": "likes", "total": self.likes}).decode())
         self.clients.add(ws)
+        role = query.get("role", ["audience"])[0]
+        (self.audience if role == "audience" else self.watchers).add(ws)
         try:
             async for raw in ws:
                 msg = orjson.loads(raw)
                 t, mid = msg.get("type"), msg.get("id")
                 if t == "vote":
-                    item = int(msg["item_id"])
-                    self.ballots.setdefault(item, {})[str(msg["ballot_id"])] = str(msg["choice"].get("option"))
-                    self.tally_dirty.add(item)
+                    self.vote(int(msg["item_id"]), str(msg["ballot_id"]), str(msg["choice"].get("option")))
                     await ws.send(orjson.dumps({"type": "ack", "id": mid, "ballot_id": msg["ballot_id"],
                                                 "item_id": msg["item_id"], "status": "stored",
                                                 "choice": msg["choice"]}).decode())
@@ -108,25 +172,31 @@ class Bare:
                     await ws.send(orjson.dumps({"type": "ack", "id": mid, "seq": self.seq}).decode())
         finally:
             self.clients.discard(ws)
+            self.audience.discard(ws)
+            self.watchers.discard(ws)
 
     async def ticker(self) -> None:
-        from websockets.asyncio.server import broadcast
-
         beat = 0
         last_presence = -1
         while True:
+            woke = time.monotonic()
             await asyncio.sleep(0.25)
             beat += 1
-            for item in sorted(self.tally_dirty):
-                broadcast(self.clients, self.tally(item))
-            self.tally_dirty.clear()
+            now = time.monotonic()
+            self.loop_lag_s += (max(0.0, now - woke - 0.25) - self.loop_lag_s) * 0.3
+            for item, batcher in sorted(self.batchers.items()):
+                if batcher.due(now):
+                    batcher.sent(now)
+                    wire = self.public_tally[item] = self.tally(item)
+                    self.whole_value(f"tally:{item}", wire)
             if self.likes_dirty:
                 self.likes_dirty = False
-                broadcast(self.clients, orjson.dumps({"type": "likes", "total": self.likes}).decode())
+                self.whole_value("likes", orjson.dumps({"type": "likes", "total": self.likes}).decode())
             if beat % 4 == 0 and len(self.clients) != last_presence:
                 last_presence = len(self.clients)
-                broadcast(self.clients, padded({"type": "presence", "audience": last_presence},
-                                               self.sizes["presence"]))
+                self.whole_value("presence", padded({"type": "presence", "audience": last_presence},
+                                                    self.sizes["presence"]))
+            self.flush()
 
 
 async def serve(port: int, sizes: dict[str, int], max_seconds: float) -> None:

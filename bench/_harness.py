@@ -95,7 +95,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(url: str, timeout: float = 30, log: Path | None = None) -> None:
+def wait_http(url: str, timeout: float = 120, log: Path | None = None) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -259,11 +259,13 @@ def start_bare(sizes: dict[str, int]) -> Server:
     data = Path(tempfile.mkdtemp(prefix="live-bench-bare-"))
     proc = spawn([sys.executable, str(BENCH / "_bare.py"), "--serve", "--port", str(port),
                   "--sizes", json.dumps(sizes)], stdout=subprocess.DEVNULL, stderr=(data / "bare.log").open("ab"))
-    deadline = time.time() + 20
+    deadline = time.time() + 120  # a loaded, shared box can take long to start a process
     while time.time() < deadline:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
             break
         time.sleep(0.1)
+    else:
+        raise SystemExit(f"the bare server did not listen within 120 s (log: {data / 'bare.log'})")
     return Server([proc], [port], "BARE00", "", "", data, kind="bare")
 
 

@@ -14,7 +14,10 @@ from live.keys import default_key_path
 # (message too big); frames up to it but over Settings.max_message_bytes get ``too_large``.
 WS_MAX_FRAME = 65536
 # How `live serve` runs uvicorn's WebSockets (tests start their servers with the same).
-UVICORN_WS_OPTIONS: dict[str, object] = {"ws": "websockets-sansio", "ws_per_message_deflate": False,
+# The protocol is uvicorn's sans-I/O one ("websockets-sansio") with direct frame writes for the
+# fan-out (live/web/ws_protocol.py); per-message deflate stays off, so one frame fits every socket.
+UVICORN_WS_OPTIONS: dict[str, object] = {"ws": "live.web.ws_protocol:LiveWebSocketProtocol",
+                                         "ws_per_message_deflate": False,
                                          "ws_max_size": WS_MAX_FRAME}
 
 

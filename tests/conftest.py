@@ -240,8 +240,10 @@ def uvicorn_in_thread(settings: Settings) -> Iterator[tuple[str, Any]]:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, ws="websockets-sansio",
-                                           ws_per_message_deflate=False, log_level="warning", lifespan="on"))
+    from live.config import UVICORN_WS_OPTIONS
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                           **UVICORN_WS_OPTIONS))  # type: ignore[arg-type]
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.time() + 15

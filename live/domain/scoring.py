@@ -330,38 +330,65 @@ def _seq(value: object) -> list[Any]:
     return list(value)
 
 
-class _Tally:
-    """Ballots of one group, sorted into kinds while reading."""
+class GroupTally:
+    """Ballots of one group, sorted into kinds while reading. Scores are kept as counts per
+    distinct score, so a ballot can be taken back out (live.domain.running_tally) and the
+    trimmed sum costs the number of distinct scores, not of ballots."""
 
     def __init__(self, scheme: Scheme) -> None:
         self.ballots = 0
         self.abstain = 0
         self.invalid = 0
         self.satisfied = 0
-        self.scores: list[Decimal] = []
+        self.valid = 0
+        self.scores: dict[Decimal, int] = {}
         self.options: dict[str, int] = {o.key: 0 for o in scheme.options}
 
 
-def _read(scheme: Scheme, tally: _Tally, choice: Mapping[str, Any]) -> None:
-    tally.ballots += 1
+# What one ballot adds to its group: (invalid, abstain, score, option key, satisfied).
+Reading = tuple[bool, bool, Decimal | None, str | None, bool]
+
+
+def reading(scheme: Scheme, choice: Mapping[str, Any]) -> Reading:
+    """How a stored choice counts, worked out once (adding and taking back use the same)."""
     try:
         canonical = validate_choice(scheme, dict(choice))
         score = choice_score(scheme, canonical)
     except BallotError:
         # A stored ballot that no longer fits (it cannot happen through the
         # ballot endpoint) is counted as invalid rather than failing the item.
-        tally.invalid += 1
-        return
+        return True, False, None, None, False
     if score is None:
-        tally.abstain += 1
+        return False, True, None, None, False
+    key = canonical.get("option")
+    option = scheme.option(key) if key is not None else None
+    return False, False, score, key, bool(option is not None and option.satisfied)
+
+
+def count(tally: GroupTally, r: Reading, n: int = 1) -> None:
+    """Add a reading to a group's tally (``n=-1`` takes it back out)."""
+    invalid, abstain, score, key, satisfied = r
+    tally.ballots += n
+    if invalid:
+        tally.invalid += n
         return
-    tally.scores.append(score)
-    if "option" in canonical:
-        key = canonical["option"]
-        tally.options[key] += 1
-        option = scheme.option(key)
-        if option is not None and option.satisfied:
-            tally.satisfied += 1
+    if abstain or score is None:
+        tally.abstain += n
+        return
+    tally.valid += n
+    left = tally.scores.get(score, 0) + n
+    if left:
+        tally.scores[score] = left
+    else:
+        tally.scores.pop(score, None)
+    if key is not None:
+        tally.options[key] += n
+        if satisfied:
+            tally.satisfied += n
+
+
+def _read(scheme: Scheme, tally: GroupTally, choice: Mapping[str, Any]) -> None:
+    count(tally, reading(scheme, choice))
 
 
 def trim(scores: Iterable[Decimal], k: int) -> list[Decimal]:
@@ -372,10 +399,32 @@ def trim(scores: Iterable[Decimal], k: int) -> list[Decimal]:
     return ordered[k:-k]
 
 
-def _group_result(scheme: Scheme, group: Group, tally: _Tally) -> GroupResult:
-    valid = len(tally.scores)
-    kept = trim(tally.scores, scheme.trim_k)
-    score_sum = _exact_sum(kept)
+def _trimmed(scores: Mapping[Decimal, int], valid: int, k: int) -> tuple[Decimal, int]:
+    """The exact sum and number of the scores ``trim`` keeps, from counts per distinct score
+    (the same additions as summing the kept list, so the same Decimal, exponent and all)."""
+    ordered = sorted(scores)
+    left = [scores[s] for s in ordered]
+    cut = k if k > 0 and valid > 2 * k else 0
+    for positions in (range(len(left)), range(len(left) - 1, -1, -1)):
+        to_cut = cut
+        for i in positions:
+            if not to_cut:
+                break
+            taken = min(to_cut, left[i])
+            left[i] -= taken
+            to_cut -= taken
+    total = Decimal(0)
+    kept = 0
+    for score, n in zip(ordered, left, strict=True):
+        if n:
+            total = _EXACT.add(total, _EXACT.multiply(score, Decimal(n)))
+            kept += n
+    return total, kept
+
+
+def _group_result(scheme: Scheme, group: Group, tally: GroupTally) -> GroupResult:
+    valid = tally.valid
+    score_sum, kept = _trimmed(tally.scores, valid, scheme.trim_k)
     rated = scheme.kind is not BallotKind.RUBRIC and valid > 0
     included = valid >= group.min_ballots
     return GroupResult(
@@ -386,9 +435,9 @@ def _group_result(scheme: Scheme, group: Group, tally: _Tally) -> GroupResult:
         ballots=tally.ballots,
         abstain=tally.abstain,
         invalid=tally.invalid,
-        trimmed=valid - len(kept),
+        trimmed=valid - kept,
         score_sum=score_sum,
-        mean=quotient(score_sum, Decimal(len(kept))) if kept else None,
+        mean=quotient(score_sum, Decimal(kept)) if kept else None,
         satisfied=tally.satisfied,
         satisfaction_rate=quotient(Decimal(tally.satisfied), Decimal(valid)) if rated else None,
         options=tuple(tally.options.items()),
@@ -419,7 +468,7 @@ def weighted_total(groups: Iterable[GroupResult]) -> Decimal | None:
 def score_item(scheme: Scheme, ballots: Iterable[BallotValue]) -> ItemResult:
     """The result of one item from its stored ballots (the order does not matter)."""
     check_scheme(scheme)
-    tallies = {g.key: _Tally(scheme) for g in scheme.groups}
+    tallies = {g.key: GroupTally(scheme) for g in scheme.groups}
     unassigned = 0
     for ballot in ballots:
         tally = tallies.get(ballot.group)
@@ -427,7 +476,11 @@ def score_item(scheme: Scheme, ballots: Iterable[BallotValue]) -> ItemResult:
             unassigned += 1
             continue
         _read(scheme, tally, ballot.choice)
+    return result_of(scheme, tallies, unassigned)
 
+
+def result_of(scheme: Scheme, tallies: Mapping[str, GroupTally], unassigned: int) -> ItemResult:
+    """The result from each group's tally (made by ``score_item`` or kept running)."""
     raw = [_group_result(scheme, g, tallies[g.key]) for g in scheme.groups]
     included_weight = _exact_sum(g.weight for g in raw if g.included)
     groups = tuple(
@@ -564,7 +617,11 @@ def live_tally(scheme: Scheme, ballots: Iterable[BallotValue]) -> dict[str, Any]
     the last tally shown equals the frozen result.
     """
     known = [b for b in ballots if scheme.group(b.group) is not None]
-    result = score_item(scheme, known)
+    return tally_dict(score_item(scheme, known), len(known))
+
+
+def tally_dict(result: ItemResult, total: int) -> dict[str, Any]:
+    """``live_tally``'s shape from a result of ``total`` ballots in the scheme's groups."""
     groups: dict[str, dict[str, Any]] = {}
     for g in result.groups:
         groups[g.key] = {
@@ -576,4 +633,4 @@ def live_tally(scheme: Scheme, ballots: Iterable[BallotValue]) -> dict[str, Any]
             "mean": g.mean_display,
             "included": g.included,
         }
-    return {"total": len(known), "groups": groups, "result": result.to_dict()}
+    return {"total": total, "groups": groups, "result": result.to_dict()}

@@ -7,7 +7,13 @@ ASGI send only writes to the transport). Only when it does suspend (the socket's
 write buffer is full: the phone reads slowly) is a task made to finish it, and
 later messages wait, in order, in the bounded queue that the task drains. So a
 fan-out to 19,000 phones costs no task switch and no future per phone, and an idle
-phone holds no task and no queue at all."""
+phone holds no task and no queue at all.
+
+Given a direct writer (``DirectWriter``, the socket's protocol), a message goes out as a
+pre-encoded frame written straight to the transport: no coroutine, no ASGI message, no
+framing per socket. A fan-out encodes its frame once and writes the same bytes to each
+ready socket, several events of one commit in one write. A socket whose transport is
+paused, or that has anything queued, takes the send/queue path above."""
 
 from __future__ import annotations
 
@@ -18,7 +24,9 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+from live.realtime.frames import text_frame
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +71,15 @@ class TokenBucket:
             self.tokens -= 1
             return True
         return False
+
+
+class DirectWriter(Protocol):
+    """Writes whole frames to a socket's transport (live.web.ws_protocol)."""
+
+    @property
+    def direct_ok(self) -> bool: ...
+
+    def write_frames(self, data: bytes) -> None: ...
 
 
 Send = Callable[[str], Awaitable[None]]
@@ -114,11 +131,13 @@ class _Resume:
 
 
 class Client:
-    __slots__ = ("__weakref__", "_backlog", "_close", "_send", "_started", "_task", "dropped", "identity",
-                 "joined", "on_drop", "queue_size", "sent")
+    __slots__ = ("__weakref__", "_backlog", "_close", "_direct", "_send", "_started", "_task", "dropped",
+                 "identity", "joined", "on_drop", "queue_size", "sent")
 
-    def __init__(self, identity: Identity, send: Send, close: Close, queue_size: int = 256) -> None:
+    def __init__(self, identity: Identity, send: Send, close: Close, queue_size: int = 256,
+                 direct: DirectWriter | None = None) -> None:
         self.identity = identity
+        self._direct = direct
         self._send = send
         self._close = close
         self.queue_size = queue_size
@@ -141,10 +160,14 @@ class Client:
         if self._backlog and self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._drain())
 
-    def push(self, wire: str) -> bool:
+    def push(self, wire: str, frame: bytes | None = None) -> bool:
+        """Send ``wire`` (``frame``: its encoded frame, if the caller has it) or queue it."""
         if self.dropped:
             return False
         if self._task is None and self._started and not self._backlog and not wire.startswith(_CLOSE):
+            direct = self._direct
+            if direct is not None and direct.direct_ok:
+                return self._write(direct, text_frame(wire) if frame is None else frame, 1)
             return self._send_now(wire)
         backlog = self._backlog
         if backlog is None:
@@ -155,6 +178,28 @@ class Client:
         backlog.append(wire)
         if self._task is None and self._started:
             self._task = asyncio.get_running_loop().create_task(self._drain())
+        return True
+
+    def push_frames(self, wires: tuple[str, ...], frames: bytes) -> bool:
+        """Several messages in order; ``frames`` is all of them encoded, written at once when
+        the socket is ready, else each goes the way of ``push``."""
+        if self.dropped:
+            return False
+        direct = self._direct
+        if direct is not None and self._task is None and self._started and not self._backlog and direct.direct_ok:
+            return self._write(direct, frames, len(wires))
+        ok = True
+        for wire in wires:
+            ok = self.push(wire) and ok
+        return ok
+
+    def _write(self, direct: DirectWriter, data: bytes, n: int) -> bool:
+        try:
+            direct.write_frames(data)
+        except Exception:  # the socket went away; the receive loop notices and cleans up
+            self.dropped = True
+            return False
+        self.sent += n
         return True
 
     def _send_now(self, wire: str) -> bool:

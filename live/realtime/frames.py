@@ -19,3 +19,20 @@ def error(msg_id: str | None, code: ErrorCode | str, message: str | None = None,
 
 def ack_frame(msg_id: str, **extra: Any) -> str:
     return encode({"type": "ack", "id": msg_id, **extra})
+
+
+def text_frame(wire: str) -> bytes:
+    """``wire`` as one unmasked, unfragmented WebSocket text frame (RFC 6455 §5.2), the
+    bytes a server writes: the same for every socket, so a fan-out encodes it once."""
+    payload = wire.encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return bytes((0x81, 126, n >> 8, n & 0xFF)) + payload
+    return bytes((0x81, 127)) + n.to_bytes(8, "big") + payload
+
+
+def text_frames(wires: tuple[str, ...]) -> bytes:
+    """Several frames back to back, for one write."""
+    return b"".join(text_frame(w) for w in wires)

@@ -134,9 +134,11 @@ class Hub:
         if rt is None:
             return  # nobody here watches that meeting; it loads fresh from the DB when someone does
         if kind == "events":
+            ready: list[SeqEvent] = []
             for wire in msg["events"]:
                 message = orjson.loads(wire)
-                self._fan(rt, rt.accept(SeqEvent(mid, int(message["seq"]), message, wire)))
+                ready += rt.accept(SeqEvent(mid, int(message["seq"]), message, wire))
+            self._fan(rt, ready)  # a commit's events: one write per ready socket
             if rt.has_gap:
                 asyncio.get_running_loop().call_later(0.2, self._schedule_gap_fill, mid)
         elif kind == "ballots":
@@ -163,9 +165,9 @@ class Hub:
             self.interaction.deliver(rt, msg)
 
     def _fan(self, rt: MeetingRuntime, ready: list[SeqEvent]) -> None:
-        for ev in ready:
-            self.events_fanned += 1
-            self.messages_sent_estimate += rt.fan_out(ev.wire)
+        if ready:
+            self.events_fanned += len(ready)
+            self.messages_sent_estimate += rt.fan_out_many([ev.wire for ev in ready])
 
     def _schedule_gap_fill(self, meeting_id: int) -> None:
         asyncio.get_running_loop().create_task(self.fill_gap(meeting_id))
@@ -209,10 +211,10 @@ class Hub:
             logged = await asyncio.to_thread(self._events_since, rt.meeting_id, since, LOG_REPLAY_LIMIT)
             plan = self.sync.after_log(since, rt.seq, logged, rt.ring)
         for wire in self.sync.frames(plan, rt.snapshot_wire):
-            client.push(wire)
+            client.push(wire, rt.frame(wire))  # the snapshot's frame is encoded once per seq
         is_host = client.identity.role == "host"
         for wire in rt.tallies_for_join(host=is_host):
-            client.push(wire)
+            client.push(wire, rt.frame(wire))
         client.push(encode(rt.presence()))
         for wire in self.interaction.join_wires(rt, client):
             client.push(wire)

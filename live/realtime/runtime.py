@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from live.domain.running_tally import RunningTally
 from live.domain.scheme import BallotValue, Scheme
 from live.domain.scoring import live_tally
 from live.domain.visibility import (
@@ -22,6 +23,7 @@ from live.domain.visibility import (
     tally_view,
 )
 from live.realtime.client import Client
+from live.realtime.frames import text_frame, text_frames
 from live.realtime.sync import from_ring
 from live.store.events import SeqEvent, encode
 from live.store.state import State, apply_event
@@ -32,6 +34,7 @@ VOLATILE_SHARE = 0.25  # at most this share of the loop's time goes to whole-val
 TALLY_SHARE = 0.05  # and at most this share to recomputing live tallies (10,000 ballots: ~25 ms each)
 # Volatile messages that carry a whole value (the last one supersedes the others), by their encoded start.
 _WHOLE_VALUES = (('{"type":"likes"', "likes"), ('{"type":"presence"', "presence"))
+FRAME_CACHE = 512  # encoded frames kept for wires sent again (snapshots, replays, tallies on join)
 
 
 class ClientSet(set[Client]):
@@ -134,7 +137,8 @@ class MeetingRuntime:
         self.state = state
         self.ring: deque[SeqEvent] = deque(maxlen=RING_SIZE)
         self.pending: dict[int, SeqEvent] = {}
-        self._values: dict[int, dict[str, BallotValue]] = {}
+        self._running: dict[int, RunningTally] = {}  # each item's tally, kept up to date ballot by ballot
+        self._running_scheme: Scheme | None = None  # the scheme they were counted under
         self.batching = batching or TallyBatching()
         self._batchers: dict[int, TallyBatcher] = {}
         self._forced: set[int] = set()  # items whose public tally goes out at the next tick, batch or not
@@ -149,7 +153,8 @@ class MeetingRuntime:
         self._presence_wire: str | None = None
         self._scheme: tuple[dict[str, Any], Scheme] | None = None
         # The fan-out: jobs (a wire and who gets it) served in order, a slice at a time.
-        self._fan_jobs: deque[tuple[str, tuple[Client, ...]]] = deque()
+        self._fan_jobs: deque[tuple[tuple[str, ...], bytes, tuple[Client, ...]]] = deque()
+        self._frames: dict[str, bytes] = {}
         self._fanner: asyncio.Task[None] | None = None
         self.send_cost_s = 20e-6  # measured: loop time per message put on a socket
         # Whole-value updates for the audience not yet sent (the newest per key), and when they may go.
@@ -231,7 +236,8 @@ class MeetingRuntime:
     @ballots.setter
     def ballots(self, ballots: dict[int, dict[str, tuple[str, dict[str, Any]]]]) -> None:
         self._ballots = ballots
-        self._values = {item: {b: BallotValue(g, c) for b, (g, c) in rows.items()} for item, rows in ballots.items()}
+        self._running.clear()
+        self._running_scheme = None
         # After a (re)load nobody has been shown these yet: the next tick sends each once.
         self._forced.update(ballots)
 
@@ -252,7 +258,7 @@ class MeetingRuntime:
         for item_id, ballot_id, group, choice in changes:
             item, bid, grp = int(item_id), str(ballot_id), str(group)
             self._ballots.setdefault(item, {})[bid] = (grp, choice)
-            self._values.setdefault(item, {})[bid] = BallotValue(grp, choice)
+            self._running_tally(item).put(bid, grp, choice)  # O(1), a replaced ballot included
             self.dirty_items.add(item)
             per_item[item] = per_item.get(item, 0) + 1
         for item, n in per_item.items():
@@ -261,14 +267,29 @@ class MeetingRuntime:
     def _drop_ballots(self, item_id: int) -> None:
         """A voided 测评: its ballots were cleared in the store, so the live tally starts from zero."""
         self._ballots.pop(item_id, None)
-        self._values.pop(item_id, None)
+        self._running.pop(item_id, None)
         self._tally_wire.pop(item_id, None)
         self._public_sent.pop(item_id, None)  # a phone or live.json joining now must not get the voided round
         self.dirty_items.add(item_id)
 
     def tally(self, item_id: int) -> dict[str, Any]:
         """The whole tally of an item, as the scoring code computes it (never sent as is while voting)."""
-        return live_tally(self.scheme, self._values.get(item_id, {}).values())
+        if item_id not in self._ballots:
+            return live_tally(self.scheme, ())
+        return self._running_tally(item_id).live()
+
+    def _running_tally(self, item_id: int) -> RunningTally:
+        """The item's running tally; all are counted afresh (once) when the scheme changed."""
+        scheme = self.scheme
+        if scheme is not self._running_scheme:
+            self._running.clear()
+            self._running_scheme = scheme
+        running = self._running.get(item_id)
+        if running is None:
+            rows = self._ballots.get(item_id, {})
+            running = self._running[item_id] = RunningTally(
+                scheme, ((b, BallotValue(g, c)) for b, (g, c) in rows.items()))
+        return running
 
     def _view(self, raw: dict[str, Any], item_id: int, *, host: bool) -> dict[str, Any] | None:
         item = self.item(item_id)
@@ -324,10 +345,7 @@ class MeetingRuntime:
 
     def group_counts(self, item_id: int) -> dict[str, dict[str, Any]]:
         """Ballots per group of the scheme: how many, never how cast."""
-        n = {g.key: 0 for g in self.scheme.groups}
-        for b in self._values.get(item_id, {}).values():
-            if b.group in n:
-                n[b.group] += 1
+        n = self._running_tally(item_id).group_counts()
         return {g.key: {"label": g.label, "count": n[g.key]} for g in self.scheme.groups}
 
     def tallies_for_join(self, host: bool = True) -> list[str]:
@@ -381,21 +399,42 @@ class MeetingRuntime:
 
     # --- fan-out -------------------------------------------------------------
 
+    def frame(self, wire: str) -> bytes:
+        """``wire``'s WebSocket frame, encoded once while it is among the last few sent."""
+        data = self._frames.get(wire)
+        if data is None:
+            if len(self._frames) >= FRAME_CACHE:
+                self._frames.clear()
+            data = self._frames[wire] = text_frame(wire)
+        return data
+
     def fan_out(self, wire: str) -> int:
         """Give ``wire`` to every client registered now, after whatever was fanned out before.
 
         A whole-value volatile message (``likes``, ``presence``) goes through
         :meth:`fan_out_volatile`. Returns how many clients it is for."""
-        for prefix, key in _WHOLE_VALUES:
-            if wire.startswith(prefix):
-                return self.fan_out_volatile(key, wire)
-        # Screens and consoles first: the hall sees a phase change before 19,000 phones do.
-        return self._fan(wire, (*self.clients.watchers, *self.clients.audience))
+        return self.fan_out_many((wire,))
+
+    def fan_out_many(self, wires: Iterable[str]) -> int:
+        """Several events in order (those of one commit): each ready socket gets them all in
+        one write. Returns how many messages that makes."""
+        events: list[str] = []
+        n = 0
+        for wire in wires:
+            key = next((k for prefix, k in _WHOLE_VALUES if wire.startswith(prefix)), None)
+            if key is not None:
+                n += self.fan_out_volatile(key, wire)
+            else:
+                events.append(wire)
+        if events:
+            # Screens and consoles first: the hall sees a phase change before 19,000 phones do.
+            n += len(events) * self._fan(tuple(events), (*self.clients.watchers, *self.clients.audience))
+        return n
 
     def push_hosts(self, wire: str) -> int:
         """A host-only message (the host's tally view, participation) to this worker's host consoles."""
         hosts = tuple(self.clients.hosts)
-        self._push(wire, hosts)
+        self._push((wire,), self.frame(wire), hosts)
         return len(hosts)
 
     def fan_out_volatile(self, key: str, wire: str, *, hosts: bool = True) -> int:
@@ -406,7 +445,7 @@ class MeetingRuntime:
         the loop (at 19,000 phones about every 1.5 s), so that ballots, acks and joins keep
         their pace. Nothing is lost: a phone always ends up with the newest value."""
         watchers = tuple(self.clients.watchers if hosts else self.clients.watchers - self.clients.hosts)
-        self._push(wire, watchers)  # a few sockets; a volatile value need not wait behind events
+        self._push((wire,), self.frame(wire), watchers)  # a few sockets; need not wait behind events
         self._volatile[key] = (wire, self.clients.stamp)
         return len(watchers) + self.flush_volatile()
 
@@ -424,27 +463,34 @@ class MeetingRuntime:
         n = 0
         for wire, stamp in waiting:
             # A phone that joined after this value was made got a newer one with its welcome.
-            n += self._fan(wire, tuple(c for c in audience if c.joined <= stamp))
+            n += self._fan((wire,), tuple(c for c in audience if c.joined <= stamp))
         # Busy loop (the hub's ticker wakes late): hold back longer still.
         self.volatile_interval_s = n * self.send_cost_s / VOLATILE_SHARE + 4 * self.loop_lag_s
         self._volatile_next = now + self.volatile_interval_s
         return n
 
-    def _fan(self, wire: str, recipients: tuple[Client, ...]) -> int:
+    def _fan(self, wires: tuple[str, ...], recipients: tuple[Client, ...]) -> int:
         if not recipients:
             return 0
+        data = self.frame(wires[0]) if len(wires) == 1 else text_frames(wires)
         if not self._fan_jobs and len(recipients) <= FAN_SLICE:
-            self._push(wire, recipients)  # a small room: at once, as it always was
+            self._push(wires, data, recipients)  # a small room: at once, as it always was
             return len(recipients)
-        self._fan_jobs.append((wire, recipients))
+        self._fan_jobs.append((wires, data, recipients))
         if self._fanner is None:
             self._fanner = asyncio.get_running_loop().create_task(self._serve_fan_jobs(), name="fan-out")
         return len(recipients)
 
-    def _push(self, wire: str, recipients: tuple[Client, ...]) -> None:
+    def _push(self, wires: tuple[str, ...], data: bytes, recipients: tuple[Client, ...]) -> None:
+        """The same frames to each: written straight to each ready socket, else queued."""
         start = time.perf_counter()
-        for c in recipients:
-            c.push(wire)
+        if len(wires) == 1:
+            wire = wires[0]
+            for c in recipients:
+                c.push(wire, data)
+        else:
+            for c in recipients:
+                c.push_frames(wires, data)
         if len(recipients) >= 100:
             per = (time.perf_counter() - start) / len(recipients)
             self.send_cost_s += (per - self.send_cost_s) * 0.2
@@ -454,9 +500,9 @@ class MeetingRuntime:
         fan-out to 19,000 phones never stalls an ack for the whole time it takes."""
         try:
             while self._fan_jobs:
-                wire, recipients = self._fan_jobs[0]
+                wires, data, recipients = self._fan_jobs[0]
                 for start in range(0, len(recipients), FAN_SLICE):
-                    self._push(wire, recipients[start:start + FAN_SLICE])
+                    self._push(wires, data, recipients[start:start + FAN_SLICE])
                     if start + FAN_SLICE < len(recipients):
                         await asyncio.sleep(0)
                 self._fan_jobs.popleft()

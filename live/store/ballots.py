@@ -276,10 +276,15 @@ def my_ballots_many(s: Session, meeting_id: int, voter_keys: list[str]) -> dict[
 
 
 def item_ballots(s: Session, meeting_id: int) -> dict[int, dict[str, tuple[str, dict[str, Any]]]]:
-    """Every stored ballot per item, for rebuilding the live tallies."""
+    """Every stored ballot per item, for building the live tallies when a worker first loads
+    the meeting (or after a bus outage): four plain columns, no ORM objects. After that the
+    tallies follow the ballots as they are stored, one at a time."""
+    t = BALLOT
     out: dict[int, dict[str, tuple[str, dict[str, Any]]]] = {}
-    for r in s.exec(select(Ballot).where(Ballot.meeting_id == meeting_id)).all():
-        out.setdefault(r.item_id, {})[r.id] = (r.voter_group, orjson.loads(r.choice_json))
+    rows = s.connection().execute(sa_select(t.c.item_id, t.c.id, t.c.voter_group, t.c.choice_json)
+                                  .where(t.c.meeting_id == meeting_id))
+    for item_id, ballot_id, group, choice_json in rows:
+        out.setdefault(item_id, {})[ballot_id] = (group, orjson.loads(choice_json))
     return out
 
 

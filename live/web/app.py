@@ -41,6 +41,7 @@ from live.web import (
 from live.web.auth import Signer
 from live.web.errors import EXCEPTION_HANDLERS
 from live.web.guard import OriginGuard
+from live.web.lean_app import LiveApp
 from live.web.services import Services
 from live.web.socket import websocket_endpoint
 
@@ -156,8 +157,8 @@ def create_app(settings: Settings) -> Starlette:
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
     ]
-    return Starlette(routes=route_list, lifespan=lifespan,
-                     middleware=[Middleware(SecurityHeaders, hsts=settings.https),
-                                 Middleware(OriginGuard, settings=settings),
-                                 Middleware(GZipMiddleware, minimum_size=1024)],
-                     exception_handlers=EXCEPTION_HANDLERS)
+    return LiveApp(settings, routes=route_list, lifespan=lifespan,
+                   middleware=[Middleware(SecurityHeaders, hsts=settings.https),
+                               Middleware(OriginGuard, settings=settings),
+                               Middleware(GZipMiddleware, minimum_size=1024)],
+                   exception_handlers=EXCEPTION_HANDLERS)

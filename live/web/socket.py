@@ -28,6 +28,7 @@ from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError, cred_cookie_na
 from live.web.panel_auth import cookie_name, device_hash, read_session_cookie
 from live.web.services import Services
 from live.web.sessions import SocketSession, check_host, socket_session_id
+from live.web.ws_protocol import DIRECT_EXTENSION
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +159,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             with contextlib.suppress(Exception):
                 await ws.close(code_, reason)
 
-    client = Client(identity, send, close, queue_size=svc.settings.client_queue)
+    direct = ws.scope.get("extensions", {}).get(DIRECT_EXTENSION)  # absent under other servers
+    client = Client(identity, send, close, queue_size=svc.settings.client_queue, direct=direct)
     welcome: dict[str, Any] = {"type": "welcome", "role": identity.role, "meeting_id": meeting_id,
                                "code": rt.code, "you": _you(identity), "my_ballots": {}}
     if identity.voter_key:
