@@ -84,18 +84,16 @@ export function rectificationCard(conn, api) {
     el("option", { value: "", text: "全部" }), RECT_STATUSES.map(([v, l]) => el("option", { value: v, text: l })));
   const overdue = el("select", { id: "rc-overdue", class: "voice-select" },
     el("option", { value: "", text: "全部" }), el("option", { value: "true", text: "已逾期" }), el("option", { value: "false", text: "未逾期" }));
-  const scope = el("select", { id: "rc-scope", class: "voice-select" },
-    el("option", { value: "all", text: "全部会议" }), el("option", { value: "meeting", text: "本次会议" }));
   const search = el("button", { type: "submit", class: "btn btn-small btn-primary" }, "查询");
   const xlsx = el("a", { class: "btn btn-small btn-secondary", download: "" }, "导出 Excel");
   const summaryLink = el("a", { class: "btn btn-small btn-secondary", target: "_blank", rel: "noopener" }, "通报数据（JSON）");
   const field = (input, label) => el("label", { class: "voice-field", for: input.id }, el("span", { class: "voice-field-label", text: label }), input);
   const form = el("form", { class: "rc-filters" }, field(presenter, "述法人"), field(status, "状态"), field(overdue, "逾期"),
-    field(scope, "范围"), el("div", { class: "voice-actions" }, search, xlsx, summaryLink), names);
+    el("div", { class: "voice-actions" }, search, xlsx, summaryLink), names);
   const listStatus = statusLine();
   const summary = el("div", { class: "rc-summary" });
   const table = el("div", { class: "rc-problems" });
-  const root = section("整改跟踪", { hint: "问题清单、整改进展、销号与通报", onFirstOpen: () => load() },
+  const root = section("整改跟踪", { hint: "本场会议的问题清单与整改进展；跨会议整改与销号由组织单位管理员办理", onFirstOpen: () => load() },
     form, listStatus, summary, table);
 
   function query() {
@@ -103,7 +101,6 @@ export function rectificationCard(conn, api) {
     if (presenter.value.trim()) q.set("presenter", presenter.value.trim());
     if (status.value) q.set("status", status.value);
     if (overdue.value) q.set("overdue", overdue.value);
-    q.set("scope", scope.value);
     return q.toString();
   }
 

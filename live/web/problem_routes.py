@@ -4,9 +4,10 @@ Who may do what:
 
 - the meeting's host (cookie) or its recorder (``Authorization: Bearer <recorder token>``)
   records the 点评 and the problems of that meeting's presenters, during 点评 or later;
-- 整改 steps, progress notes and the views across meetings are for hosts only. One
-  installation serves one organiser, so any meeting's host session sees and manages
-  the problems of every meeting (the 通报 at the next meeting needs last year's).
+- 整改 steps, progress notes and the 整改 views are for the host, and only of its own
+  meeting: a host password opens one meeting, never another meeting's problems (meeting
+  2's host once deleted meeting 1's problems). Only installation admins see 整改 across
+  meetings (live.web.office_routes).
 
 Every change is a writer command; the 法治体检单 and the exports are rendered in a thread.
 """
@@ -136,7 +137,8 @@ async def add_problem(request: Request) -> Response:
 
 
 async def _problem_meeting(request: Request) -> tuple[int, int, str]:
-    """(problem id, its meeting id, who) for a host, or a recorder of the problem's own meeting."""
+    """(problem id, its meeting id, who) for the host or recorder of the problem's own meeting.
+    Another meeting's problem is 404, as if it did not exist."""
     who = await _editor(request)
     m, role = who
     pid = int(request.path_params["problem_id"])
@@ -146,7 +148,8 @@ async def _problem_meeting(request: Request) -> tuple[int, int, str]:
         return p.meeting_id if p is not None else None
 
     mid = await _in_thread(request, find)
-    if mid is None or (role == "recorder" and mid != m.id):
+    # Host and recorder alike: only a problem of the meeting they signed in to.
+    if mid is None or mid != m.id:
         raise LiveError("问题清单中没有该问题", "not_found", status=404)
     return pid, mid, role
 
@@ -197,7 +200,7 @@ async def problem_note(request: Request) -> Response:
     return await _host_step(request, "problem.note", NOTE_FIELDS)
 
 
-# --- across meetings (hosts only) -------------------------------------------------------------
+# --- the host's own meeting ------------------------------------------------------------------
 
 
 def _filters(request: Request, m: Meeting) -> dict[str, Any]:
@@ -205,12 +208,14 @@ def _filters(request: Request, m: Meeting) -> dict[str, Any]:
     raw_overdue = q.get("overdue", "").lower()
     if raw_overdue not in ("", "1", "0", "true", "false", "yes", "no"):
         raise LiveError("overdue 应为 true 或 false", "invalid", status=400)
-    scope = q.get("scope", "all")
-    if scope not in ("all", "meeting"):
-        raise LiveError("scope 应为 all 或 meeting", "invalid", status=400)
+    scope = q.get("scope", "meeting")
+    if scope == "all":
+        raise LiveError("主持人只能查看本场会议的问题；跨会议的整改由组织单位管理员查看", "forbidden", status=403)
+    if scope != "meeting":
+        raise LiveError("scope 只能为 meeting", "invalid", status=400)
     return {"presenter": q.get("presenter") or None, "status": q.get("status") or None,
             "overdue": None if not raw_overdue else raw_overdue in ("1", "true", "yes"),
-            "meeting_id": m.id if scope == "meeting" else None}
+            "meeting_id": m.id}
 
 
 def _views(s: Session, f: dict[str, Any], today: date) -> list[problems.ProblemView]:
@@ -224,7 +229,7 @@ async def _host_filters(request: Request) -> dict[str, Any]:
 
 
 async def rectification(request: Request) -> Response:
-    """Problems across meetings, filtered by ``presenter``, ``status``, ``overdue`` (and ``scope``)."""
+    """This meeting's problems, filtered by ``presenter``, ``status``, ``overdue``."""
     f = await _host_filters(request)
     today = date.today()
 
