@@ -150,9 +150,9 @@ export function rectificationCard(conn, api) {
   function problemRow(p) {
     const notes = el("div", { class: "rc-notes", hidden: true });
     const steps = (p.next || []).map((n) => {
-      const back = p.status === "rectified" && n.status === "in_progress";
+      const back = Boolean(n.needs_reason);
       const b = el("button", { type: "button", class: `btn btn-small ${back ? "btn-secondary" : "btn-primary"}` },
-        back ? "退回整改中" : `标记为${n.label}`);
+        n.action || `标记为${n.label}`);
       b.addEventListener("click", () => step(p, n, back));
       return b;
     });
@@ -178,17 +178,17 @@ export function rectificationCard(conn, api) {
 
   async function step(p, next, back) {
     const fields = [];
-    if (back) fields.push({ name: "reason", label: "退回原因", type: "textarea", required: true, maxlength: 500 });
+    if (back) fields.push({ name: "reason", label: `${next.action || "退回"}原因`, type: "textarea", required: true, maxlength: 500 });
     fields.push({ name: "text", label: "情况说明", type: "textarea", maxlength: 2000, hint: "不填则记为状态变更" },
       { name: "evidence", label: "佐证材料", type: "textarea", rows: 2, maxlength: 2000, hint: "如文件名、文号、链接" },
       { name: "on_date", label: "日期", type: "date", value: today() });
-    const values = await formDialog(back ? "退回整改中" : `标记为「${next.label}」`, fields, back ? "退回" : "确定",
+    const values = await formDialog(next.action || `标记为「${next.label}」`, fields, back ? "退回" : "确定",
       `${p.presenter}：${p.description.slice(0, 60)}`);
     if (!values) return;
     const body = { status: next.status, ...values };
     for (const k of Object.keys(body)) if (body[k] === "") delete body[k];
     try {
-      // Any meeting's problem, through this meeting's host session (see protocol.md).
+      // Only this meeting's problems (see protocol.md); 审核 and 销号 are the admin's.
       await apiJSON(`${api}/problems/${p.id}/status`, { method: "POST", body });
       toast(`已变更为「${next.label}」`, "ok", 2000);
       load();

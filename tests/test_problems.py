@@ -54,7 +54,7 @@ def test_review_and_problems_by_host_and_recorder(client: TestClient, seed: Seed
     p = add_problem(client, seed, first, rec, description="重大行政决策合法性审查流于形式")
     assert p["deadline"] == "2025-04-16"  # three months after held_on 2025-01-16
     assert p["status"] == "pending" and p["status_label"] == "待整改" and p["presenter"] == "马文亮"
-    assert p["next"] == [{"status": "in_progress", "label": "整改中"}]
+    assert p["next"] == [{"status": "in_progress", "label": "整改中", "action": "开始整改", "needs_reason": False}]
     second = add_problem(client, seed, first, rec, source="评议团意见", owner="区司法局", deadline="2025-03-01")
     assert second["deadline"] == "2025-03-01" and second["owner"] == "区司法局"
     bad = client.post(api(seed, f"/items/{first}/problems"), headers=rec, json={"description": "x", "source": "网友"})
@@ -93,18 +93,22 @@ def test_rectification_steps_through_http(client: TestClient, seed: Seed) -> Non
     r = step(client, seed, pid, "整改中")
     assert r.status_code == 400 and r.json()["error"]["code"] == "reason_required"
     r = step(client, seed, pid, "整改中", reason="抽查发现仍有案卷未规范归档")
-    assert r.status_code == 200 and r.json()["next"] == [{"status": "rectified", "label": "已整改"}]
-    step(client, seed, pid, "已整改")
-    done = step(client, seed, pid, "已销号").json()
-    assert done["status_label"] == "已销号" and done["next"] == []
-    r = step(client, seed, pid, "整改中", reason="再看看")
-    assert r.status_code == 409 and r.json()["error"]["code"] == "already_closed"
-    assert client.post(api(seed, f"/problems/{pid}/notes"), json={"text": "x"}).status_code == 409
+    assert r.status_code == 200 and [n["action"] for n in r.json()["next"]] == ["申请销号"]
+    done = step(client, seed, pid, "已整改").json()
+    # 销号 is the admin's, in two steps: the host may only send the problem back.
+    assert [(n["status"], n["action"], n["needs_reason"]) for n in done["next"]] == [
+        ("in_progress", "退回整改", True)]
+    r = step(client, seed, pid, "已审核")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert "管理员" in r.json()["error"]["message"]
+    assert step(client, seed, pid, "已销号").status_code == 409  # not the next step either
+    r = client.post(api(seed, f"/problems/{pid}/notes"), json={"text": "补充材料"})
+    assert r.status_code == 200
     assert client.delete(api(seed, f"/problems/{pid}")).status_code == 409  # a history stays
     notes = client.get(api(seed, f"/problems/{pid}")).json()["notes"]
     assert [(n["from_status"], n["to_status"]) for n in notes] == [
         ("pending", "in_progress"), (None, None), ("in_progress", "rectified"), ("rectified", "in_progress"),
-        ("in_progress", "rectified"), ("rectified", "closed")]
+        ("in_progress", "rectified"), (None, None)]
     assert notes[0]["on_date"] == "2025-02-01" and notes[0]["text"] == "已制定整改方案"
     assert notes[1]["evidence"] == "评查报告.pdf"
     assert notes[3]["reason"] == "抽查发现仍有案卷未规范归档"

@@ -232,6 +232,12 @@ class Problem(SQLModel, table=True):
     question_id: int | None = Field(default=None, foreign_key="question.id")
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
     updated_at_ms: int = Field(default=0, sa_type=BigInteger)
+    # The owner's (责任单位) personal link: bumping the version revokes the printed one.
+    owner_link_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # live.domain.rectification.Escalation: 0 none, 1 提醒, 2 函询, 3 挂牌督办; the date of the last step.
+    escalation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    escalated_on: date | None = Field(default=None)
+    closed_on: date | None = Field(default=None)  # the date of 确认销号, for the weekly 通报
 
 
 class ProgressNote(SQLModel, table=True):
@@ -248,6 +254,24 @@ class ProgressNote(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     author: str = Field(default="host", max_length=20)
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
+    escalation: int | None = Field(default=None)  # set on a 督办 step: its level
+
+
+class ProblemAttachment(SQLModel, table=True):
+    """A file of an owner's progress report (PDF or image), stored under the data dir as
+    ``attachments/{problem_id}/{stored_name}``; the database keeps only what describes it."""
+
+    __tablename__ = "problem_attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    note_id: int | None = Field(default=None, foreign_key="progress_note.id")
+    filename: str = Field(max_length=120)
+    media_type: str = Field(max_length=40)
+    size: int
+    sha256: str = Field(max_length=64)
+    stored_name: str = Field(max_length=80)
+    author: str = Field(default="owner", max_length=20, sa_column_kwargs={"server_default": "owner"})
+    created_at_ms: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 # --- edge security: server-side login sessions ---------------------------------------------
