@@ -27,6 +27,7 @@ from live.store.writer import Writer
 from live.web import (
     credential_routes,
     metrics,
+    owner_routes,
     panel_routes,
     paper_routes,
     problem_routes,
@@ -136,6 +137,7 @@ def create_app(settings: Settings) -> Starlette:
         *record_routes.ROUTES,
         *voice_routes.ROUTES,
         *problem_routes.ROUTES,
+        *owner_routes.ROUTES,
         *panel_routes.ROUTES,
         *credential_routes.ROUTES,
         *paper_routes.ROUTES,

@@ -30,6 +30,7 @@ from live.reports.checkup import FontNotFoundError, checkup_filename, render_che
 from live.reports.rectification_xlsx import render_rectification_xlsx
 from live.store import problems
 from live.store.models import Meeting, Problem
+from live.web import owner_routes
 from live.web.auth import HOST_COOKIE, RECORDER_COOKIE, TokenError
 from live.web.routes import _host_meeting, _meeting, _svc, check_csrf
 from live.web.sessions import check_recorder
@@ -155,15 +156,7 @@ async def _problem_meeting(request: Request) -> tuple[int, int, str]:
 
 
 async def _problem_response(request: Request, pid: int, status: int = 200) -> Response:
-    def read(s: Session) -> dict[str, Any] | None:
-        views = problems.problem_views(s, problem_id=pid)
-        if not views:
-            return None
-        out = views[0].to_dict(date.today())
-        out["notes"] = [problems.note_dict(n) for n in problems.notes_of(s, [pid]).get(pid, [])]
-        return out
-
-    data = await _in_thread(request, read)
+    data = await _in_thread(request, owner_routes.problem_view, pid, date.today(), "host")
     if data is None:
         raise LiveError("问题清单中没有该问题", "not_found", status=404)
     return JSONResponse(data, status_code=status)
@@ -189,6 +182,34 @@ async def _host_step(request: Request, name: str, fields: tuple[str, ...]) -> Re
     body = await json_body(request)
     await _command(request, mid, name, {"problem_id": pid, "author": role, **_pick(body, fields)})
     return await _problem_response(request, pid)
+
+
+async def _host_problem(request: Request) -> tuple[int, int]:
+    pid, mid, role = await _problem_meeting(request)
+    if role != "host":
+        raise LiveError("只有主持人可以办理整改", "forbidden", status=403)
+    return pid, mid
+
+
+async def owner_link(request: Request) -> Response:
+    """Host only: the owner's personal link to this problem (``/o/{id}#t=…``), to hand over or print."""
+    pid, _ = await _host_problem(request)
+    svc = _svc(request)
+    p = await _in_thread(request, lambda s: s.get(Problem, pid))
+    url = owner_routes.owner_link(svc.signer, svc.public_base(str(request.base_url)), p)
+    return JSONResponse({"problem_id": pid, "url": url, "owner": p.owner, "version": p.owner_link_version})
+
+
+async def rotate_owner_link(request: Request) -> Response:
+    """Host only: a new owner link; the old one (and every browser that claimed it) stops working."""
+    pid, mid = await _host_problem(request)
+    await _command(request, mid, "problem.owner_link", {"problem_id": pid})
+    return await owner_link(request)
+
+
+async def problem_attachment(request: Request) -> Response:
+    pid, _ = await _host_problem(request)
+    return await owner_routes.attachment_response(request, pid, int(request.path_params["attachment_id"]))
 
 
 async def problem_status(request: Request) -> Response:
@@ -304,6 +325,9 @@ ROUTES = [
     Route("/api/meetings/{code}/problems/{problem_id:int}", problem_detail, methods=["GET", "PATCH", "DELETE"]),
     Route("/api/meetings/{code}/problems/{problem_id:int}/status", problem_status, methods=["POST"]),
     Route("/api/meetings/{code}/problems/{problem_id:int}/notes", problem_note, methods=["POST"]),
+    Route("/api/meetings/{code}/problems/{problem_id:int}/owner-link", owner_link),
+    Route("/api/meetings/{code}/problems/{problem_id:int}/owner-link/rotate", rotate_owner_link, methods=["POST"]),
+    Route("/api/meetings/{code}/problems/{problem_id:int}/attachments/{attachment_id:int}", problem_attachment),
     Route("/api/meetings/{code}/rectification", rectification),
     Route("/api/meetings/{code}/rectification/summary", rectification_summary),
     Route("/api/meetings/{code}/rectification.xlsx", rectification_xlsx),
