@@ -25,6 +25,7 @@ from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.writer import Writer
 from live.web import (
+    admin_routes,
     credential_routes,
     metrics,
     owner_routes,
@@ -141,6 +142,7 @@ def create_app(settings: Settings) -> Starlette:
         *panel_routes.ROUTES,
         *credential_routes.ROUTES,
         *paper_routes.ROUTES,
+        *admin_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),
