@@ -28,6 +28,7 @@ from live.domain.errors import LiveError
 from live.domain.phases import PhaseError
 from live.reports.checkup import FontNotFoundError, checkup_filename, render_checkup_docx, render_checkup_pdf
 from live.reports.rectification_xlsx import render_rectification_xlsx
+from live.store import lookback as lookback_store
 from live.store import problems
 from live.store.models import Meeting, Problem
 from live.web import owner_routes
@@ -291,6 +292,31 @@ async def rectification_xlsx(request: Request) -> Response:
                     headers=_attachment(f"问题清单及整改情况_{today.isoformat()}.xlsx", "rectification.xlsx"))
 
 
+# --- 回头看 ---------------------------------------------------------------------------------------
+
+
+async def lookback(request: Request) -> Response:
+    """Host only: for each presenter of this meeting, the open problems of their earlier meetings."""
+    m = await _host_meeting(request)
+    today = date.today()
+    items = await _in_thread(request, lookback_store.lookback, m.id or 0, today)
+    return JSONResponse({"today": today.isoformat(), "items": items})
+
+
+async def lookback_seed(request: Request) -> Response:
+    """Host only: put the presenter's open earlier problems into the 质询 queue (approved), once each."""
+    m = await _host_meeting(request)
+    item_id = _item_id(request)
+    try:
+        rows = await _in_thread(request, lookback_store.seed_rows, m.id or 0, item_id, date.today())
+    except PhaseError as exc:
+        raise LiveError(exc.message, exc.code, status=404) from exc
+    if not rows:
+        return JSONResponse({"imported": [], "skipped": []})
+    reply = await _command(request, m.id or 0, "question.import", {"rows": rows, "status": "approved"})
+    return JSONResponse(reply)
+
+
 # --- 法治体检单 -------------------------------------------------------------------------------------
 
 
@@ -328,6 +354,8 @@ ROUTES = [
     Route("/api/meetings/{code}/problems/{problem_id:int}/owner-link", owner_link),
     Route("/api/meetings/{code}/problems/{problem_id:int}/owner-link/rotate", rotate_owner_link, methods=["POST"]),
     Route("/api/meetings/{code}/problems/{problem_id:int}/attachments/{attachment_id:int}", problem_attachment),
+    Route("/api/meetings/{code}/lookback", lookback),
+    Route("/api/meetings/{code}/items/{item_id:int}/lookback/seed", lookback_seed, methods=["POST"]),
     Route("/api/meetings/{code}/rectification", rectification),
     Route("/api/meetings/{code}/rectification/summary", rectification_summary),
     Route("/api/meetings/{code}/rectification.xlsx", rectification_xlsx),
