@@ -12,7 +12,7 @@ import hashlib
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +20,11 @@ from sqlmodel import Session, col, select
 
 from live.domain import rectification as rect
 from live.domain.attachments import MAX_ATTACHMENTS_PER_REPORT, CheckedFile
+from live.domain.bulletin import BulletinProblem
 from live.domain.phases import PhaseError
 from live.store.commands import Command, CommandOutcome, _meeting
 from live.store.models import Problem, ProblemAttachment, ProgressNote
-from live.store.problems import MAX_NOTE_CHARS, _date, _problem, _text, apply_step
+from live.store.problems import MAX_NOTE_CHARS, _date, _problem, _text, apply_step, meeting_date, problem_views
 
 ATTACHMENT_DIR = "attachments"
 
@@ -169,6 +170,26 @@ def attachments_of(s: Session, problem_id: int) -> list[ProblemAttachment]:
 def attachment(s: Session, problem_id: int, attachment_id: int) -> ProblemAttachment | None:
     a = s.get(ProblemAttachment, attachment_id)
     return a if a is not None and a.problem_id == problem_id else None
+
+
+def bulletin_problems(s: Session) -> list[BulletinProblem]:
+    """Every problem as the weekly 通报 needs it; the unit is the owner (责任单位), else the presenter's unit."""
+    views = problem_views(s)
+    ids = [v.problem.id for v in views if v.problem.id is not None]
+    steps: dict[int, list[tuple[int, date]]] = {}
+    if ids:
+        for n in s.exec(select(ProgressNote).where(col(ProgressNote.problem_id).in_(ids),
+                                                   col(ProgressNote.escalation).is_not(None))).all():
+            steps.setdefault(n.problem_id, []).append((int(n.escalation or 0), n.on_date))
+    out = []
+    for v in views:
+        p = v.problem
+        created = datetime.fromtimestamp(p.created_at_ms / 1000).date() if p.created_at_ms else meeting_date(v.meeting)
+        out.append(BulletinProblem(unit=p.owner.strip() or v.item.presenter_unit, presenter=v.presenter,
+                                   meeting_title=v.meeting.title, description=p.description, created_on=created,
+                                   deadline=p.deadline, status=p.status, closed_on=p.closed_on,
+                                   escalations=tuple(steps.get(p.id or 0, []))))
+    return out
 
 
 COMMANDS: dict[str, Command] = {

@@ -18,12 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from live.domain import bulletin as bulletin_domain
 from live.domain.errors import ErrorCode, LiveError
 from live.domain.phases import PhaseError
-from live.store import problems
+from live.reports.bulletin import bulletin_filename, render_bulletin_docx, render_bulletin_xlsx
+from live.store import office, problems
 from live.store.models import Problem
 from live.web import owner_routes
 from live.web.admin_auth import require_admin
+from live.web.problem_routes import DOCX, XLSX, _attachment
 from live.web.routes import _page, _svc
 from live.web.voice_routes import json_body
 
@@ -126,6 +129,33 @@ async def problem_attachment(request: Request) -> Response:
     return await owner_routes.attachment_response(request, p.id or 0, int(request.path_params["attachment_id"]))
 
 
+def _week(request: Request) -> date:
+    raw = request.query_params.get("week", "")
+    if not raw:
+        return date.today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise LiveError("week 应为 YYYY-MM-DD 格式的日期（该周任一天）", ErrorCode.INVALID, status=400) from None
+
+
+async def bulletin(request: Request) -> Response:
+    """The weekly 通报 (Monday to Sunday of ``?week=YYYY-MM-DD``, default this week): JSON, .docx or .xlsx."""
+    await require_admin(request)
+    day = _week(request)
+    fmt = str(request.path_params.get("fmt", "json"))
+    if fmt not in ("json", "docx", "xlsx"):
+        raise LiveError("只提供 docx 与 xlsx 两种格式", ErrorCode.NOT_FOUND, status=404)
+    b = await _in_thread(request, lambda s: bulletin_domain.build(office.bulletin_problems(s), day))
+    if fmt == "json":
+        return JSONResponse({"start": b.start.isoformat(), "end": b.end.isoformat(), "totals": b.totals(),
+                             "units": [u.counts() for u in b.units]})
+    data = await asyncio.to_thread(render_bulletin_docx if fmt == "docx" else render_bulletin_xlsx, b)
+    media = DOCX if fmt == "docx" else XLSX
+    return Response(data, media_type=media,
+                    headers=_attachment(bulletin_filename(b, fmt), f"bulletin-{b.start.isoformat()}.{fmt}"))
+
+
 async def office_page(request: Request) -> Response:
     return _page("office.html")
 
@@ -133,6 +163,8 @@ async def office_page(request: Request) -> Response:
 ROUTES = [
     Route("/admin/office", office_page),
     Route("/api/admin/rectification", rectification),
+    Route("/api/admin/bulletin", bulletin),
+    Route("/api/admin/bulletin.{fmt}", bulletin),
     Route("/api/admin/problems/{problem_id:int}", problem_detail),
     Route("/api/admin/problems/{problem_id:int}/status", problem_status, methods=["POST"]),
     Route("/api/admin/problems/{problem_id:int}/escalate", problem_escalate, methods=["POST"]),
