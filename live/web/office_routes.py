@@ -22,6 +22,7 @@ from live.domain import bulletin as bulletin_domain
 from live.domain.errors import ErrorCode, LiveError
 from live.domain.phases import PhaseError
 from live.reports.bulletin import bulletin_filename, render_bulletin_docx, render_bulletin_xlsx
+from live.store import history as history_store
 from live.store import office, problems
 from live.store.models import Problem
 from live.web import owner_routes
@@ -156,6 +157,24 @@ async def bulletin(request: Request) -> Response:
                     headers=_attachment(bulletin_filename(b, fmt), f"bulletin-{b.start.isoformat()}.{fmt}"))
 
 
+async def history(request: Request) -> Response:
+    """``?unit=`` or ``?person=`` (one of them): every time they presented, with result, rank and problems."""
+    await require_admin(request)
+    unit = request.query_params.get("unit", "").strip()
+    person = request.query_params.get("person", "").strip()
+    if bool(unit) == bool(person):
+        raise LiveError("请只填写单位（unit）或姓名（person）其中一项", ErrorCode.INVALID, status=400)
+    if len(unit) > 100 or len(person) > 50:
+        raise LiveError("单位或姓名过长", ErrorCode.INVALID, status=400)
+    rows = await _in_thread(request, lambda s: history_store.history(s, unit=unit or None, person=person or None))
+    return JSONResponse({"unit": unit or None, "person": person or None, "rows": rows})
+
+
+async def history_names(request: Request) -> Response:
+    await require_admin(request)
+    return JSONResponse(await _in_thread(request, history_store.names))
+
+
 async def office_page(request: Request) -> Response:
     return _page("office.html")
 
@@ -164,6 +183,8 @@ ROUTES = [
     Route("/admin/office", office_page),
     Route("/api/admin/rectification", rectification),
     Route("/api/admin/bulletin", bulletin),
+    Route("/api/admin/history", history),
+    Route("/api/admin/history/names", history_names),
     Route("/api/admin/bulletin.{fmt}", bulletin),
     Route("/api/admin/problems/{problem_id:int}", problem_detail),
     Route("/api/admin/problems/{problem_id:int}/status", problem_status, methods=["POST"]),
