@@ -63,13 +63,14 @@ export function checkupCard(conn, api) {
     fill(list, state.items.map((i) => el("li", {},
       el("span", { class: "ck-name" }, `${i.position}. ${i.presenter.name}`),
       el("a", { href: `${api}/items/${i.id}/checkup.docx`, download: "", "aria-label": `${i.presenter.name}的法治体检单（Word）` }, "DOCX"),
-      el("a", { href: `${api}/items/${i.id}/checkup.pdf`, download: "", "aria-label": `${i.presenter.name}的法治体检单（PDF）` }, "PDF"))));
+      el("a", { href: `${api}/items/${i.id}/checkup.pdf`, download: "", "aria-label": `${i.presenter.name}的法治体检单（PDF）` }, "PDF"),
+      el("a", { href: `${api}/items/${i.id}/checkup.pdf?links=1`, download: "", "aria-label": `${i.presenter.name}的法治体检单（PDF，含责任单位整改报送链接）` }, "PDF＋报送链接"))));
   }
   conn.on("state", (state, msg) => { if (!msg || msg.type === "snapshot" || msg.type === "item.updated") render(); });
   render();
   return section("会后材料", { hint: "法治体检单、点评记录员" },
     el("h3", { class: "voice-sub", text: "法治体检单" }),
-    el("p", { class: "muted small", text: "按当前已保存的测评结果、质询、点评和问题清单生成；整改期限默认会后 3 个月。" }), list,
+    el("p", { class: "muted small", text: "按当前已保存的测评结果、质询、点评和问题清单生成；整改期限默认会后 3 个月。「＋报送链接」版附各问题责任单位的个人整改报送链接，只交给责任单位。" }), list,
     el("h3", { class: "voice-sub", text: "点评记录员" }),
     el("p", { class: "muted small", text: "记录员凭此链接在自己的设备上记录点评和问题；修改主持人密码后链接失效。" }),
     getLink, status, linkBox);
@@ -156,6 +157,8 @@ export function rectificationCard(conn, api) {
       b.addEventListener("click", () => step(p, n, back));
       return b;
     });
+    const ownerLink = el("button", { type: "button", class: "btn btn-small btn-secondary" }, "报送链接");
+    ownerLink.addEventListener("click", () => showOwnerLink(p));
     const note = el("button", { type: "button", class: "btn btn-small btn-secondary", disabled: p.status === "closed" }, "记进展");
     note.addEventListener("click", () => addNote(p));
     const history = el("button", { type: "button", class: "btn btn-small btn-secondary", "aria-expanded": "false" }, "整改记录");
@@ -173,7 +176,21 @@ export function rectificationCard(conn, api) {
       el("td", { class: "num" }, p.deadline || "—",
         p.overdue ? el("span", { class: "voice-badge rc-late-badge", text: `逾期 ${p.days_overdue} 天` }) : null),
       el("td", {}, el("span", { class: `voice-badge rect-${p.status}`, text: p.status_label })),
-      el("td", {}, el("div", { class: "voice-row-actions" }, ...steps, note, history)));
+      el("td", {}, el("div", { class: "voice-row-actions" }, ...steps, note, history, ownerLink)));
+  }
+
+  async function showOwnerLink(p) {
+    try {
+      const out = await apiJSON(`${api}/problems/${p.id}/owner-link`);
+      const values = await formDialog("责任单位整改报送链接", [{ name: "url", label: `${out.owner || "责任单位"}的个人链接（请勿公开）`, value: out.url }],
+        "更换链接", "责任单位凭此链接报送整改进展和佐证材料、申请销号。「更换链接」使旧链接立即失效。");
+      if (!values) return;
+      await apiJSON(`${api}/problems/${p.id}/owner-link/rotate`, { method: "POST", body: {} });
+      toast("已更换链接，旧链接已失效", "ok", 3000);
+      showOwnerLink(p);
+    } catch (err) {
+      toast(err.message);
+    }
   }
 
   async function step(p, next, back) {

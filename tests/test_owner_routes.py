@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import Any
 
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 from test_attachments import PDF, PNG
+from test_problems import docx_text, pdf_text
 
 from conftest import DEMO, Seed, login, seed_meeting
 from live.store.db import make_engine
@@ -151,3 +153,22 @@ def test_owner_page_is_served_and_the_token_never_reaches_the_server_in_a_url(cl
                                                                                seed: Seed) -> None:
     r = client.get("/o/1")
     assert r.status_code == 200 and "owner.js" in r.text and "整改报送" in r.text
+
+
+def test_the_checkup_prints_owner_links_only_when_asked(client: TestClient, seed: Seed) -> None:
+    login(client, seed)
+    pid = new_problem(client, seed, deadline="2099-01-01")
+    token = link_token(client, seed, pid)
+    plain = docx_text(client.get(api(seed, "/items/1/checkup.docx")).content)
+    assert "行政复议纠错率偏高" in plain and token not in plain and "整改报送链接" not in plain
+    linked = docx_text(client.get(api(seed, "/items/1/checkup.docx?links=1")).content)
+    assert "区司法局" in linked and "请勿转发或公开" in linked
+    printed = re.search(rf"/o/{pid}#t=([A-Za-z0-9_.-]+)", linked)
+    assert printed  # the printed link works like the one shown on screen
+    pdf = client.get(api(seed, "/items/1/checkup.pdf?links=1"))
+    assert pdf.status_code == 200
+    text = pdf_text(pdf.content)
+    assert "整改报送链接" in text and f"/o/{pid}#t=" in text
+    client.cookies.clear()
+    as_owner(client, pid, printed[1])
+    assert client.get(f"/api/owner/{pid}").json()["description"] == "行政复议纠错率偏高"

@@ -8,6 +8,7 @@ Reads build the host's views: problems across meetings with their filters, the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -361,7 +362,9 @@ def _score(item: AgendaItem, items: list[AgendaItem]) -> CheckupScore | None:
                         digest=item.digest or "", details=details)
 
 
-def checkup_data(s: Session, meeting_id: int, item_id: int) -> CheckupData:
+def checkup_data(s: Session, meeting_id: int, item_id: int,
+                 link_for: Callable[[Problem], str] | None = None) -> CheckupData:
+    """The 体检单's data; ``link_for`` makes each problem's owner link, printed when given."""
     m = s.get(Meeting, meeting_id)
     if m is None:
         raise PhaseError("会议不存在", code="not_found")
@@ -379,7 +382,8 @@ def checkup_data(s: Session, meeting_id: int, item_id: int) -> CheckupData:
         questions=[CheckupQuestion(q.content, q.source, q.asker, q.answered,
                                    asked=q.picked_at_ms is not None or q.answered) for q in questions],
         comment=review.text if review else "", commenter=review.commenter if review else "",
-        problems=[CheckupProblem(p.description, p.category, p.source, p.deadline) for p in problems],
+        problems=[CheckupProblem(p.description, p.category, p.source, p.deadline, p.owner,
+                                 link_for(p) if link_for else "") for p in problems],
         record_root=_record_root(s, meeting_id))
 
 

@@ -321,15 +321,23 @@ async def lookback_seed(request: Request) -> Response:
 
 
 async def checkup(request: Request) -> Response:
-    """Host only: one presenter's 法治体检单 as DOCX or PDF, from what is stored now."""
+    """Host only: one presenter's 法治体检单 as DOCX or PDF, from what is stored now; with
+    ``?links=1`` each problem's owner link is printed for the 责任单位."""
     m = await _host_meeting(request)
     fmt = str(request.path_params["fmt"])
     if fmt not in ("docx", "pdf"):
         raise LiveError("只提供 docx 与 pdf 两种格式", "not_found", status=404)
     item_id = _item_id(request)
+    svc = _svc(request)
+    base = svc.public_base(str(request.base_url))
+    # ?links=1: print each problem's owner link (a personal credential) for the 责任单位.
+    with_links = request.query_params.get("links") == "1"
+
+    def link(p: Problem) -> str:
+        return owner_routes.owner_link(svc.signer, base, p)
 
     def render(s: Session) -> tuple[bytes, str]:
-        data = problems.checkup_data(s, m.id or 0, item_id)
+        data = problems.checkup_data(s, m.id or 0, item_id, link if with_links else None)
         body = render_checkup_docx(data) if fmt == "docx" else render_checkup_pdf(data)
         return body, checkup_filename(data, fmt)
 
