@@ -111,3 +111,97 @@ def test_list_views_are_one_meeting_for_every_role(client: TestClient, two: tupl
     assert r.status_code == 200
     if path == "/rectification":
         assert [p["description"] for p in r.json()["problems"]] == ["第二场的问题"]
+
+
+# --- every 整改 office route × every role ------------------------------------------------------
+
+ROLES = ["anonymous", "host", "other_host", "recorder", "owner", "other_owner", "admin"]
+
+
+@pytest.fixture
+def office(client: TestClient, seed: Seed) -> dict[str, Any]:
+    """Meeting 1 with problem P (owner report with one PDF: attachment A) and a second problem Q."""
+    from test_attachments import PDF
+    from test_owner_routes import as_owner, link_token
+
+    other = seed_meeting(seed.settings, {**DEMO, "title": "第二场述法评议会"})
+    login(client, seed)
+    p = client.post(f"/api/meetings/{seed.code}/items/1/problems",
+                    json={"description": "问题P", "owner": "区司法局", "deadline": "2099-01-01"}).json()["id"]
+    q = client.post(f"/api/meetings/{seed.code}/items/2/problems", json={"description": "问题Q", "owner": "区司法局"}).json()["id"]
+    p_token, q_token = link_token(client, seed, p), link_token(client, seed, q)
+    rec = client.get(f"/api/meetings/{seed.code}/recorder").json()["token"]
+    client.cookies.clear()
+    as_owner(client, p, p_token)
+    r = client.post(f"/api/owner/{p}/report", data={"text": "第一次报送"},
+                    files=[("file", ("a.pdf", PDF, "application/pdf"))])
+    a = r.json()["attachments"][0]
+    client.cookies.clear()
+    client.headers.pop("X-CSRF-Token", None)
+    return {"seed": seed, "other": other, "p": p, "q": q, "a": a, "p_token": p_token, "q_token": q_token,
+            "rec": rec}
+
+
+def _become(client: TestClient, role: str, o: dict[str, Any]) -> None:
+    from test_owner_routes import as_owner
+
+    from conftest import admin_login
+
+    if role == "host":
+        login(client, o["seed"])
+    elif role == "other_host":
+        login(client, o["other"])
+    elif role == "recorder":
+        client.headers["authorization"] = f"Bearer {o['rec']}"
+    elif role == "owner":
+        as_owner(client, o["p"], o["p_token"])
+    elif role == "other_owner":
+        as_owner(client, o["q"], o["q_token"])
+    elif role == "admin":
+        admin_login(client, o["seed"].settings)
+
+
+# (method, path, body kind, roles allowed); {c} meeting 1's code, {p} problem, {a} attachment
+OFFICE_ROUTES: list[tuple[str, str, str | None, set[str]]] = [
+    ("GET", "/api/meetings/{c}/problems/{p}/owner-link", None, {"host"}),
+    ("GET", "/api/meetings/{c}/problems/{p}/attachments/{a}", None, {"host"}),
+    ("GET", "/api/meetings/{c}/lookback", None, {"host"}),
+    ("GET", "/api/meetings/{c}/items/1/checkup.docx?links=1", None, {"host"}),
+    ("GET", "/api/owner/{p}", None, {"owner"}),
+    ("GET", "/api/owner/{p}/attachments/{a}", None, {"owner"}),
+    ("POST", "/api/owner/{p}/report", "form", {"owner"}),
+    ("GET", "/api/admin/rectification", None, {"admin"}),
+    ("GET", "/api/admin/problems/{p}", None, {"admin"}),
+    ("GET", "/api/admin/problems/{p}/attachments/{a}", None, {"admin"}),
+    ("GET", "/api/admin/problems/{p}/owner-link", None, {"admin"}),
+    ("GET", "/api/admin/bulletin.xlsx", None, {"admin"}),
+    ("GET", "/api/admin/history?person=马文亮", None, {"admin"}),
+    ("POST", "/api/admin/problems/{p}/escalate", "json", set()),  # not overdue: refused even for the admin
+    ("POST", "/api/meetings/{c}/problems/{p}/owner-link/rotate", "json", {"host"}),
+    ("POST", "/api/admin/problems/{p}/status", "json", {"admin"}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_office_route_against_every_role(client: TestClient, office: dict[str, Any], role: str) -> None:
+    _become(client, role, office)
+    for method, template, body, allowed in OFFICE_ROUTES:
+        path = template.format(c=office["seed"].code, p=office["p"], a=office["a"])
+        if method == "GET":
+            r = client.get(path)
+        elif body == "form":
+            r = client.post(path, data={"text": f"{role} 的报送"})
+        elif "escalate" in path:
+            r = client.post(path, json={"level": "提醒", "note": "x"})
+        elif "status" in path:
+            r = client.post(path, json={"status": "已整改"})
+        else:
+            r = client.post(path, json={})
+        if role in allowed:
+            assert r.status_code in (200, 201), (role, path, r.status_code, r.text[:200])
+        elif role == "admin" and "escalate" in path:
+            assert r.status_code == 409, (role, path, r.status_code)
+        else:
+            # Not signed in for this: 401; a recorder on host-only steps of its own meeting: 403.
+            expected = {403} if role == "recorder" and "/problems/" in path and "/api/meetings/" in path else {401}
+            assert r.status_code in expected, (role, path, r.status_code, r.text[:200])
