@@ -6,6 +6,7 @@ artifacts/screens/office-*.png."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import subprocess
@@ -87,9 +88,24 @@ def test_owner_link_report_then_admin_closes_in_two_steps(browser: Browser, tmp_
     assert code and host_password, out
     admin = re.search(r"密码\s+(\S+)", _run(env, "admin", "create", "组织处", "--data-dir", str(data)))
     assert admin
+    # Last year's meeting with the same presenters, for 回头看.
+    spec = json.loads((ROOT / "assets" / "demo_meeting.json").read_text(encoding="utf-8"))
+    spec.update(title="中卫市2023年度党政主要负责人述法评议会", held_on="2024-01-10")
+    (tmp_path / "earlier.json").write_text(json.dumps(spec, ensure_ascii=False), encoding="utf-8")
+    earlier_out = _run(env, "meeting", "create", str(tmp_path / "earlier.json"), "--data-dir", str(data))
+    earlier = re.search(r"会议码 ([A-Z2-9]{6})", earlier_out)
+    earlier_password = re.search(r"主持人密码\s+(\S+)", earlier_out)
+    assert earlier and earlier_password, earlier_out
     SCREENS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     with serve(data, env, tmp_path / "server.log") as base:
+        # Last year's host had named a problem of 马文亮 (item 4 of that meeting), still open and overdue.
+        with httpx.Client(base_url=base, headers={"Origin": base}) as old:
+            r = old.post(f"/api/meetings/{earlier[1]}/login", json={"password": earlier_password[1]})
+            old.headers["X-CSRF-Token"] = r.json()["csrf"]
+            r = old.post(f"/api/meetings/{earlier[1]}/items/4/problems",
+                         json={"description": "规范性文件备案审查不及时", "deadline": "2024-04-10"})
+            assert r.status_code == 201, r.text
         # The host records a problem with its owner, and gets the owner's link.
         with httpx.Client(base_url=base, headers={"Origin": base}) as host:
             r = host.post(f"/api/meetings/{code[1]}/login", json={"password": host_password[1]})
@@ -154,6 +170,25 @@ def test_owner_link_report_then_admin_closes_in_two_steps(browser: Browser, tmp_
         expect(page.locator("#of-history-table")).to_contain_text("马文亮")
         page.locator("#of-history-chart").scroll_into_view_if_needed()
         page.screenshot(path=str(SCREENS / "office-history.png"), full_page=True)
+
+        # 回头看 on this year's console: last year's open problem, seeded into the 质询 list in one click.
+        hctx = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="zh-CN")
+        console = hctx.new_page()
+        _watch(console, "host", problems)
+        r = hctx.request.post(f"{base}/api/meetings/{code[1]}/login", data={"password": host_password[1]},
+                              headers={"Origin": base})
+        assert r.ok
+        console.goto(f"{base}/host/{code[1]}")
+        card = console.locator(".lookback-card")
+        expect(card).to_contain_text("规范性文件备案审查不及时")
+        expect(card).to_contain_text("逾期")
+        console.click("[data-lookback-seed='1']")
+        expect(console.locator("body")).to_contain_text("已将 1 个问题纳入质询")
+        card.scroll_into_view_if_needed()
+        console.screenshot(path=str(SCREENS / "office-lookback-console.png"))
+        asked = hctx.request.get(f"{base}/api/meetings/{code[1]}/questions").text()
+        assert "【回头看】" in asked and "规范性文件备案审查不及时" in asked
+        hctx.close()
 
         # The owner's page now says 已销号, and offers no more reporting.
         owner.reload()

@@ -128,7 +128,8 @@ def office(client: TestClient, seed: Seed) -> dict[str, Any]:
     login(client, seed)
     p = client.post(f"/api/meetings/{seed.code}/items/1/problems",
                     json={"description": "问题P", "owner": "区司法局", "deadline": "2099-01-01"}).json()["id"]
-    q = client.post(f"/api/meetings/{seed.code}/items/2/problems", json={"description": "问题Q", "owner": "区司法局"}).json()["id"]
+    q = client.post(f"/api/meetings/{seed.code}/items/2/problems",
+                    json={"description": "问题Q", "owner": "区司法局"}).json()["id"]
     p_token, q_token = link_token(client, seed, p), link_token(client, seed, q)
     rec = client.get(f"/api/meetings/{seed.code}/recorder").json()["token"]
     client.cookies.clear()
