@@ -55,3 +55,21 @@ def test_lookback_is_the_hosts_only(client: TestClient, seed: Seed) -> None:
     login(client, other)
     assert client.get(f"/api/meetings/{seed.code}/lookback").status_code == 401
     assert client.post(f"/api/meetings/{seed.code}/items/1/lookback/seed").status_code == 401
+
+
+def test_a_closed_problem_is_not_looked_back_at(client: TestClient, seed: Seed) -> None:
+    from conftest import admin_login
+
+    earlier = seed_meeting(seed.settings, {**DEMO, "title": "2023年度述法评议会", "held_on": "2024-01-10"})
+    login(client, earlier)
+    r = client.post(f"/api/meetings/{earlier.code}/items/4/problems", json={"description": "已销号的问题"})
+    pid = r.json()["id"]
+    client.cookies.clear()
+    admin_login(client, seed.settings)
+    for status in ("整改中", "已整改", "已审核", "已销号"):
+        assert client.post(f"/api/admin/problems/{pid}/status", json={"status": status}).status_code == 200
+    client.cookies.clear()
+    login(client, seed)
+    items = {i["item_id"]: i for i in client.get(f"/api/meetings/{seed.code}/lookback").json()["items"]}
+    assert items[1]["problems"] == []
+    assert client.post(f"/api/meetings/{seed.code}/items/1/lookback/seed").json() == {"imported": [], "skipped": []}
