@@ -63,13 +63,14 @@ export function checkupCard(conn, api) {
     fill(list, state.items.map((i) => el("li", {},
       el("span", { class: "ck-name" }, `${i.position}. ${i.presenter.name}`),
       el("a", { href: `${api}/items/${i.id}/checkup.docx`, download: "", "aria-label": `${i.presenter.name}的法治体检单（Word）` }, "DOCX"),
-      el("a", { href: `${api}/items/${i.id}/checkup.pdf`, download: "", "aria-label": `${i.presenter.name}的法治体检单（PDF）` }, "PDF"))));
+      el("a", { href: `${api}/items/${i.id}/checkup.pdf`, download: "", "aria-label": `${i.presenter.name}的法治体检单（PDF）` }, "PDF"),
+      el("a", { href: `${api}/items/${i.id}/checkup.pdf?links=1`, download: "", "aria-label": `${i.presenter.name}的法治体检单（PDF，含责任单位整改报送链接）` }, "PDF＋报送链接"))));
   }
   conn.on("state", (state, msg) => { if (!msg || msg.type === "snapshot" || msg.type === "item.updated") render(); });
   render();
   return section("会后材料", { hint: "法治体检单、点评记录员" },
     el("h3", { class: "voice-sub", text: "法治体检单" }),
-    el("p", { class: "muted small", text: "按当前已保存的测评结果、质询、点评和问题清单生成；整改期限默认会后 3 个月。" }), list,
+    el("p", { class: "muted small", text: "按当前已保存的测评结果、质询、点评和问题清单生成；整改期限默认会后 3 个月。「＋报送链接」版附各问题责任单位的个人整改报送链接，只交给责任单位。" }), list,
     el("h3", { class: "voice-sub", text: "点评记录员" }),
     el("p", { class: "muted small", text: "记录员凭此链接在自己的设备上记录点评和问题；修改主持人密码后链接失效。" }),
     getLink, status, linkBox);
@@ -84,18 +85,16 @@ export function rectificationCard(conn, api) {
     el("option", { value: "", text: "全部" }), RECT_STATUSES.map(([v, l]) => el("option", { value: v, text: l })));
   const overdue = el("select", { id: "rc-overdue", class: "voice-select" },
     el("option", { value: "", text: "全部" }), el("option", { value: "true", text: "已逾期" }), el("option", { value: "false", text: "未逾期" }));
-  const scope = el("select", { id: "rc-scope", class: "voice-select" },
-    el("option", { value: "all", text: "全部会议" }), el("option", { value: "meeting", text: "本次会议" }));
   const search = el("button", { type: "submit", class: "btn btn-small btn-primary" }, "查询");
   const xlsx = el("a", { class: "btn btn-small btn-secondary", download: "" }, "导出 Excel");
   const summaryLink = el("a", { class: "btn btn-small btn-secondary", target: "_blank", rel: "noopener" }, "通报数据（JSON）");
   const field = (input, label) => el("label", { class: "voice-field", for: input.id }, el("span", { class: "voice-field-label", text: label }), input);
   const form = el("form", { class: "rc-filters" }, field(presenter, "述法人"), field(status, "状态"), field(overdue, "逾期"),
-    field(scope, "范围"), el("div", { class: "voice-actions" }, search, xlsx, summaryLink), names);
+    el("div", { class: "voice-actions" }, search, xlsx, summaryLink), names);
   const listStatus = statusLine();
   const summary = el("div", { class: "rc-summary" });
   const table = el("div", { class: "rc-problems" });
-  const root = section("整改跟踪", { hint: "问题清单、整改进展、销号与通报", onFirstOpen: () => load() },
+  const root = section("整改跟踪", { hint: "本场会议的问题清单与整改进展；跨会议整改与销号由组织单位管理员办理", onFirstOpen: () => load() },
     form, listStatus, summary, table);
 
   function query() {
@@ -103,7 +102,6 @@ export function rectificationCard(conn, api) {
     if (presenter.value.trim()) q.set("presenter", presenter.value.trim());
     if (status.value) q.set("status", status.value);
     if (overdue.value) q.set("overdue", overdue.value);
-    q.set("scope", scope.value);
     return q.toString();
   }
 
@@ -153,12 +151,14 @@ export function rectificationCard(conn, api) {
   function problemRow(p) {
     const notes = el("div", { class: "rc-notes", hidden: true });
     const steps = (p.next || []).map((n) => {
-      const back = p.status === "rectified" && n.status === "in_progress";
+      const back = Boolean(n.needs_reason);
       const b = el("button", { type: "button", class: `btn btn-small ${back ? "btn-secondary" : "btn-primary"}` },
-        back ? "退回整改中" : `标记为${n.label}`);
+        n.action || `标记为${n.label}`);
       b.addEventListener("click", () => step(p, n, back));
       return b;
     });
+    const ownerLink = el("button", { type: "button", class: "btn btn-small btn-secondary" }, "报送链接");
+    ownerLink.addEventListener("click", () => showOwnerLink(p));
     const note = el("button", { type: "button", class: "btn btn-small btn-secondary", disabled: p.status === "closed" }, "记进展");
     note.addEventListener("click", () => addNote(p));
     const history = el("button", { type: "button", class: "btn btn-small btn-secondary", "aria-expanded": "false" }, "整改记录");
@@ -176,22 +176,36 @@ export function rectificationCard(conn, api) {
       el("td", { class: "num" }, p.deadline || "—",
         p.overdue ? el("span", { class: "voice-badge rc-late-badge", text: `逾期 ${p.days_overdue} 天` }) : null),
       el("td", {}, el("span", { class: `voice-badge rect-${p.status}`, text: p.status_label })),
-      el("td", {}, el("div", { class: "voice-row-actions" }, ...steps, note, history)));
+      el("td", {}, el("div", { class: "voice-row-actions" }, ...steps, note, history, ownerLink)));
+  }
+
+  async function showOwnerLink(p) {
+    try {
+      const out = await apiJSON(`${api}/problems/${p.id}/owner-link`);
+      const values = await formDialog("责任单位整改报送链接", [{ name: "url", label: `${out.owner || "责任单位"}的个人链接（请勿公开）`, value: out.url }],
+        "更换链接", "责任单位凭此链接报送整改进展和佐证材料、申请销号。「更换链接」使旧链接立即失效。");
+      if (!values) return;
+      await apiJSON(`${api}/problems/${p.id}/owner-link/rotate`, { method: "POST", body: {} });
+      toast("已更换链接，旧链接已失效", "ok", 3000);
+      showOwnerLink(p);
+    } catch (err) {
+      toast(err.message);
+    }
   }
 
   async function step(p, next, back) {
     const fields = [];
-    if (back) fields.push({ name: "reason", label: "退回原因", type: "textarea", required: true, maxlength: 500 });
+    if (back) fields.push({ name: "reason", label: `${next.action || "退回"}原因`, type: "textarea", required: true, maxlength: 500 });
     fields.push({ name: "text", label: "情况说明", type: "textarea", maxlength: 2000, hint: "不填则记为状态变更" },
       { name: "evidence", label: "佐证材料", type: "textarea", rows: 2, maxlength: 2000, hint: "如文件名、文号、链接" },
       { name: "on_date", label: "日期", type: "date", value: today() });
-    const values = await formDialog(back ? "退回整改中" : `标记为「${next.label}」`, fields, back ? "退回" : "确定",
+    const values = await formDialog(next.action || `标记为「${next.label}」`, fields, back ? "退回" : "确定",
       `${p.presenter}：${p.description.slice(0, 60)}`);
     if (!values) return;
     const body = { status: next.status, ...values };
     for (const k of Object.keys(body)) if (body[k] === "") delete body[k];
     try {
-      // Any meeting's problem, through this meeting's host session (see protocol.md).
+      // Only this meeting's problems (see protocol.md); 审核 and 销号 are the admin's.
       await apiJSON(`${api}/problems/${p.id}/status`, { method: "POST", body });
       toast(`已变更为「${next.label}」`, "ok", 2000);
       load();

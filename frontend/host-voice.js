@@ -9,6 +9,7 @@ import {
   apiJSON, clock, formDialog, formatCount, questionsOf, section, stageItem, statusLine, upvotesOf, whoAsked,
 } from "./voice.js";
 import { checkupCard, recordCard, rectificationCard } from "./host-problems.js";
+import { lookbackCard } from "./lookback.js";
 
 export function hostVoice(conn, code, api) {
   const main = document.querySelector(".host-main") || document.getElementById("app");
@@ -16,8 +17,9 @@ export function hostVoice(conn, code, api) {
   const questions = questionsCard(conn, api);
   const record = recordCard(conn, api);
   const control = main.querySelector(".control");
-  if (control) control.after(questions, record);
-  else main.prepend(questions, record);
+  const lookback = lookbackCard(conn, api);
+  if (control) control.after(questions, lookback, record);
+  else main.prepend(questions, lookback, record);
   main.append(importCard(conn, api));
   // 整改 is work after the meeting: full width below both columns.
   const rect = rectificationCard(conn, api);

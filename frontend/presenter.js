@@ -15,6 +15,7 @@
 import { codeFromPath, connect, currentItem, el, fatalView, fill, statusBanner, toast } from "./client.js";
 import { deckOf, pageUrl, slideView, stamp } from "./slides.js";
 import { stageView } from "./stage.js";
+import { presenterLookback } from "./lookback.js";
 
 const RECONCILE_MS = 3000;  // an ack whose item.updated never came: trust the state again
 
@@ -22,6 +23,7 @@ const code = codeFromPath("/presenter/");
 const conn = connect(code, "presenter");
 statusBanner(conn);
 fill(document.getElementById("stage"), stageView(conn, { heading: "正在述法" }));
+document.getElementById("stage").after(presenterLookback(conn, `/api/meetings/${encodeURIComponent(code)}`));
 
 const big = slideView({ className: "presenter-slide", ahead: 2, behind: 1, cacheSize: 8 });
 const next = slideView({ className: "presenter-next", empty: "" });

@@ -9,7 +9,7 @@ import { countdown, csrfHeaders, el } from "./client.js";
 export const ASKING_PHASES = new Set(["report", "inquiry", "comment", "voting"]);
 export const PROBLEM_SOURCES = ["点评", "质询", "评议团意见"];
 export const PROBLEM_CATEGORIES = ["依法决策", "规范执法", "制度建设", "法治督察", "矛盾化解", "普法宣传", "队伍建设", "其他"];
-export const RECT_STATUSES = [["pending", "待整改"], ["in_progress", "整改中"], ["rectified", "已整改"], ["closed", "已销号"]];
+export const RECT_STATUSES = [["pending", "待整改"], ["in_progress", "整改中"], ["rectified", "已整改"], ["reviewed", "已审核"], ["closed", "已销号"]];
 
 // The item on stage (the meeting's current item), or null.
 export function stageItem(state) {

@@ -418,6 +418,32 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_admin(args: argparse.Namespace) -> int:
+    """``live admin create|reset NAME`` prints a generated password once; ``list`` names them."""
+    from live.store.admins import AdminError, create_admin, list_admins, reset_admin
+
+    settings = Settings.from_env(database_url=args.database_url, data_dir=args.data_dir)
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    try:
+        if args.admin_command == "list":
+            for name in list_admins(engine):
+                print(name)
+            return 0
+        make = create_admin if args.admin_command == "create" else reset_admin
+        password = make(engine, args.name)
+    except AdminError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    done = "已创建管理员" if args.admin_command == "create" else "已重设管理员密码（原有登录全部失效）"
+    print(f"{done}：{args.name.strip()}")
+    print(f"  登录地址  {_base_url('127.0.0.1', 8000, args.public_url or settings.public_url)}/admin")
+    print(f"  密码      {password}   （仅显示这一次，请妥善保管）")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="live", description="述法评议 Live：述法评议会直播互动服务器")
     sub = p.add_subparsers(dest="command", required=True)
@@ -498,6 +524,21 @@ def build_parser() -> argparse.ArgumentParser:
     ks.add_argument("--path", help="密钥文件路径")
     ks.add_argument("--data-dir", default="data")
     ks.set_defaults(func=cmd_keys_show)
+
+    ad = sub.add_parser("admin", help="组织单位管理员：在 /admin 登录，创建会议、设置主持人密码")
+    adsub = ad.add_subparsers(dest="admin_command", required=True)
+    for name, text in (("create", "新建管理员，打印一次性生成的密码"),
+                       ("reset", "为管理员生成新密码（打印一次），其原有登录全部失效")):
+        ap = adsub.add_parser(name, help=text)
+        ap.add_argument("name", help="管理员名称（1–40 个字母、数字或汉字）")
+        ap.add_argument("--database-url")
+        ap.add_argument("--data-dir", default="data")
+        ap.add_argument("--public-url")
+        ap.set_defaults(func=cmd_admin)
+    al = adsub.add_parser("list", help="列出管理员名称")
+    al.add_argument("--database-url")
+    al.add_argument("--data-dir", default="data")
+    al.set_defaults(func=cmd_admin)
 
     db = sub.add_parser("db", help="数据库维护")
     dbsub = db.add_subparsers(dest="db_command", required=True)

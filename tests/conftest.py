@@ -171,6 +171,29 @@ def login(client: TestClient, seed: Seed) -> None:
     client.headers["X-CSRF-Token"] = r.json()["csrf"]  # what host.js sends with every change
 
 
+def make_admin(settings: Settings, name: str = "admin") -> str:
+    """An installation administrator (``live admin create``); returns its one-time password."""
+    from live.store.admins import create_admin
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    try:
+        return create_admin(engine, name)
+    finally:
+        engine.dispose()
+
+
+def admin_login(client: TestClient, settings: Settings, name: str = "admin") -> str:
+    """Create the administrator ``name`` and sign in as it, as admin.js does: the session
+    cookie lands in the client's jar and ``X-CSRF-Token`` rides on every later request.
+    Returns the CSRF token."""
+    password = make_admin(settings, name)
+    r = client.post("/api/admin/login", json={"name": name, "password": password})
+    assert r.status_code == 200, r.text
+    client.headers["X-CSRF-Token"] = r.json()["csrf"]
+    return str(r.json()["csrf"])
+
+
 def item_ids(conn: Conn) -> list[int]:
     return [i["id"] for i in conn.state["items"]]
 

@@ -101,8 +101,8 @@ class Ctx:
         reply = await self.job("comment.send", device_id=device, text="支持！", item_id=self.item)
         return int(reply["comment_id"])
 
-    async def problem(self) -> int:
-        reply = await self.run("problem.add", item_id=self.item, description="制度不健全", source="点评")
+    async def problem(self, **fields: Any) -> int:
+        reply = await self.run("problem.add", item_id=self.item, description="制度不健全", source="点评", **fields)
         return int(reply["problem_id"])
 
 
@@ -314,6 +314,13 @@ CASES: list[Case] = [
          emits=False),
     Case("problem.note", lambda c: _then(c.problem(), lambda p: {"problem_id": p, "text": "已开会研究"}),
          emits=False),
+    Case("problem.report", lambda c: _then(c.problem(), lambda p: {"problem_id": p, "text": "已整改完毕",
+                                                                  "request_close": True, "attachments": []}),
+         emits=False),
+    Case("problem.escalate", lambda c: _then(c.problem(deadline="2020-01-01"), lambda p: {
+        "problem_id": p, "level": "提醒", "note": "电话提醒", "on_date": "2020-02-01", "author": "admin"}),
+         emits=False),
+    Case("problem.owner_link", lambda c: _then(c.problem(), lambda p: {"problem_id": p}), emits=False),
 ]
 
 

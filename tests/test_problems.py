@@ -54,7 +54,7 @@ def test_review_and_problems_by_host_and_recorder(client: TestClient, seed: Seed
     p = add_problem(client, seed, first, rec, description="重大行政决策合法性审查流于形式")
     assert p["deadline"] == "2025-04-16"  # three months after held_on 2025-01-16
     assert p["status"] == "pending" and p["status_label"] == "待整改" and p["presenter"] == "马文亮"
-    assert p["next"] == [{"status": "in_progress", "label": "整改中"}]
+    assert p["next"] == [{"status": "in_progress", "label": "整改中", "action": "开始整改", "needs_reason": False}]
     second = add_problem(client, seed, first, rec, source="评议团意见", owner="区司法局", deadline="2025-03-01")
     assert second["deadline"] == "2025-03-01" and second["owner"] == "区司法局"
     bad = client.post(api(seed, f"/items/{first}/problems"), headers=rec, json={"description": "x", "source": "网友"})
@@ -93,66 +93,73 @@ def test_rectification_steps_through_http(client: TestClient, seed: Seed) -> Non
     r = step(client, seed, pid, "整改中")
     assert r.status_code == 400 and r.json()["error"]["code"] == "reason_required"
     r = step(client, seed, pid, "整改中", reason="抽查发现仍有案卷未规范归档")
-    assert r.status_code == 200 and r.json()["next"] == [{"status": "rectified", "label": "已整改"}]
-    step(client, seed, pid, "已整改")
-    done = step(client, seed, pid, "已销号").json()
-    assert done["status_label"] == "已销号" and done["next"] == []
-    r = step(client, seed, pid, "整改中", reason="再看看")
-    assert r.status_code == 409 and r.json()["error"]["code"] == "already_closed"
-    assert client.post(api(seed, f"/problems/{pid}/notes"), json={"text": "x"}).status_code == 409
+    assert r.status_code == 200 and [n["action"] for n in r.json()["next"]] == ["申请销号"]
+    done = step(client, seed, pid, "已整改").json()
+    # 销号 is the admin's, in two steps: the host may only send the problem back.
+    assert [(n["status"], n["action"], n["needs_reason"]) for n in done["next"]] == [
+        ("in_progress", "退回整改", True)]
+    r = step(client, seed, pid, "已审核")
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert "管理员" in r.json()["error"]["message"]
+    assert step(client, seed, pid, "已销号").status_code == 409  # not the next step either
+    r = client.post(api(seed, f"/problems/{pid}/notes"), json={"text": "补充材料"})
+    assert r.status_code == 200
     assert client.delete(api(seed, f"/problems/{pid}")).status_code == 409  # a history stays
     notes = client.get(api(seed, f"/problems/{pid}")).json()["notes"]
     assert [(n["from_status"], n["to_status"]) for n in notes] == [
         ("pending", "in_progress"), (None, None), ("in_progress", "rectified"), ("rectified", "in_progress"),
-        ("in_progress", "rectified"), ("rectified", "closed")]
+        ("in_progress", "rectified"), (None, None)]
     assert notes[0]["on_date"] == "2025-02-01" and notes[0]["text"] == "已制定整改方案"
     assert notes[1]["evidence"] == "评查报告.pdf"
     assert notes[3]["reason"] == "抽查发现仍有案卷未规范归档"
     assert client.get(api(seed, "/problems/9999")).status_code == 404
 
 
-def test_views_across_meetings_filters_summary_and_xlsx(client: TestClient, seed: Seed) -> None:
+def test_host_views_filters_summary_and_xlsx_of_its_own_meeting(client: TestClient, seed: Seed) -> None:
     other = seed_meeting(seed.settings, {**DEMO, "title": "中卫市2025年度述法评议会", "held_on": "2098-01-10",
                                          "presenters": [DEMO["presenters"][0]]})
     # One host cookie at a time: the later meeting's host records its problem first.
     login(client, other)
     r = client.post(f"/api/meetings/{other.code}/items/4/problems", json={"description": "新一年的问题"})
     assert r.status_code == 201
+    theirs = r.json()["id"]
     login(client, seed)
     old = add_problem(client, seed, 1, description="逾期未改的问题", deadline="2020-01-01")["id"]
     add_problem(client, seed, 1, description="按期整改的问题", deadline="2099-01-01")
-    closed = add_problem(client, seed, 3, description="已销号的问题", deadline="2020-01-01")["id"]
-    for status in ("整改中", "已整改", "已销号"):
+    closed = add_problem(client, seed, 3, description="已整改的问题", deadline="2020-01-01")["id"]
+    for status in ("整改中", "已整改"):
         step(client, seed, closed, status)
-    # The host of the first meeting sees every meeting's problems (scope=all) or its own.
-    everything = client.get(api(seed, "/rectification")).json()
-    assert len(everything["problems"]) == 4
-    assert [p["meeting_title"] for p in everything["problems"]][-1] == "中卫市2025年度述法评议会"
-    mine = client.get(api(seed, "/rectification?scope=meeting")).json()["problems"]
-    assert len(mine) == 3
+    # The host sees its own meeting's problems only; asking for every meeting is refused.
+    mine = client.get(api(seed, "/rectification")).json()["problems"]
+    assert len(mine) == 3 and {p["meeting_code"] for p in mine} == {seed.code}
+    assert client.get(api(seed, "/rectification?scope=meeting")).json()["problems"] == mine
+    r = client.get(api(seed, "/rectification?scope=all"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert client.get(api(seed, "/rectification/summary?scope=all")).status_code == 403
+    assert client.get(api(seed, "/rectification.xlsx?scope=all")).status_code == 403
     overdue = client.get(api(seed, "/rectification?overdue=true")).json()["problems"]
     assert [p["id"] for p in overdue] == [old] and overdue[0]["days_overdue"] > 0
     by_name = client.get(api(seed, "/rectification?presenter=王建国")).json()["problems"]
     assert [p["id"] for p in by_name] == [closed]
-    by_status = client.get(api(seed, "/rectification?status=已销号")).json()["problems"]
+    by_status = client.get(api(seed, "/rectification?status=已整改")).json()["problems"]
     assert [p["id"] for p in by_status] == [closed]
     assert client.get(api(seed, "/rectification?status=bogus")).status_code == 400
     assert client.get(api(seed, "/rectification?overdue=maybe")).status_code == 400
     summary = {row["presenter"]: row for row in client.get(api(seed, "/rectification/summary")).json()["summary"]}
-    assert summary["马文亮"] == {"presenter": "马文亮", "total": 3, "open": 3, "rectified": 0, "closed": 0,
+    assert summary["马文亮"] == {"presenter": "马文亮", "total": 2, "open": 2, "rectified": 0, "closed": 0,
                               "overdue": 1, "closure_rate": 0.0}
-    assert summary["王建国"]["closed"] == 1 and summary["王建国"]["closure_rate"] == 1.0
-    # A problem of another meeting is managed from this host session too.
-    theirs = next(p for p in everything["problems"] if p["meeting_code"] == other.code)
-    assert step(client, seed, theirs["id"], "整改中").json()["status"] == "in_progress"
+    assert summary["王建国"]["rectified"] == 1
+    # Another meeting's problem does not exist for this host, through either meeting's code.
+    assert step(client, seed, theirs, "整改中").status_code == 404
+    assert client.get(f"/api/meetings/{other.code}/problems/{theirs}").status_code == 401
 
     r = client.get(api(seed, "/rectification.xlsx?overdue=false"))
     assert r.status_code == 200 and "filename*=UTF-8''" in r.headers["content-disposition"]
     wb = load_workbook(io.BytesIO(r.content))
     assert wb.sheetnames == ["问题清单", "整改通报"]
     cells = [str(c.value) for row in wb["问题清单"].iter_rows() for c in row if c.value is not None]
-    assert "按期整改的问题" in cells and "已销号的问题" in cells and "新一年的问题" in cells
-    assert "逾期未改的问题" not in cells
+    assert "按期整改的问题" in cells and "已整改的问题" in cells
+    assert "逾期未改的问题" not in cells and "新一年的问题" not in cells
     client.post(api(seed, "/logout"))
     assert client.get(api(seed, "/rectification")).status_code == 401
     assert client.get(api(seed, "/rectification.xlsx")).status_code == 401

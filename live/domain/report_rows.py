@@ -47,6 +47,8 @@ class CheckupProblem:
     source: str = "点评"
     # None means the default: three months after the meeting.
     deadline: date | None = None
+    owner: str = ""  # 责任单位
+    link: str = ""  # the owner's personal 整改报送 link, printed only when asked for
 
 
 @dataclass(frozen=True)

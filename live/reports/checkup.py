@@ -49,6 +49,8 @@ DOCX_BODY_FONT = "宋体"
 DOCX_HEADING_FONT = "黑体"
 DOCX_LATIN_FONT = "Times New Roman"
 
+OWNER_LINK_NOTE = ("责任单位可通过下列个人链接报送整改进展和佐证材料（PDF 或图片）、申请销号。"
+                   "链接仅供本单位使用，请勿转发或公开；如有泄露，请联系组织单位更换。")
 CLOSING_NOTE = (
     "请对照上述问题清单逐项制定整改措施，明确责任人，于整改期限前报送整改情况及佐证材料；"
     "整改完成经审核后予以销号，逾期未完成的将在下一次述法评议会议上通报。"
@@ -187,6 +189,11 @@ def _blocks(data: CheckupData) -> list[_Block]:
             header=("序号", "问题描述", "类别", "来源", "整改期限"),
         ))
         blocks.append(_Para(CLOSING_NOTE))
+        linked = [(i, p) for i, p in enumerate(data.problems, start=1) if p.link]
+        if linked:
+            blocks.append(_Para(OWNER_LINK_NOTE))
+            blocks.append(_Grid([(str(i), p.owner or "—", p.link) for i, p in linked], (0.07, 0.2, 0.73),
+                                header=("序号", "责任单位", "整改报送链接")))
     else:
         blocks.append(_Para("本次会议未列出需整改的问题。"))
 
@@ -224,8 +231,8 @@ def _sanitised(data: CheckupData) -> CheckupData:
                    for q in data.questions],
         comment=_clean(data.comment),
         commenter=_clean(data.commenter),
-        problems=[CheckupProblem(_clean(p.description), _clean(p.category), _clean(p.source), p.deadline)
-                  for p in data.problems],
+        problems=[CheckupProblem(_clean(p.description), _clean(p.category), _clean(p.source), p.deadline,
+                                 _clean(p.owner), _clean(p.link)) for p in data.problems],
         issuer=_clean(data.issuer),
         issued_on=data.issued_on,
         extra={_clean(k): _clean(v) for k, v in data.extra.items()},

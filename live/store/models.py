@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, false
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, false, true
 from sqlmodel import Field, SQLModel
 
 
@@ -32,6 +32,13 @@ class Meeting(SQLModel, table=True):
     # Results visibility (live.domain.visibility): chosen before 测评 begins, locked after.
     results_visibility: str = Field(default="live", max_length=8, sa_column_kwargs={"server_default": "live"})
     small_group_k: int = Field(default=3, sa_column_kwargs={"server_default": "3"})
+    # The administrators' workspace (migration 0010): where it is held; whether the setup
+    # wizard was finished (a finished, unstarted meeting is "scheduled"); when it was archived;
+    # the version signed into the presenter's page-turning link (bumped to revoke it).
+    venue: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    setup_done: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
+    archived_at_ms: int | None = Field(default=None, sa_type=BigInteger)
+    presenter_link_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
 
 
 class AgendaItem(SQLModel, table=True):
@@ -42,6 +49,8 @@ class AgendaItem(SQLModel, table=True):
     presenter_name: str = Field(max_length=50)
     presenter_post: str = Field(max_length=100)
     presenter_unit: str = Field(max_length=100)
+    # 党政主要负责人, 部门负责人, … as the organiser files them (migration 0010).
+    presenter_kind: str = Field(default="", max_length=30, sa_column_kwargs={"server_default": ""})
     phase: str = Field(default="pending", max_length=16)
     timer_duration_s: int = Field(default=0)
     timer_running: bool = Field(default=False)
@@ -69,6 +78,9 @@ class PanelMember(SQLModel, table=True):
     meeting_id: int = Field(foreign_key="meeting.id", index=True)
     name: str = Field(max_length=50)
     category: str = Field(max_length=20)
+    # From the organiser's roster (migration 0010); never shown on screens.
+    unit: str = Field(default="", max_length=100, sa_column_kwargs={"server_default": ""})
+    contact: str = Field(default="", max_length=30, sa_column_kwargs={"server_default": ""})
     # A token carries the version it was signed with; bumping it revokes the link.
     token_version: int = Field(default=1)
     revoked: bool = Field(default=False)
@@ -232,6 +244,12 @@ class Problem(SQLModel, table=True):
     question_id: int | None = Field(default=None, foreign_key="question.id")
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
     updated_at_ms: int = Field(default=0, sa_type=BigInteger)
+    # The owner's (责任单位) personal link: bumping the version revokes the printed one.
+    owner_link_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # live.domain.rectification.Escalation: 0 none, 1 提醒, 2 函询, 3 挂牌督办; the date of the last step.
+    escalation: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    escalated_on: date | None = Field(default=None)
+    closed_on: date | None = Field(default=None)  # the date of 确认销号, for the weekly 通报
 
 
 class ProgressNote(SQLModel, table=True):
@@ -248,6 +266,24 @@ class ProgressNote(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     author: str = Field(default="host", max_length=20)
     created_at_ms: int = Field(default=0, sa_type=BigInteger)
+    escalation: int | None = Field(default=None)  # set on a 督办 step: its level
+
+
+class ProblemAttachment(SQLModel, table=True):
+    """A file of an owner's progress report (PDF or image), stored under the data dir as
+    ``attachments/{problem_id}/{stored_name}``; the database keeps only what describes it."""
+
+    __tablename__ = "problem_attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="problem.id", index=True)
+    note_id: int | None = Field(default=None, foreign_key="progress_note.id")
+    filename: str = Field(max_length=120)
+    media_type: str = Field(max_length=40)
+    size: int
+    sha256: str = Field(max_length=64)
+    stored_name: str = Field(max_length=80)
+    author: str = Field(default="owner", max_length=20, sa_column_kwargs={"server_default": "owner"})
+    created_at_ms: int = Field(default=0, sa_type=BigInteger, sa_column_kwargs={"server_default": "0"})
 
 
 # --- edge security: server-side login sessions ---------------------------------------------
@@ -401,4 +437,40 @@ class InteractionSample(SQLModel, table=True):
     panel: int = Field(default=0)
     hosts: int = Field(default=0)
     likes: int = Field(default=0)
+# --- installation administrators (组织单位) -------------------------------------------
+
+
+class AdminUser(SQLModel, table=True):
+    """An installation administrator: signs in at /admin, creates meetings and sets their
+    host passwords. Only the argon2 hash of the password is kept (``live admin create``)."""
+
+    __tablename__ = "admin_user"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=40, unique=True, index=True)
+    password_hash: str = Field(max_length=255)
+    # Bumped by ``live admin reset``: every open admin session of this name ends.
+    session_version: int = Field(default=1)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
+class AdminSession(SQLModel, table=True):
+    """One admin sign-in, as ``login_session`` is for hosts: the cookie signs a random id,
+    the table keeps its SHA-256, so sign-out and the idle timeout hold for every worker."""
+
+    __tablename__ = "admin_session"
+    id_hash: str = Field(primary_key=True, max_length=64)
+    admin_id: int = Field(foreign_key="admin_user.id", index=True)
+    session_version: int = Field(default=1)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+    last_seen_ms: int = Field(default=0, sa_type=BigInteger)
+    revoked: bool = Field(default=False)
+
+
+class SavedScheme(SQLModel, table=True):
+    """A 测评方案 an administrator saved to reuse in later meetings."""
+
+    __tablename__ = "saved_scheme"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=60, unique=True)
+    scheme_json: str = Field(sa_column=Column(Text, nullable=False))
     created_at_ms: int = Field(default=0, sa_type=BigInteger)

@@ -8,6 +8,7 @@ Reads build the host's views: problems across meetings with their filters, the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -144,24 +145,45 @@ def update_problem(s: Session, meeting_id: int, args: dict[str, Any], now_ms: in
     return CommandOutcome([], {"problem_id": p.id})
 
 
+def _actor(args: dict[str, Any]) -> str:
+    """Who takes the step, as the route set it (never from a client's body)."""
+    actor = str(args.get("author") or "host")
+    if actor not in rect.ACTORS:
+        raise PhaseError(f"未知的操作人「{actor}」", code="forbidden")
+    return actor
+
+
+def apply_step(s: Session, p: Problem, target: str, *, actor: str, reason: str | None, text: str,
+               evidence: str, on_date: date, now_ms: int) -> ProgressNote:
+    """One 整改 step on ``p``, checked by the state machine, kept as a dated progress note."""
+    step = rect.transition(p.status, target, reason, actor=actor)
+    p.status = step.to_status.value
+    if step.to_status is rect.RectStatus.CLOSED:
+        p.closed_on = on_date
+    elif step.from_status is rect.RectStatus.CLOSED:
+        p.closed_on = None
+    p.updated_at_ms = now_ms
+    s.add(p)
+    assert p.id is not None
+    note = ProgressNote(problem_id=p.id, on_date=on_date,
+                        text=text or f"状态由「{step.from_status.label}」变更为「{step.to_status.label}」",
+                        evidence=evidence, from_status=step.from_status.value, to_status=step.to_status.value,
+                        reason=step.reason, author=actor, created_at_ms=now_ms)
+    s.add(note)
+    s.flush()
+    return note
+
+
 def change_status(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) -> CommandOutcome:
     """One 整改 step, checked by the state machine and recorded as a dated progress note."""
     _meeting(s, meeting_id)
     p = _problem(s, meeting_id, args["problem_id"])
-    step = rect.transition(p.status, args["status"], args.get("reason"))
-    text = _text(args.get("text"), MAX_NOTE_CHARS, "进展说明", multiline=True, required=False)
-    p.status = step.to_status.value
-    p.updated_at_ms = now_ms
-    s.add(p)
-    assert p.id is not None
-    note = ProgressNote(problem_id=p.id, on_date=_date(args.get("on_date"), "日期") or date.today(),
-                        text=text or f"状态由「{step.from_status.label}」变更为「{step.to_status.label}」",
-                        evidence=_text(args.get("evidence"), MAX_EVIDENCE_CHARS, "佐证材料", multiline=True,
-                                       required=False),
-                        from_status=step.from_status.value, to_status=step.to_status.value, reason=step.reason,
-                        author=str(args.get("author") or "host"), created_at_ms=now_ms)
-    s.add(note)
-    s.flush()
+    actor = _actor(args)
+    note = apply_step(s, p, args["status"], actor=actor, reason=args.get("reason"),
+                      text=_text(args.get("text"), MAX_NOTE_CHARS, "进展说明", multiline=True, required=False),
+                      evidence=_text(args.get("evidence"), MAX_EVIDENCE_CHARS, "佐证材料", multiline=True,
+                                     required=False),
+                      on_date=_date(args.get("on_date"), "日期") or date.today(), now_ms=now_ms)
     return CommandOutcome([], {"problem_id": p.id, "status": p.status, "note_id": note.id})
 
 
@@ -207,6 +229,8 @@ def review_dict(r: ItemReview | None) -> dict[str, Any] | None:
 def note_dict(n: ProgressNote) -> dict[str, Any]:
     return {"id": n.id, "on_date": n.on_date.isoformat(), "text": n.text, "evidence": n.evidence,
             "from_status": n.from_status, "to_status": n.to_status, "reason": n.reason, "author": n.author,
+            "escalation": n.escalation,
+            "escalation_label": rect.Escalation(n.escalation).label if n.escalation else None,
             "created_at_ms": n.created_at_ms}
 
 
@@ -230,7 +254,8 @@ class ProblemView:
     def deadline(self) -> date | None:
         return self.problem.deadline
 
-    def to_dict(self, today: date) -> dict[str, Any]:
+    def to_dict(self, today: date, actor: str = "host") -> dict[str, Any]:
+        """The problem as ``actor`` (host, admin, owner) sees it: ``next`` are the steps it may take."""
         p, status = self.problem, rect.parse_status(self.problem.status)
         return {
             "id": p.id, "meeting_id": p.meeting_id, "meeting_code": self.meeting.code,
@@ -240,7 +265,12 @@ class ProblemView:
             "source": p.source, "owner": p.owner, "deadline": p.deadline.isoformat() if p.deadline else None,
             "status": status.value, "status_label": status.label,
             "overdue": rect.is_overdue(self, today), "days_overdue": rect.days_overdue(self, today),
-            "next": [{"status": t.value, "label": t.label} for t in rect.allowed_targets(status)],
+            "next": [{"status": t.value, "label": t.label, "action": rect.step_label(status, t),
+                      "needs_reason": t is rect.RectStatus.IN_PROGRESS and status is not rect.RectStatus.PENDING}
+                     for t in rect.allowed_targets(status, actor)],
+            "escalation": p.escalation, "escalation_label": rect.Escalation(p.escalation).label,
+            "escalated_on": p.escalated_on.isoformat() if p.escalated_on else None,
+            "closed_on": p.closed_on.isoformat() if p.closed_on else None,
             "question_id": p.question_id, "created_at_ms": p.created_at_ms, "updated_at_ms": p.updated_at_ms,
         }
 
@@ -332,7 +362,9 @@ def _score(item: AgendaItem, items: list[AgendaItem]) -> CheckupScore | None:
                         digest=item.digest or "", details=details)
 
 
-def checkup_data(s: Session, meeting_id: int, item_id: int) -> CheckupData:
+def checkup_data(s: Session, meeting_id: int, item_id: int,
+                 link_for: Callable[[Problem], str] | None = None) -> CheckupData:
+    """The 体检单's data; ``link_for`` makes each problem's owner link, printed when given."""
     m = s.get(Meeting, meeting_id)
     if m is None:
         raise PhaseError("会议不存在", code="not_found")
@@ -350,7 +382,8 @@ def checkup_data(s: Session, meeting_id: int, item_id: int) -> CheckupData:
         questions=[CheckupQuestion(q.content, q.source, q.asker, q.answered,
                                    asked=q.picked_at_ms is not None or q.answered) for q in questions],
         comment=review.text if review else "", commenter=review.commenter if review else "",
-        problems=[CheckupProblem(p.description, p.category, p.source, p.deadline) for p in problems],
+        problems=[CheckupProblem(p.description, p.category, p.source, p.deadline, p.owner,
+                                 link_for(p) if link_for else "") for p in problems],
         record_root=_record_root(s, meeting_id))
 
 

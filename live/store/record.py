@@ -33,7 +33,7 @@ VOID_REASON_MIN = 4
 VOID_REASON_MAX = 200
 # A counter flush by the server every few seconds is nobody's action: it stays out of the log.
 UNAUDITED = frozenset({"likes.add", "interaction.sample"})
-ACTORS = frozenset({"host", "recorder", "admin", "system"})
+ACTORS = frozenset({"host", "recorder", "admin", "system", "owner"})
 
 
 # --- the audit log -------------------------------------------------------------------

@@ -26,10 +26,13 @@ from live.store.migrate import upgrade
 from live.store.server_lock import hold_for_server
 from live.store.writer import Writer
 from live.web import (
+    admin_routes,
     briefing_routes,
     credential_routes,
     live_routes,
     metrics,
+    office_routes,
+    owner_routes,
     panel_routes,
     paper_routes,
     problem_routes,
@@ -148,11 +151,14 @@ def create_app(settings: Settings) -> Starlette:
         *record_routes.ROUTES,
         *voice_routes.ROUTES,
         *problem_routes.ROUTES,
+        *owner_routes.ROUTES,
+        *office_routes.ROUTES,
         *panel_routes.ROUTES,
         *credential_routes.ROUTES,
         *paper_routes.ROUTES,
         *live_routes.ROUTES,
         *briefing_routes.ROUTES,
+        *admin_routes.ROUTES,
         WebSocketRoute("/ws/{code}", websocket_endpoint),
         Mount("/static", StaticFiles(directory=routes.FRONTEND), name="static"),
         Mount("/assets", StaticFiles(directory=ASSETS), name="assets"),

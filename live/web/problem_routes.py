@@ -4,9 +4,10 @@ Who may do what:
 
 - the meeting's host (cookie) or its recorder (``Authorization: Bearer <recorder token>``)
   records the 点评 and the problems of that meeting's presenters, during 点评 or later;
-- 整改 steps, progress notes and the views across meetings are for hosts only. One
-  installation serves one organiser, so any meeting's host session sees and manages
-  the problems of every meeting (the 通报 at the next meeting needs last year's).
+- 整改 steps, progress notes and the 整改 views are for the host, and only of its own
+  meeting: a host password opens one meeting, never another meeting's problems (meeting
+  2's host once deleted meeting 1's problems). Only installation admins see 整改 across
+  meetings (live.web.office_routes).
 
 Every change is a writer command; the 法治体检单 and the exports are rendered in a thread.
 """
@@ -27,8 +28,10 @@ from live.domain.errors import LiveError
 from live.domain.phases import PhaseError
 from live.reports.checkup import FontNotFoundError, checkup_filename, render_checkup_docx, render_checkup_pdf
 from live.reports.rectification_xlsx import render_rectification_xlsx
+from live.store import lookback as lookback_store
 from live.store import problems
 from live.store.models import Meeting, Problem
+from live.web import owner_routes
 from live.web.auth import HOST_COOKIE, RECORDER_COOKIE, TokenError
 from live.web.routes import _host_meeting, _meeting, _svc, check_csrf
 from live.web.sessions import check_recorder
@@ -136,7 +139,8 @@ async def add_problem(request: Request) -> Response:
 
 
 async def _problem_meeting(request: Request) -> tuple[int, int, str]:
-    """(problem id, its meeting id, who) for a host, or a recorder of the problem's own meeting."""
+    """(problem id, its meeting id, who) for the host or recorder of the problem's own meeting.
+    Another meeting's problem is 404, as if it did not exist."""
     who = await _editor(request)
     m, role = who
     pid = int(request.path_params["problem_id"])
@@ -146,21 +150,14 @@ async def _problem_meeting(request: Request) -> tuple[int, int, str]:
         return p.meeting_id if p is not None else None
 
     mid = await _in_thread(request, find)
-    if mid is None or (role == "recorder" and mid != m.id):
+    # Host and recorder alike: only a problem of the meeting they signed in to.
+    if mid is None or mid != m.id:
         raise LiveError("问题清单中没有该问题", "not_found", status=404)
     return pid, mid, role
 
 
 async def _problem_response(request: Request, pid: int, status: int = 200) -> Response:
-    def read(s: Session) -> dict[str, Any] | None:
-        views = problems.problem_views(s, problem_id=pid)
-        if not views:
-            return None
-        out = views[0].to_dict(date.today())
-        out["notes"] = [problems.note_dict(n) for n in problems.notes_of(s, [pid]).get(pid, [])]
-        return out
-
-    data = await _in_thread(request, read)
+    data = await _in_thread(request, owner_routes.problem_view, pid, date.today(), "host")
     if data is None:
         raise LiveError("问题清单中没有该问题", "not_found", status=404)
     return JSONResponse(data, status_code=status)
@@ -188,6 +185,34 @@ async def _host_step(request: Request, name: str, fields: tuple[str, ...]) -> Re
     return await _problem_response(request, pid)
 
 
+async def _host_problem(request: Request) -> tuple[int, int]:
+    pid, mid, role = await _problem_meeting(request)
+    if role != "host":
+        raise LiveError("只有主持人可以办理整改", "forbidden", status=403)
+    return pid, mid
+
+
+async def owner_link(request: Request) -> Response:
+    """Host only: the owner's personal link to this problem (``/o/{id}#t=…``), to hand over or print."""
+    pid, _ = await _host_problem(request)
+    svc = _svc(request)
+    p = await _in_thread(request, lambda s: s.get(Problem, pid))
+    url = owner_routes.owner_link(svc.signer, svc.public_base(str(request.base_url)), p)
+    return JSONResponse({"problem_id": pid, "url": url, "owner": p.owner, "version": p.owner_link_version})
+
+
+async def rotate_owner_link(request: Request) -> Response:
+    """Host only: a new owner link; the old one (and every browser that claimed it) stops working."""
+    pid, mid = await _host_problem(request)
+    await _command(request, mid, "problem.owner_link", {"problem_id": pid})
+    return await owner_link(request)
+
+
+async def problem_attachment(request: Request) -> Response:
+    pid, _ = await _host_problem(request)
+    return await owner_routes.attachment_response(request, pid, int(request.path_params["attachment_id"]))
+
+
 async def problem_status(request: Request) -> Response:
     """One 整改 step: {"status": "整改中" | "in_progress" | …, "reason": needed to reopen, "text", "evidence"}."""
     return await _host_step(request, "problem.status", STATUS_FIELDS)
@@ -197,7 +222,7 @@ async def problem_note(request: Request) -> Response:
     return await _host_step(request, "problem.note", NOTE_FIELDS)
 
 
-# --- across meetings (hosts only) -------------------------------------------------------------
+# --- the host's own meeting ------------------------------------------------------------------
 
 
 def _filters(request: Request, m: Meeting) -> dict[str, Any]:
@@ -205,12 +230,14 @@ def _filters(request: Request, m: Meeting) -> dict[str, Any]:
     raw_overdue = q.get("overdue", "").lower()
     if raw_overdue not in ("", "1", "0", "true", "false", "yes", "no"):
         raise LiveError("overdue 应为 true 或 false", "invalid", status=400)
-    scope = q.get("scope", "all")
-    if scope not in ("all", "meeting"):
-        raise LiveError("scope 应为 all 或 meeting", "invalid", status=400)
+    scope = q.get("scope", "meeting")
+    if scope == "all":
+        raise LiveError("主持人只能查看本场会议的问题；跨会议的整改由组织单位管理员查看", "forbidden", status=403)
+    if scope != "meeting":
+        raise LiveError("scope 只能为 meeting", "invalid", status=400)
     return {"presenter": q.get("presenter") or None, "status": q.get("status") or None,
             "overdue": None if not raw_overdue else raw_overdue in ("1", "true", "yes"),
-            "meeting_id": m.id if scope == "meeting" else None}
+            "meeting_id": m.id}
 
 
 def _views(s: Session, f: dict[str, Any], today: date) -> list[problems.ProblemView]:
@@ -224,7 +251,7 @@ async def _host_filters(request: Request) -> dict[str, Any]:
 
 
 async def rectification(request: Request) -> Response:
-    """Problems across meetings, filtered by ``presenter``, ``status``, ``overdue`` (and ``scope``)."""
+    """This meeting's problems, filtered by ``presenter``, ``status``, ``overdue``."""
     f = await _host_filters(request)
     today = date.today()
 
@@ -265,19 +292,52 @@ async def rectification_xlsx(request: Request) -> Response:
                     headers=_attachment(f"问题清单及整改情况_{today.isoformat()}.xlsx", "rectification.xlsx"))
 
 
+# --- 回头看 ---------------------------------------------------------------------------------------
+
+
+async def lookback(request: Request) -> Response:
+    """Host only: for each presenter of this meeting, the open problems of their earlier meetings."""
+    m = await _host_meeting(request)
+    today = date.today()
+    items = await _in_thread(request, lookback_store.lookback, m.id or 0, today)
+    return JSONResponse({"today": today.isoformat(), "items": items})
+
+
+async def lookback_seed(request: Request) -> Response:
+    """Host only: put the presenter's open earlier problems into the 质询 queue (approved), once each."""
+    m = await _host_meeting(request)
+    item_id = _item_id(request)
+    try:
+        rows = await _in_thread(request, lookback_store.seed_rows, m.id or 0, item_id, date.today())
+    except PhaseError as exc:
+        raise LiveError(exc.message, exc.code, status=404) from exc
+    if not rows:
+        return JSONResponse({"imported": [], "skipped": []})
+    reply = await _command(request, m.id or 0, "question.import", {"rows": rows, "status": "approved"})
+    return JSONResponse(reply)
+
+
 # --- 法治体检单 -------------------------------------------------------------------------------------
 
 
 async def checkup(request: Request) -> Response:
-    """Host only: one presenter's 法治体检单 as DOCX or PDF, from what is stored now."""
+    """Host only: one presenter's 法治体检单 as DOCX or PDF, from what is stored now; with
+    ``?links=1`` each problem's owner link is printed for the 责任单位."""
     m = await _host_meeting(request)
     fmt = str(request.path_params["fmt"])
     if fmt not in ("docx", "pdf"):
         raise LiveError("只提供 docx 与 pdf 两种格式", "not_found", status=404)
     item_id = _item_id(request)
+    svc = _svc(request)
+    base = svc.public_base(str(request.base_url))
+    # ?links=1: print each problem's owner link (a personal credential) for the 责任单位.
+    with_links = request.query_params.get("links") == "1"
+
+    def link(p: Problem) -> str:
+        return owner_routes.owner_link(svc.signer, base, p)
 
     def render(s: Session) -> tuple[bytes, str]:
-        data = problems.checkup_data(s, m.id or 0, item_id)
+        data = problems.checkup_data(s, m.id or 0, item_id, link if with_links else None)
         body = render_checkup_docx(data) if fmt == "docx" else render_checkup_pdf(data)
         return body, checkup_filename(data, fmt)
 
@@ -299,6 +359,11 @@ ROUTES = [
     Route("/api/meetings/{code}/problems/{problem_id:int}", problem_detail, methods=["GET", "PATCH", "DELETE"]),
     Route("/api/meetings/{code}/problems/{problem_id:int}/status", problem_status, methods=["POST"]),
     Route("/api/meetings/{code}/problems/{problem_id:int}/notes", problem_note, methods=["POST"]),
+    Route("/api/meetings/{code}/problems/{problem_id:int}/owner-link", owner_link),
+    Route("/api/meetings/{code}/problems/{problem_id:int}/owner-link/rotate", rotate_owner_link, methods=["POST"]),
+    Route("/api/meetings/{code}/problems/{problem_id:int}/attachments/{attachment_id:int}", problem_attachment),
+    Route("/api/meetings/{code}/lookback", lookback),
+    Route("/api/meetings/{code}/items/{item_id:int}/lookback/seed", lookback_seed, methods=["POST"]),
     Route("/api/meetings/{code}/rectification", rectification),
     Route("/api/meetings/{code}/rectification/summary", rectification_summary),
     Route("/api/meetings/{code}/rectification.xlsx", rectification_xlsx),
