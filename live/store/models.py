@@ -437,6 +437,9 @@ class InteractionSample(SQLModel, table=True):
     panel: int = Field(default=0)
     hosts: int = Field(default=0)
     likes: int = Field(default=0)
+    created_at_ms: int = Field(default=0, sa_type=BigInteger)
+
+
 # --- installation administrators (组织单位) -------------------------------------------
 
 
