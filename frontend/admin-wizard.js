@@ -51,7 +51,7 @@ export function newMeeting(app) {
 }
 
 function basicsForm(b) {
-  const title = el("input", { type: "text", name: "title", value: b.title, maxlength: "200", required: true });
+  const title = el("input", { type: "text", name: "title", value: b.title, maxlength: "200" });
   const date = el("input", { type: "date", name: "held_on", value: b.held_on });
   const venue = el("input", { type: "text", name: "venue", value: b.venue, maxlength: "200" });
   return {
