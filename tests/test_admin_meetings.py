@@ -363,3 +363,14 @@ def test_admin_can_do_the_hosts_http_work_on_any_meeting(client: TestClient, set
     assert r.status_code == 200 and r.json()["imported"] == 1
     # …but an admin is not a host: the console's session check and socket still ask for the host login.
     assert client.get(f"/api/meetings/{seed.code}/session").json() == {"host": False}
+
+
+def test_a_scheme_saved_alone_keeps_the_meetings_public_mode_label(client: TestClient, settings: Settings) -> None:
+    admin_login(client, settings)
+    code = _new(client)["code"]
+    assert _save(client, code, sections=["options"], options={"public_mode": "ticket"}).status_code == 200
+    scheme = _save(client, code, sections=["scheme"], scheme="grade").json()["scheme"]
+    public = [g for g in scheme["groups"] if g["source"] == "public"]
+    assert public and all("未实名" not in g["label"] for g in public)
+    scheme = _save(client, code, sections=["options"], options={"public_mode": "open"}).json()["scheme"]
+    assert any("未实名" in g["label"] for g in scheme["groups"] if g["source"] == "public")

@@ -131,9 +131,10 @@ def apply_setup(s: Session, meeting_id: int, args: dict[str, Any], now_ms: int) 
                             "presenters": args.get("presenters"), "panel": args.get("roster")}
     if "scheme" in sections:
         flat["scheme"] = args.get("scheme")
-    if "options" not in sections:  # the scheme's public group is labelled for the meeting's own mode
-        flat["public_mode"] = m.public_mode
     spec = check_spec(flat, sections, require_date=True)
+    if "scheme" in sections and "options" not in sections and spec.scheme is not None:
+        # The scheme's public group is labelled for the meeting's own public mode.
+        spec.scheme = labelled_for_mode(spec.scheme, m.public_mode == PublicMode.OPEN.value, OPEN_GROUP_LABEL)
     if "basics" in sections:
         m.title, m.held_on, m.venue = spec.title, spec.held_on, spec.venue
     if "options" in sections:
