@@ -118,6 +118,13 @@ def test_a_new_admin_creates_a_meeting_from_an_xlsx_roster_and_duplicates_it(set
         page.locator("#presenter-link").click()
         expect(page.locator("#presenter-url")).to_contain_text(f"/presenter/{code[1]}#t=")
         shot(page, "overview")
+        # The presenter's narrow link opens the presenter view without the host's login,
+        # and its token leaves the address bar.
+        presenter = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        presenter.goto(page.locator("#presenter-url").inner_text())
+        expect(presenter.locator("#title")).to_contain_text("述法人视图 · 中卫市2025年度")
+        assert "#" not in presenter.url
+        presenter.close()
         # The host password shown once signs the host in.
         r = httpx.post(f"{base}/api/meetings/{code[1]}/login", json={"password": host_password})
         assert r.status_code == 200
