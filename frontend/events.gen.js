@@ -32,9 +32,29 @@ export const EVENTS = {
     ],
     "window": null
   },
+  "items.replaced": {
+    "field": "items",
+    "key": "items",
+    "many": false,
+    "op": "set",
+    "order": [
+      "id"
+    ],
+    "window": null
+  },
   "meeting.updated": {
     "field": "meeting",
     "key": "meeting",
+    "many": false,
+    "op": "set",
+    "order": [
+      "id"
+    ],
+    "window": null
+  },
+  "panel.replaced": {
+    "field": "panel",
+    "key": "panel",
     "many": false,
     "op": "set",
     "order": [

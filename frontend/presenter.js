@@ -20,6 +20,7 @@ import { presenterLookback } from "./lookback.js";
 const RECONCILE_MS = 3000;  // an ack whose item.updated never came: trust the state again
 
 const code = codeFromPath("/presenter/");
+await claimLink();
 const conn = connect(code, "presenter");
 statusBanner(conn);
 fill(document.getElementById("stage"), stageView(conn, { heading: "正在述法" }));
@@ -54,9 +55,30 @@ conn.on("state", (state) => {
   reconcile();
   render();
 });
-// The view uses the host's login: send the user there when it is missing.
-conn.on("fatal", (fatal) => fatalView(document.getElementById("app"), fatal,
-  el("a", { class: "btn btn-primary", href: `/host/${code}` }, "前往主持人登录")));
+// The view opens with the presenter's own link, or the host's login: say so when neither holds.
+conn.on("fatal", (fatal) => fatalView(document.getElementById("app"), fatal, el("div", {},
+  el("p", { class: "muted", text: "请用会务人员发给您的述法人翻页链接重新打开本页；主持人也可登录后打开。" }),
+  el("a", { class: "btn btn-primary", href: `/host/${code}` }, "前往主持人登录"))));
+
+// The presenter's narrow link is /presenter/CODE#t=TOKEN: the token never leaves the
+// fragment except in this one POST, which trades it for this meeting's presenter cookie.
+async function claimLink() {
+  const match = /^#t=([A-Za-z0-9._-]+)$/.exec(location.hash);
+  if (!match) return;
+  history.replaceState(null, "", location.pathname);
+  try {
+    const resp = await fetch(`/api/meetings/${encodeURIComponent(code)}/presenter/claim`, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json" }, body: JSON.stringify({ token: match[1] }),
+    });
+    if (!resp.ok) {
+      const body = await resp.json().catch(() => ({}));
+      toast((body.error && body.error.message) || "翻页链接无效");
+    }
+  } catch {
+    toast("无法连接服务器，请检查网络后刷新页面");
+  }
+}
 
 // ---- what is on show ----------------------------------------------------------------
 

@@ -232,7 +232,8 @@ def cmd_meeting_create(args: argparse.Namespace) -> int:
             _admin_audit(s, created.meeting_id, "meeting.create", {"title": spec.get("title"), "source": args.spec})
             s.commit()
     except SpecError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        for problem in exc.problems:  # every problem at once, as the /admin wizard shows them
+            print(f"错误：{problem}", file=sys.stderr)
         return 2
     engine.dispose()
     print_meeting(settings, created.meeting_id, created.password, _base_url("127.0.0.1", 8000, args.public_url))

@@ -250,6 +250,22 @@ CASES: list[Case] = [
                                        {"member_id": c.members[0], "on": False}), label="off"),
     Case("item.void", lambda c: _after(c.phase("done"), {"item_id": c.item, "reason": "计票设备故障，重新测评"})),
     Case("meeting.publish", _ended),
+    # the administrators' setup (before the meeting starts)
+    Case("setup.apply", lambda c: c.done({
+        "sections": ["basics", "presenters", "panel"],
+        "basics": {"title": "2026年度述法评议会", "held_on": "2026-01-20", "venue": "市政府第一会议室"},
+        "presenters": [{"id": c.items[1], "name": "李秀英", "post": "县长", "unit": "中宁县人民政府"},
+                       {"name": "新述法人", "post": "局长", "unit": "市司法局", "kind": "部门负责人"}],
+        "roster": [{"id": c.members[0], "name": "张立华", "category": "人大代表"},
+                   {"name": "新成员", "category": "律师", "unit": "某律所", "contact": "13800000000"}]})),
+    Case("setup.apply", lambda c: c.done({"sections": ["scheme", "options"], "scheme": "grade",
+                                          "options": {"public_mode": "ticket", "secret": True}}),
+         label="scheme-options"),
+    Case("setup.finish", lambda c: c.done({}), emits=False),
+    Case("setup.archive", lambda c: c.done({"archived": True}), emits=False),
+    Case("setup.host_password", lambda c: c.done({"password_hash": "$argon2id$v=19$m=65536,t=3,p=4$x$y"}),
+         emits=False),
+    Case("setup.presenter_link", lambda c: c.done({}), emits=False),
     # results visibility and paper ballots (a confirmed sheet changes the tally, not the log)
     Case("meeting.visibility", lambda c: c.done({"mode": "counts", "small_group_k": 3})),
     Case("item.reveal", _revealable),

@@ -141,6 +141,18 @@ class PanelUpdated(_Event):
     member: MemberEntity
 
 
+class ItemsReplaced(_Event):
+    type: Literal["items.replaced"]
+    cause: str
+    items: list[ItemEntity]
+
+
+class PanelReplaced(_Event):
+    type: Literal["panel.replaced"]
+    cause: str
+    panel: list[MemberEntity]
+
+
 class InteractionUpdated(_Event):
     type: Literal["interaction.updated"]
     cause: str
@@ -198,7 +210,7 @@ CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in [
               frozenset({"meeting.start", "meeting.end", "item.open", "item.advance", "meeting.durations",
                          "meeting.scheme", "meeting.stream", "meeting.public_mode",
                          "item.void", "meeting.publish", "meeting.visibility",
-                         "item.reveal"}),
+                         "item.reveal", "setup.apply"}),
               "the whole meeting (status, current item, scheme, durations, stream, ranking)"),
     EventSpec("item.updated", ItemUpdated, Apply("replace", "items", "item", order=("position", "id")),
               frozenset({"meeting.end", "item.open", "item.advance", "item.back", "item.timer", "item.deck",
@@ -207,6 +219,10 @@ CATALOGUE: dict[str, EventSpec] = {spec.name: spec for spec in [
     EventSpec("panel.updated", PanelUpdated, Apply("replace", "panel", "member"),
               frozenset({"panel.bind", "panel.release", "panel.revoke", "panel.pin"}),
               "one 评议团 member (name, category, revoked, bound to a device, has a PIN)"),
+    EventSpec("items.replaced", ItemsReplaced, Apply("set", "items", "items"), frozenset({"setup.apply"}),
+              "the whole agenda, after an administrator changed the presenters before the meeting"),
+    EventSpec("panel.replaced", PanelReplaced, Apply("set", "panel", "panel"), frozenset({"setup.apply"}),
+              "the whole 评议团, after an administrator changed the roster before the meeting"),
     EventSpec("interaction.updated", InteractionUpdated, Apply("set", "interaction", "interaction"),
               frozenset({"question.pick", "question.unpick", "question.answered", "question.timer",
                          "comment.mode", "comment.overlay", "item.advance", "item.back", "meeting.end"}),

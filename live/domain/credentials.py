@@ -132,7 +132,7 @@ _ROSTER_ALIASES: dict[str, tuple[str, ...]] = {
     "name": ("姓名", "名字", "name"),
     "unit": ("单位", "工作单位", "部门", "unit"),
     "group": ("群体", "类别", "投票组", "group"),
-    "contact": ("手机/工号", "手机", "工号", "手机号", "手机号码", "联系电话", "电话", "phone", "id"),
+    "contact": ("手机/工号", "手机", "工号", "手机号", "手机号码", "联系电话", "电话", "联系方式", "phone", "id"),
 }
 _ROSTER_REQUIRED = ("name", "group")
 _ROSTER_LABEL = {"name": "姓名", "unit": "单位", "group": "群体", "contact": "手机/工号"}

@@ -139,6 +139,8 @@ class ErrorCode(StrEnum):
     NOT_SEALED = "not_sealed"
     # printables
     NO_FONT = "no_font"
+    # the administrators' workspace
+    SETUP_LOCKED = "setup_locked"
 
     @property
     def default_message(self) -> str:
@@ -241,6 +243,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.NOT_PUBLISHED: "该会议的测评结果尚未公开",
     ErrorCode.NOT_SEALED: "会议记录尚未封存",
     ErrorCode.NO_FONT: "服务器缺少中文字体，无法生成文件",
+    ErrorCode.SETUP_LOCKED: "会议已开始：述法人、评议团、测评方案、不记名与公众投票方式已锁定，不能再改",
 }
 
 _STATUS: dict[ErrorCode, int] = {
@@ -260,7 +263,7 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.TOO_LARGE: 413, ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415, ErrorCode.RATE_LIMITED: 429,
     ErrorCode.WRONG_MEETING: 401, ErrorCode.WRONG_MODE: 409, ErrorCode.MODE_LOCKED: 409, ErrorCode.MODE_CHANGED: 409,
     ErrorCode.CREDENTIAL_REQUIRED: 403, ErrorCode.IDENTITY_CAP: 403,
-    ErrorCode.MEETING_ENDED: 409,
+    ErrorCode.MEETING_ENDED: 409, ErrorCode.SETUP_LOCKED: 409,
 }
 
 

@@ -37,7 +37,7 @@ NOT_IN_RECORD = frozenset({"status"})
 # Argument names whose values never reach the audit log (matched case-insensitively, as substrings).
 SECRET_ARG_PARTS = ("password", "pin", "token", "secret", "ticket_code", "cookie", "device", "session", "hash")
 # Lists the audit log keeps as a count only: a batch of ticket hashes, a roster with phone numbers.
-COUNTED_ARGS = frozenset({"hashes", "voters"})
+COUNTED_ARGS = frozenset({"hashes", "voters", "roster"})
 
 
 class RecordError(ValueError):

@@ -10,26 +10,22 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from live.domain.credentials import OPEN_GROUP_LABEL, PUBLIC_MODE_LABEL, PublicMode
+from live.domain.credentials import OPEN_GROUP_LABEL, PublicMode
+from live.domain.meeting_spec import TEMPLATES, MeetingSpec, SpecProblems, check_spec
 from live.domain.phases import DEFAULT_DURATIONS
-from live.domain.scheme import (
-    PANEL_CATEGORIES,
-    Scheme,
-    check_scheme,
-    grade_scheme,
-    labelled_for_mode,
-    rubric_scheme,
-    satisfaction_scheme,
-)
-from live.domain.visibility import DEFAULT_K, VisibilityError, check_visibility
+from live.domain.scheme import labelled_for_mode, satisfaction_scheme
 from live.passwords import hash_password, new_meeting_code, new_password
 from live.store.models import AgendaItem, Meeting, PanelMember
 
-SCHEMES = {"satisfaction": satisfaction_scheme, "grade": grade_scheme, "rubric": rubric_scheme}
+SCHEMES = TEMPLATES
 
 
 class SpecError(ValueError):
-    pass
+    """A spec that cannot make a meeting; ``problems`` names each problem."""
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 @dataclass(frozen=True)
@@ -39,66 +35,47 @@ class Created:
     password: str
 
 
-def _scheme(spec: Any) -> Scheme:
-    if isinstance(spec, str):
-        if spec not in SCHEMES:
-            raise SpecError(f"未知的测评方案：{spec}（可选 {', '.join(SCHEMES)}）")
-        return SCHEMES[spec]()
-    if isinstance(spec, dict):
-        scheme = Scheme.from_dict(spec)
-        check_scheme(scheme)
-        return scheme
-    return satisfaction_scheme()
-
-
-def create_meeting(s: Session, spec: dict[str, Any], password: str | None = None) -> Created:
-    title = str(spec.get("title", "")).strip()
-    if not title:
-        raise SpecError("会议名称不能为空")
-    presenters = spec.get("presenters") or []
-    if not presenters:
-        raise SpecError("至少需要一位述法人")
-    password = password or new_password()
+def create_meeting(s: Session, spec: dict[str, Any], password: str | None = None, *,
+                   setup_done: bool = True) -> Created:
+    """A meeting from a spec checked by live.domain.meeting_spec (every problem at once, the
+    same as the administrators' wizard). ``setup_done`` False leaves it a 草稿."""
     try:
-        mode = PublicMode(spec.get("public_mode", "open"))
-    except ValueError as exc:
-        raise SpecError(f"未知的公众投票方式：{spec.get('public_mode')}（可选 "
-                        + "、".join(f"{m.value}（{PUBLIC_MODE_LABEL[m]}）" for m in PublicMode) + "）") from exc
-    scheme = labelled_for_mode(_scheme(spec.get("scheme")), mode is PublicMode.OPEN, OPEN_GROUP_LABEL)
+        checked = check_spec(spec)
+    except SpecProblems as exc:
+        raise SpecError("；".join(exc.problems), exc.problems) from exc
+    return create_checked(s, checked, spec, password, setup_done=setup_done)
+
+
+def create_checked(s: Session, checked: MeetingSpec, spec: dict[str, Any], password: str | None = None, *,
+                   setup_done: bool = True) -> Created:
+    password = password or new_password()
+    scheme = checked.scheme or labelled_for_mode(satisfaction_scheme(), checked.public_mode is PublicMode.OPEN,
+                                                 OPEN_GROUP_LABEL)
     durations = {p.value: s_ for p, s_ in DEFAULT_DURATIONS.items()}
     durations.update({k: int(v) for k, v in (spec.get("durations") or {}).items()})
     for _ in range(20):
         code = new_meeting_code()
         if s.exec(select(Meeting).where(Meeting.code == code)).first() is None:
             break
-    try:
-        visibility = check_visibility(spec.get("visibility", "live"), spec.get("small_group_k", DEFAULT_K))
-    except VisibilityError as exc:
-        raise SpecError(exc.message) from exc
-    m = Meeting(code=code, title=title[:200], secret=bool(spec.get("secret", False)),
-                results_visibility=visibility.mode.value, small_group_k=visibility.small_group_k,
+    m = Meeting(code=code, title=checked.title, secret=checked.secret, results_visibility=checked.visibility,
+                small_group_k=checked.small_group_k, venue=checked.venue, setup_done=setup_done,
                 scheme_json=orjson.dumps(scheme.to_dict()).decode(), durations_json=orjson.dumps(durations).decode(),
-                host_password_hash=hash_password(password), held_on=str(spec.get("held_on", ""))[:10],
-                stream_url=spec.get("stream_url"), created_at_ms=int(time.time() * 1000), public_mode=mode.value)
+                host_password_hash=hash_password(password), held_on=checked.held_on,
+                stream_url=spec.get("stream_url"), created_at_ms=int(time.time() * 1000),
+                public_mode=checked.public_mode.value)
     s.add(m)
     try:
         s.flush()
     except IntegrityError as exc:
         raise SpecError("会议码冲突，请重试") from exc
     assert m.id is not None
-    for pos, p in enumerate(presenters, start=1):
-        for key in ("name", "post", "unit"):
-            if not str(p.get(key, "")).strip():
-                raise SpecError(f"第 {pos} 位述法人缺少 {key}")
+    for pos, p in enumerate(checked.presenters, start=1):
         s.add(AgendaItem(meeting_id=m.id, position=pos, presenter_name=p["name"], presenter_post=p["post"],
-                         presenter_unit=p["unit"]))
-    for member in spec.get("panel") or []:
-        category = str(member.get("category", ""))
-        if category not in PANEL_CATEGORIES:
-            allowed = '、'.join(PANEL_CATEGORIES)
-            raise SpecError(f"评议团成员 {member.get('name')} 的类别「{category}」不在 {allowed} 之中")
+                         presenter_unit=p["unit"], presenter_kind=p.get("kind", "")))
+    for member in checked.panel:
         # `panel_pin: true` in the spec: every member's link asks for the PIN printed on the card.
-        s.add(PanelMember(meeting_id=m.id, name=str(member["name"]), category=category,
+        s.add(PanelMember(meeting_id=m.id, name=member["name"], category=member["category"],
+                          unit=member.get("unit", ""), contact=member.get("contact", ""),
                           pin_version=1 if spec.get("panel_pin") else 0))
     s.flush()
     return Created(m.id, m.code, password)

@@ -22,7 +22,17 @@ from sqlmodel import Session
 
 from live.domain.errors import ErrorCode, LiveError
 from live.domain.record import public_args
-from live.store import comments, credentials, office, panel_links, paper, problems, questions, samples
+from live.store import (
+    comments,
+    credentials,
+    office,
+    panel_links,
+    paper,
+    problems,
+    questions,
+    samples,
+    setup_commands,
+)
 from live.store import events as event_log
 from live.store import record as record_store
 from live.store.ballots import BallotJob, BallotOutcome, TallyChange, store_batch
@@ -50,7 +60,8 @@ def _registry(*parts: dict[str, Command]) -> dict[str, Command]:
 # Every command the writer runs, by name: the meeting spine's, then each feature's own.
 COMMANDS: dict[str, Command] = _registry(HOST_COMMANDS, questions.COMMANDS, comments.COMMANDS, problems.COMMANDS,
                                          panel_links.COMMANDS, record_store.COMMANDS, paper.COMMANDS,
-                                         credentials.COMMANDS, samples.COMMANDS, office.COMMANDS)
+                                         credentials.COMMANDS, samples.COMMANDS, office.COMMANDS,
+                                         setup_commands.COMMANDS)
 BATCHES: dict[str, BatchFn] = {**questions.BATCHES, **comments.BATCHES, **credentials.BATCHES}
 
 

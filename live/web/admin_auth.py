@@ -12,20 +12,40 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 
 from live.domain.errors import LiveError
 from live.store.admins import AdminRow, authenticate, check_admin_session, open_admin_session, revoke_admin_session
-from live.web.auth import HOST_MAX_AGE, TokenError
-from live.web.guard import read_json
-from live.web.routes import _client_ip, _page, _svc, check_csrf
+from live.web.auth import CSRF_HEADER, HOST_MAX_AGE, TokenError
+from live.web.guard import SAFE_METHODS, read_json
 from live.web.services import Services
 
 ADMIN_COOKIE = "live_admin"
 _WHY = {"revoked": "已退出登录，请重新登录", "idle": "长时间未操作，登录已失效，请重新登录",
         "expired": "登录已超过有效期，请重新登录", "unknown": "登录已失效，请重新登录"}
+
+
+FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
+
+
+def _svc(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+def _client_ip(request: Request) -> str:
+    return _svc(request).client_ip(request.client.host if request.client else None,
+                                   request.headers.get("x-forwarded-for"))
+
+
+def check_csrf(svc: Services, request: Request, session_id: str) -> None:
+    """A change made with the admin session must carry its CSRF token (as live.web.routes does for hosts)."""
+    if request.method in SAFE_METHODS or svc.signer.csrf_ok(session_id, request.headers.get(CSRF_HEADER)):
+        return
+    raise LiveError("页面凭证缺失或已过期，请刷新页面后重试", "csrf", status=403)
 
 
 @dataclass(frozen=True)
@@ -80,7 +100,8 @@ async def require_admin(request: Request) -> AdminPrincipal:
 
 
 async def admin_page(request: Request) -> Response:
-    return _page("admin.html")
+    return FileResponse(FRONTEND / "admin.html", media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
 
 
 async def admin_login(request: Request) -> Response:

@@ -229,8 +229,9 @@ async def logout(request: Request) -> Response:
     return resp
 
 
-async def host_session(request: Request) -> tuple[Meeting, str]:
-    """The meeting and session id of a logged-in host; changes need the CSRF header."""
+async def host_session(request: Request, allow_admin: bool = True) -> tuple[Meeting, str]:
+    """The meeting and session id of a logged-in host (or, with ``allow_admin``, a signed-in
+    installation administrator); changes need the CSRF header."""
     svc = _svc(request)
     code = str(request.path_params["code"]).upper()
     m = await _meeting(svc, code)
@@ -239,10 +240,17 @@ async def host_session(request: Request) -> tuple[Meeting, str]:
     raw = request.cookies.get(svc.cookie(HOST_COOKIE))
     try:
         sid = await asyncio.to_thread(check_host, svc, raw, m)
-    except TokenError as exc:
-        raise LiveError(exc.message, exc.code, status=401) from exc
-    except (KeyError, ValueError) as exc:
-        raise LiveError("登录已失效，请重新登录", "login_required", status=401) from exc
+    except (TokenError, KeyError, ValueError) as exc:
+        # An installation administrator may do what any meeting's host does over HTTP
+        # (slides, question import, printables, exports): live.web.admin_auth.
+        from live.web.admin_auth import admin_principal
+
+        admin = await admin_principal(request) if allow_admin else None
+        if admin is None:
+            if isinstance(exc, TokenError):
+                raise LiveError(exc.message, exc.code, status=401) from exc
+            raise LiveError("登录已失效，请重新登录", "login_required", status=401) from exc
+        sid = admin.session_id
     check_csrf(svc, request, sid)
     return m, sid
 
@@ -255,7 +263,7 @@ async def _host_meeting(request: Request) -> Meeting:
 async def session_info(request: Request) -> Response:
     """Whether this browser is the host, and the CSRF token its page sends with changes."""
     try:
-        found = await host_session(request)
+        found = await host_session(request, allow_admin=False)
     except LiveError:
         return JSONResponse({"host": False})
     m, sid = found

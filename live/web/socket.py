@@ -26,6 +26,8 @@ from live.store.panel_links import BOUND_ELSEWHERE, REVOKED
 from live.web import messages, voice_commands
 from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError, cred_cookie_name, device_cookie_name
 from live.web.panel_auth import cookie_name, device_hash, read_session_cookie
+from live.web.presenter_link import check_cookie as check_presenter_cookie
+from live.web.presenter_link import cookie_name as presenter_cookie_name
 from live.web.services import Services
 from live.web.sessions import SocketSession, check_host, socket_session_id
 from live.web.ws_protocol import DIRECT_EXTENSION
@@ -46,6 +48,14 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
         raise TokenError("未知的身份", code="bad_role")
     if role in ("screen", "recorder"):
         # Both only watch the public state; the recorder writes over HTTP with its own token.
+        return Identity(role=role)
+    if role == "presenter" and ws.cookies.get(presenter_cookie_name(meeting_id)):
+        # The narrow presenter link (live.web.presenter_link): slides of this meeting only.
+        with Session(svc.engine) as s:
+            m = s.get(Meeting, meeting_id)
+        if m is None:
+            raise TokenError("会议不存在", code="not_found")
+        check_presenter_cookie(svc.signer, ws.cookies.get(presenter_cookie_name(meeting_id)), m)
         return Identity(role=role)
     if role in ("host", "presenter"):
         raw = ws.cookies.get(svc.cookie(HOST_COOKIE))
