@@ -96,3 +96,37 @@ def test_a_phone_that_missed_the_result_catches_up_at_its_next_ping(live_server:
     finally:
         ctx.close()
     srv.assert_no_server_errors()
+
+
+def test_a_full_server_makes_the_phone_wait_its_retry_hint(live_server: Live, browser: Browser) -> None:  # noqa: F811
+    """Close 4429 with ``full retry=N``: the phone waits N to 2N seconds before it tries again
+    (the plain backoff would be 0.25-0.5 s), and then gets in."""
+    srv = live_server
+    opened: list[float] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        opened.append(time.monotonic())
+        if len(opened) == 1:
+            ws.send(json.dumps({"type": "error", "id": None, "code": "server_full",
+                                "message": "当前在线人数已满，稍后将自动重新连接", "retry_after_s": 2}))
+            ws.close(code=4429, reason="full retry=2")
+            return
+        server = ws.connect_to_server()
+        server.on_message(lambda message: ws.send(message))
+        ws.on_message(lambda message: server.send(message))
+
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN")
+    try:
+        phone = ctx.new_page()
+        phone.route_web_socket("**/ws/**", route)
+        phone.goto(f"{srv.base}/j/{srv.code}")
+        expect(phone.locator(".stage")).to_be_visible(timeout=20_000)
+        deadline = time.monotonic() + 15
+        while len(opened) < 2 and time.monotonic() < deadline:
+            phone.wait_for_timeout(100)
+        assert len(opened) >= 2, opened
+        waited = opened[1] - opened[0]
+        assert 2.0 <= waited <= 4.0 + 1.0, waited  # the hint, with up to as much again of jitter
+        expect(phone.locator(".stage")).to_contain_text("请稍候")
+    finally:
+        ctx.close()
