@@ -8,7 +8,8 @@ Each phone is a bare asyncio protocol (handshake, unmasked server frames, masked
 client frames, pong) so that the load client costs far less CPU than the server
 it measures. A phone keeps the ``seq`` of the last snapshot or event it applied,
 counts gaps, and reconnects with ``since=<seq>`` after a jittered backoff shaped
-like frontend/client.js (ceiling 500 ms doubling to 10 s, delay in [ceiling/2, ceiling]).
+like frontend/client.js (ceiling 500 ms doubling to 10 s, delay in [ceiling/2, ceiling]; after a
+4429 close, 10 to 20 s).
 
 The process stops by itself: on EOF of stdin (its parent went away) and after
 ``--max-seconds`` whatever happens.
@@ -31,6 +32,7 @@ from websockets.frames import apply_mask
 
 BACKOFF_BASE_S = 0.5
 BACKOFF_CAP_S = 10.0
+FULL_CLOSE, FULL_RETRY_S = 4429, 10.0  # close code and retry hint of a full server (docs/protocol.md)
 SEQ_FREE = frozenset({"ack", "error", "resync", "replay", "snapshot", "welcome"})
 
 
@@ -290,6 +292,10 @@ class LoadGen:
 
     @staticmethod
     def backoff(phone: Phone) -> float:
+        if phone.close_code == FULL_CLOSE:  # the server was full: its hint, plus up to as much jitter
+            phone.close_code = None
+            phone.attempt += 1
+            return FULL_RETRY_S * (1 + random.random())
         ceiling = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** phone.attempt)
         phone.attempt += 1
         return ceiling / 2 + random.random() * ceiling / 2
@@ -475,6 +481,11 @@ class LoadGen:
                 "resyncs": sum(p.resyncs - before[p.device][2] for p in phones),
                 "gaps": sum(p.gaps - before[p.device][3] for p in phones),
                 "elapsed": round(time.monotonic() - t0, 3)}
+
+    async def op_source(self, a: dict[str, Any]) -> dict[str, Any]:
+        """Dial from another source address from now on (a phone that got a new address)."""
+        self.src = str(a["src"])
+        return {"ok": True}
 
     async def op_stats(self, a: dict[str, Any]) -> dict[str, Any]:
         phones = list(self.phones.values())

@@ -14,6 +14,14 @@ const BACKOFF_CAP_MS = 10000;
 const COMMAND_TIMEOUT_MS = 15000;
 const PING_EVERY_MS = 20000;
 const PING_TIMEOUT_MS = 8000;
+// A ping's ack carries the server's seq. An event already committed may still be on its way
+// to this phone (a big fan-out goes out in slices), so a phone that is behind waits this long
+// before it decides the event was lost and reconnects with `since` for a replay.
+const BEHIND_GRACE_MS = 1500;
+// Close 4429: this worker holds as many sockets as it may. Wait at least the retry hint the
+// server gave (in the close reason), plus jitter, so a hall's phones do not come back together.
+const FULL_CLOSE = 4429;
+const FULL_RETRY_MS = 5000;
 
 function randomId(prefix) {
   // getRandomValues works on plain http (a venue LAN); randomUUID does not.
@@ -72,6 +80,9 @@ class Connection {
     this._timer = null;
     this._lastError = null;
     this._expectSnapshot = false;
+    this._notBefore = 0;
+    this._retryAfterMs = 0;  // the least wait before the next attempt (a full server's hint)
+    this._behindTimer = null;
     // Ballots: ids per item, the server-confirmed choice, and the unacked outbox.
     this._voterKey = null;
     this._ballotIds = {};
@@ -134,7 +145,7 @@ class Connection {
     this._ws = ws;
     this._lastError = null;
     ws.onmessage = (ev) => this._receive(ev.data);
-    ws.onclose = (ev) => this._closed(ws, ev.code);
+    ws.onclose = (ev) => this._closed(ws, ev.code, ev.reason);
     ws.onerror = () => { /* onclose follows and decides */ };
   }
 
@@ -149,9 +160,15 @@ class Connection {
     this._closed(ws, 1006);
   }
 
-  _closed(ws, closeCode) {
+  _closed(ws, closeCode, reason = "") {
     if (ws !== this._ws) return;
     this._ws = null;
+    clearTimeout(this._behindTimer);
+    this._behindTimer = null;
+    if (closeCode === FULL_CLOSE) {
+      const hinted = /retry=(\d+)/.exec(reason || "");
+      this._retryAfterMs = hinted ? Math.min(120, Number(hinted[1])) * 1000 : FULL_RETRY_MS;
+    }
     this._setOnline(false);
     this._failPending();
     if (FATAL_CLOSE.has(closeCode)) {
@@ -172,7 +189,13 @@ class Connection {
     if (this._timer || this.fatal) return;
     const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** this._attempt);
     // Full jitter keeps a hall of phones from reconnecting in lockstep after a blip.
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    let delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    if (this._retryAfterMs) {
+      // The server was full: its hint, spread over up to twice as long.
+      delay = Math.max(delay, this._retryAfterMs * (1 + Math.random()));
+      this._retryAfterMs = 0;
+      this._notBefore = Date.now() + delay;  // coming back to the tab does not jump the wait
+    }
     this._attempt += 1;
     this._timer = setTimeout(() => {
       this._timer = null;
@@ -182,7 +205,7 @@ class Connection {
   }
 
   _reconnectNow() {
-    if (this.fatal || this._ws) return;
+    if (this.fatal || this._ws || Date.now() < this._notBefore) return;
     clearTimeout(this._timer);
     this._timer = null;
     this._attempt = 0;
@@ -201,7 +224,22 @@ class Connection {
     const timer = setTimeout(() => {
       if (this._ws === ws) this._drop("heartbeat");
     }, PING_TIMEOUT_MS);
-    this.send("ping").then(() => clearTimeout(timer), () => clearTimeout(timer));
+    this.send("ping").then((ack) => {
+      clearTimeout(timer);
+      this._checkSeq(ack.seq);
+    }, () => clearTimeout(timer));
+  }
+
+  // The ack of a ping says how far the server's log is. Behind it (a lost last event: the
+  // result, a phase change), the phone gives the event a moment to arrive, then reconnects
+  // with `since` and gets the missing events as a replay.
+  _checkSeq(serverSeq) {
+    if (typeof serverSeq !== "number" || this.seq === null || serverSeq <= this.seq || this._behindTimer) return;
+    const ws = this._ws;
+    this._behindTimer = setTimeout(() => {
+      this._behindTimer = null;
+      if (this._ws === ws && this.seq !== null && this.seq < serverSeq) this._drop("behind");
+    }, BEHIND_GRACE_MS);
   }
 
   // ---- incoming ----

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from sqlmodel import Session
 
-from live.config import UVICORN_WS_OPTIONS, Settings, make_private_dir, secret_key_problem
+from live.config import Settings, make_private_dir, secret_key_problem, uvicorn_ws_options
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.seed import SpecError, create_meeting, first_meeting, panel_members, set_host_password
@@ -47,10 +47,10 @@ def _serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
             os.environ["LIVE_SIGNING_KEY"] = str(settings.signing_key_path)
         uvicorn.run("live.web.factory:app_from_env", factory=True, host=host, port=port, workers=workers,
                     log_level="warning", proxy_headers=False, backlog=settings.backlog,
-                    **UVICORN_WS_OPTIONS)  # type: ignore[arg-type]
+                    **uvicorn_ws_options(settings))  # type: ignore[arg-type]
         return
     uvicorn.run(create_app(settings), host=host, port=port, backlog=settings.backlog, log_level="warning",
-                proxy_headers=False, **UVICORN_WS_OPTIONS)  # type: ignore[arg-type]
+                proxy_headers=False, **uvicorn_ws_options(settings))  # type: ignore[arg-type]
 
 
 def _hold_server_lock(database_url: str) -> object:

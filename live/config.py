@@ -19,6 +19,14 @@ WS_MAX_FRAME = 65536
 UVICORN_WS_OPTIONS: dict[str, object] = {"ws": "live.web.ws_protocol:LiveWebSocketProtocol",
                                          "ws_per_message_deflate": False,
                                          "ws_max_size": WS_MAX_FRAME}
+# The server pings every socket this often and closes one whose pong has not come this long
+# after: a phone whose Wi-Fi vanished without a word is closed within the sum (20 s), its file
+# descriptor freed before a hall's returning phones need it (docs/scaling.md, Dead sockets).
+WS_PING_INTERVAL_S = 10.0
+WS_PING_TIMEOUT_S = 10.0
+# Files a worker keeps for itself besides its sockets: the database pool, Redis, logs, the
+# listening socket, slide renders, and the sockets still closing (docs/scaling.md, Per-worker cap).
+FD_HEADROOM = 1000
 
 
 @dataclass
@@ -56,6 +64,11 @@ class Settings:
     # Open voting: new voter identities per network prefix (/24, /48) per meeting. A hall's
     # phones often share one NAT address, so this needs headroom; see docs/security.md.
     open_ids_per_ip: int = 60
+    # WebSocket keepalive pings (see WS_PING_INTERVAL_S); 0 turns them off.
+    ws_ping_interval_s: float = WS_PING_INTERVAL_S
+    ws_ping_timeout_s: float = WS_PING_TIMEOUT_S
+    # Sockets one worker holds at most (admission control); 0: derived from the file limit.
+    max_sockets: int = 0
     # The Ed25519 key that signs meeting records (live keys create); None: records stay unsigned.
     signing_key_path: Path | None = None
 
@@ -79,6 +92,9 @@ class Settings:
                      session_idle_s=int(env.get("LIVE_SESSION_IDLE_S") or 2 * 3600),
                      session_max_s=int(env.get("LIVE_SESSION_MAX_S") or 12 * 3600),
                      metrics_token=env.get("LIVE_METRICS_TOKEN") or None,
+                     ws_ping_interval_s=float(env.get("LIVE_WS_PING_INTERVAL_S") or WS_PING_INTERVAL_S),
+                     ws_ping_timeout_s=float(env.get("LIVE_WS_PING_TIMEOUT_S") or WS_PING_TIMEOUT_S),
+                     max_sockets=int(env.get("LIVE_MAX_SOCKETS") or 0),
                      signing_key_path=default_key_path(data_dir))
         for key, value in overrides.items():
             if value is not None:
@@ -94,6 +110,29 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return self.cookie_secure or self.https
+
+
+def uvicorn_ws_options(settings: Settings) -> dict[str, object]:
+    """What `live serve` passes to uvicorn for WebSockets: the fixed options and the keepalive."""
+    interval = settings.ws_ping_interval_s or None
+    return {**UVICORN_WS_OPTIONS, "ws_ping_interval": interval,
+            "ws_ping_timeout": settings.ws_ping_timeout_s if interval else None}
+
+
+def socket_cap(settings: Settings) -> int:
+    """Sockets a worker admits: ``LIVE_MAX_SOCKETS`` if set, else the soft file limit less
+    ``FD_HEADROOM`` (at least 100). Past it a new socket is closed with 4429 and a retry hint."""
+    if settings.max_sockets > 0:
+        return settings.max_sockets
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return 10_000
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(100, soft - FD_HEADROOM)
 
 
 def _split(raw: str | None) -> tuple[str, ...]:

@@ -43,6 +43,7 @@ class ErrorCode(StrEnum):
     TOO_LARGE = "too_large"
     INVALID = "invalid"
     RATE_LIMITED = "rate_limited"
+    SERVER_FULL = "server_full"
     INTERNAL = "internal"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     # who you are
@@ -159,6 +160,7 @@ _MESSAGES: dict[ErrorCode, str] = {
     ErrorCode.TOO_LARGE: "内容过大",
     ErrorCode.INVALID: "请求无效",
     ErrorCode.RATE_LIMITED: "操作过于频繁，请稍后再试",
+    ErrorCode.SERVER_FULL: "当前在线人数已满，稍后将自动重新连接",
     ErrorCode.INTERNAL: "服务器内部错误，请重试",
     ErrorCode.UNSUPPORTED_MEDIA_TYPE: "请求格式错误：请以 application/json 提交",
     ErrorCode.LOGIN_REQUIRED: "请先以主持人身份登录",
@@ -247,7 +249,7 @@ _MESSAGES: dict[ErrorCode, str] = {
 }
 
 _STATUS: dict[ErrorCode, int] = {
-    ErrorCode.INTERNAL: 500, ErrorCode.NO_FONT: 503,
+    ErrorCode.INTERNAL: 500, ErrorCode.NO_FONT: 503, ErrorCode.SERVER_FULL: 503,
     ErrorCode.LOGIN_REQUIRED: 401, ErrorCode.BAD_PASSWORD: 401, ErrorCode.BAD_TOKEN: 401,
     ErrorCode.EXPIRED: 401, ErrorCode.REVOKED: 401, ErrorCode.JOIN_REQUIRED: 401,
     ErrorCode.CLAIM_REQUIRED: 401, ErrorCode.RELEASED: 401, ErrorCode.PIN_REQUIRED: 401, ErrorCode.BAD_PIN: 401,

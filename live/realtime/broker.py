@@ -91,6 +91,10 @@ class RedisBroker:
                        asyncio.create_task(self._send(), name="redis-send")]
 
     def publish(self, message: dict[str, Any]) -> None:
+        if not self.healthy and message.get("k") == "presence":
+            # Each publish to a dead Redis fails only after its connect attempts; a presence
+            # count a second would queue this worker's own events behind them.
+            return
         try:
             self._out.put_nowait(message)
         except asyncio.QueueFull:

@@ -31,6 +31,7 @@ from live.realtime.frames import text_frame
 log = logging.getLogger(__name__)
 
 SLOW_CLOSE_CODE = 4008
+SEND_FAILED_CLOSE_CODE = 1011  # a send raised: the socket is closed at once, not left silent
 _CLOSE = "\x00close:"
 
 
@@ -212,8 +213,8 @@ class Client:
         except StopIteration:
             self.sent += 1
             return True
-        except Exception:  # the socket went away; the receive loop notices and cleans up
-            self.dropped = True
+        except Exception:  # the socket went away (or broke): close it now
+            self._failed()
             return False
         # The socket cannot take more now: finish this send in a task, queue what follows.
         self._task = asyncio.get_running_loop().create_task(self._finish(coro, waiting_on))
@@ -231,8 +232,8 @@ class Client:
             self._task = None
             raise
         except Exception:
-            self.dropped = True
             self._task = None
+            self._failed()
             return
         await self._drain()
 
@@ -246,6 +247,22 @@ class Client:
         if self.on_drop:
             self.on_drop(self)
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(self._close(SLOW_CLOSE_CODE, "too slow"))
+        task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    def _failed(self) -> None:
+        """A send raised. The socket is closed at once, so the phone is not left on a socket
+        that says nothing until its own heartbeat gives up; closing ends the receive loop,
+        which takes the client out of its meeting. The phone reconnects with ``since``."""
+        if self.dropped:
+            return
+        self.dropped = True
+        if self._backlog is not None:
+            self._backlog.clear()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        task: asyncio.Task[None] = loop.create_task(self._close(SEND_FAILED_CLOSE_CODE, "send failed"))
         task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     def close_after_flush(self, code: int, reason: str) -> None:
@@ -269,8 +286,9 @@ class Client:
                 self.sent += 1
         except asyncio.CancelledError:
             raise
-        except Exception:  # the socket went away; the receive loop notices and cleans up
-            self.dropped = True
+        except Exception:  # the socket went away (or broke): close it now
+            self._task = None
+            self._failed()
         finally:
             self._task = None
 

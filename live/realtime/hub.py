@@ -20,6 +20,7 @@ from live.domain.errors import ErrorCode
 from live.domain.visibility import TallyBatching
 from live.realtime.broker import Broker
 from live.realtime.client import Client
+from live.realtime.fallback import LogFollower
 from live.realtime.frames import error
 from live.realtime.gcpolicy import GcPolicy
 from live.realtime.runtime import MeetingRuntime
@@ -59,12 +60,14 @@ class Hub:
         self.interaction = Interaction(engine, broker, self.worker_id)
         self.gc_policy = GcPolicy()
         self.sync = MeetingSync()  # what a joining client gets: replay, log read or snapshot
+        self.follower = LogFollower(self)  # reads the event log while the bus is down
 
     async def start(self) -> None:
         await self.broker.start(self.deliver)
         if hasattr(self.broker, "on_recover"):
             self.broker.on_recover = self.resync_all
-        self._tasks = [asyncio.create_task(self._ticker(), name="hub-ticker")]
+        self._tasks = [asyncio.create_task(self._ticker(), name="hub-ticker"),
+                       asyncio.create_task(self.follower.run(), name="hub-log-follower")]
 
     async def stop(self) -> None:
         for t in [*self._tasks, *self._participation.values()]:

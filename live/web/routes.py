@@ -321,4 +321,5 @@ def _export(svc: Services, meeting_id: int) -> dict[str, Any]:
 async def healthz(request: Request) -> Response:
     svc = _svc(request)
     return JSONResponse({"ok": True, "broker": svc.hub.broker.status, "broker_healthy": svc.hub.broker.healthy,
-                         "writer_backlog": svc.writer.backlog})
+                         "writer_backlog": svc.writer.backlog, "sockets": svc.admission.open,
+                         "socket_cap": svc.admission.cap, "sockets_refused": svc.admission.refused})

@@ -7,11 +7,12 @@ from ipaddress import IPv4Network, IPv6Network
 
 from sqlalchemy import Engine
 
-from live.config import Settings
+from live.config import Settings, socket_cap
 from live.realtime.hub import Hub
 from live.realtime.live_doc import LiveDocs
 from live.store.own_ballots import OwnBallots
 from live.store.writer import Writer
+from live.web.admission import Admission
 from live.web.auth import Signer, cookie_name
 from live.web.guard import client_address, parse_networks
 from live.web.guess_limit import GuessLimiter
@@ -36,10 +37,12 @@ class Services:
         default_factory=lambda: GuessLimiter(free=1000, base_s=1.0, max_s=30.0, forget_s=600.0))
     live_docs: LiveDocs = field(default_factory=LiveDocs)  # live.json, built once per change
     own_ballots: OwnBallots = field(init=False)
+    admission: Admission = field(init=False)  # the worker's socket cap (live.web.admission)
     trusted_proxies: list[IPv4Network | IPv6Network] = field(init=False)  # phones' own ballots, read in batches on join
 
     def __post_init__(self) -> None:
         self.own_ballots = OwnBallots(self.engine)
+        self.admission = Admission(socket_cap(self.settings))
         self.trusted_proxies = parse_networks(self.settings.trusted_proxies)
 
     def client_ip(self, peer: str | None, forwarded_for: str | None) -> str:

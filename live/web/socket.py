@@ -24,6 +24,7 @@ from live.store.ballots import BallotJob
 from live.store.models import Meeting, PanelMember
 from live.store.panel_links import BOUND_ELSEWHERE, REVOKED
 from live.web import messages, voice_commands
+from live.web.admission import FULL_CLOSE
 from live.web.auth import DEVICE_COOKIE, HOST_COOKIE, TokenError, cred_cookie_name, device_cookie_name
 from live.web.panel_auth import cookie_name, device_hash, read_session_cookie
 from live.web.presenter_link import check_cookie as check_presenter_cookie
@@ -133,9 +134,25 @@ def _audience(svc: Services, ws: WebSocket, meeting_id: int, meeting: dict[str, 
 
 
 async def websocket_endpoint(ws: WebSocket) -> None:
+    """Admission first (live.web.admission): past the worker's cap a socket is told when to
+    come back and closed with 4429; the count covers the socket's whole life."""
     svc: Services = ws.app.state.services
-    code = str(ws.path_params["code"])
     role = ws.query_params.get("role", "audience")
+    admission = svc.admission
+    if not admission.enter(role):
+        await ws.accept()
+        with contextlib.suppress(Exception):
+            await ws.send_text(error(None, ErrorCode.SERVER_FULL, retry_after_s=admission.retry_after_s))
+            await ws.close(FULL_CLOSE, admission.reason())
+        return
+    try:
+        await _serve_socket(svc, ws, role)
+    finally:
+        admission.leave()
+
+
+async def _serve_socket(svc: Services, ws: WebSocket, role: str) -> None:
+    code = str(ws.path_params["code"])
     await ws.accept()
     meeting_id = await svc.hub.meeting_id_for(code)
     if meeting_id is None:
