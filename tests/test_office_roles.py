@@ -198,7 +198,9 @@ def test_every_office_route_against_every_role(client: TestClient, office: dict[
             r = client.post(path, json={"status": "已整改"})
         else:
             r = client.post(path, json={})
-        if role in allowed:
+        # An installation admin may use every host-only route of any meeting (docs/security.md, roles).
+        admin_as_host = role == "admin" and "host" in allowed and path.startswith("/api/meetings/")
+        if role in allowed or admin_as_host:
             assert r.status_code in (200, 201), (role, path, r.status_code, r.text[:200])
         elif role == "admin" and "escalate" in path:
             assert r.status_code == 409, (role, path, r.status_code)
