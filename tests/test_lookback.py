@@ -113,8 +113,8 @@ def test_presenter_link_reads_the_lookback_of_the_presenter_on_stage_only(client
     # Another meeting's list: this cookie is not that meeting's.
     assert presenter.get(f"/api/meetings/{earlier.code}/lookback").status_code == 401
     stolen = TestClient(client.app)
-    stolen.cookies.set(f"live_presenter_{earlier.meeting_id}", presenter.cookies.get(f"live_presenter_{seed.meeting_id}")
-                       or "")
+    mine = presenter.cookies.get(f"live_presenter_{seed.meeting_id}") or ""
+    stolen.cookies.set(f"live_presenter_{earlier.meeting_id}", mine)
     assert stolen.get(f"/api/meetings/{earlier.code}/lookback").status_code == 401
     # A new link (an administrator's) ends the old cookie here too.
     assert client.post(f"/api/admin/meetings/{seed.code}/presenter-link").status_code == 200
