@@ -70,26 +70,31 @@ export function lookbackCard(conn, api) {
   return root;
 }
 
-// The presenter's 述法 card: the earlier open problems of the presenter on stage.
+// The presenter's 述法 card: the earlier open problems of the presenter on stage (read-only).
+// With the presenter link's cookie the server answers for the presenter on stage only, so the
+// list is read again whenever another presenter takes the stage.
 export function presenterLookback(conn, api) {
   const body = el("div", {});
   const root = el("section", { class: "card lookback-presenter", "aria-label": "回头看", hidden: true },
     el("h2", { text: "回头看：以往会议未销号的问题" }), body);
-  let items = null;
-  let shown = null;
+  let fetchedFor;  // the stage item id the list was read for (undefined: not yet)
+  let reading = null;
 
   async function render() {
-    if (items === null) {
-      try {
-        items = await fetchLookback(api);
-      } catch {
-        items = [];
-      }
-    }
     const onStage = stageItem(conn.state);
-    const mine = onStage && items.find((i) => i.item_id === onStage.id);
-    if (shown === (mine ? mine.item_id : null)) return;
-    shown = mine ? mine.item_id : null;
+    const id = onStage ? onStage.id : null;
+    if (id === fetchedFor || reading === id) return;
+    reading = id;
+    let items = [];
+    try {
+      items = id === null ? [] : await fetchLookback(api);
+    } catch {
+      items = [];
+    }
+    reading = null;
+    if ((stageItem(conn.state)?.id ?? null) !== id) return render();  // the stage moved meanwhile
+    fetchedFor = id;
+    const mine = items.find((i) => i.item_id === id);
     root.hidden = !(mine && mine.problems.length);
     if (mine && mine.problems.length) fill(body, problemList(mine.problems));
   }

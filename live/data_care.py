@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -53,6 +54,7 @@ def _mib(size: int) -> str:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from live.store.backup import BackupError, backup
+    from live.store.backup_files import archive_attachments
 
     settings = _settings(args)
     db = _sqlite_db(settings, "无法备份")
@@ -64,18 +66,26 @@ def cmd_backup(args: argparse.Namespace) -> int:
     except BackupError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
+    try:  # after the database copy: every attachment a copied row names is already on disk
+        files = archive_attachments(settings.data_dir, info.path)
+    except OSError as exc:
+        print(f"错误：数据库已备份到 {info.path}，但整改附件未能归档：{exc}", file=sys.stderr)
+        return 1
     took = time.perf_counter() - started
     print(f"已备份数据库 {db} → {info.path}")
+    if files is not None:
+        print(f"  整改附件 {files[1]} 个 → {files[0]}（恢复时须与数据库备份放在一起）")
     print(f"  大小 {_mib(info.size)}，用时 {took:.2f} 秒，完整性检查通过（integrity_check: ok）")
     print(f"  数据库版本 {info.revision}；会议 {info.meetings} 场，选票 {info.ballots} 张，"
           f"审计日志 {info.audit_entries} 条")
     print(f"  SHA-256 {info.sha256}")
-    print(f"  幻灯片、签名密钥等数据目录（{settings.data_dir}）中的其他文件不在此文件中，见 docs/operations.md")
+    print(f"  幻灯片、签名密钥等数据目录（{settings.data_dir}）中的其他文件不在备份中，见 docs/operations.md")
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from live.store.backup import BackupError, inspect, restore
+    from live.store.backup_files import restore_attachments
     from live.store.server_lock import ServerRunning, exclusive
 
     settings = _settings(args)
@@ -97,6 +107,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     try:
         make_private_dir(db.parent)
         info, aside = restore(db, source)
+        try:
+            files = restore_attachments(settings.data_dir, source)
+        except (OSError, ValueError, tarfile.TarError) as exc:
+            print(f"错误：数据库已恢复，但整改附件归档无法恢复（原附件未改动）：{exc}", file=sys.stderr)
+            return 1
     except BackupError as exc:
         print(f"错误：{exc}", file=sys.stderr)
         return 1
@@ -109,6 +124,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
         print(f"  原数据库已留存为 {aside}（确认无误后可自行删除）")
     if not info.current:
         print(f"  备份的数据库版本为 {info.revision}，下次启动服务器（或 live db upgrade）时升级到 {info.head}")
+    if files is not None:
+        print(f"  整改附件 {files[0]} 个已从 {source.stem}.attachments.tar 恢复"
+              + (f"；原附件目录留存为 {files[1]}" if files[1] is not None else ""))
+    else:
+        print("  备份旁没有整改附件归档（*.attachments.tar），附件目录未改动")
     print("  签名密钥、幻灯片等数据目录中的其他文件未改动；如需一并恢复见 docs/operations.md")
     return 0
 

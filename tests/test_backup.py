@@ -402,3 +402,54 @@ def test_serve_refuses_to_start_mid_restore(tmp_path: Path, capsys: pytest.Captu
     good = tmp_path / "good.db"
     assert main(["backup", "-o", str(good), "--data-dir", str(data)]) == 0
     assert main(["restore", str(good), "--data-dir", str(data)]) == 0
+
+
+def test_backup_and_restore_carry_the_rectification_attachments(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Owners' report files (``attachments/``) go into ``X.attachments.tar`` beside ``X.db`` and come
+    back with ``live restore X.db``; the attachments it replaces are kept aside."""
+    data = tmp_path / "data"
+    make_data(data, capsys)
+    files = {"attachments/1/aa11.pdf": b"%PDF-1.4 report", "attachments/7/bb22.jpg": b"\xff\xd8\xff photo"}
+    for name, body in files.items():
+        (data / name).parent.mkdir(parents=True, exist_ok=True)
+        (data / name).write_bytes(body)
+    (data / "attachments/7/.cc33.png.part").write_bytes(b"half written")
+    backup = tmp_path / "bk" / "live-1.db"
+    assert main(["backup", "-o", str(backup), "--data-dir", str(data)]) == 0
+    assert "整改附件 2 个" in capsys.readouterr().out
+    archive = tmp_path / "bk" / "live-1.attachments.tar"
+    assert archive.is_file() and archive.stat().st_mode & 0o077 == 0
+    # After the backup: one file lost, one added.
+    (data / "attachments/1/aa11.pdf").unlink()
+    (data / "attachments/9").mkdir()
+    (data / "attachments/9/late.pdf").write_bytes(b"after the backup")
+    assert main(["restore", str(backup), "--data-dir", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "整改附件 2 个已从" in out, out
+    for name, body in files.items():
+        assert (data / name).read_bytes() == body
+    assert not (data / "attachments/9").exists() and not (data / "attachments/7/.cc33.png.part").exists()
+    aside = [p for p in data.iterdir() if p.name.startswith("attachments.before-restore-")]
+    assert len(aside) == 1 and (aside[0] / "9" / "late.pdf").read_bytes() == b"after the backup"
+
+
+def test_restore_refuses_an_attachment_archive_that_reaches_outside(tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import io
+    import tarfile
+
+    data = tmp_path / "data"
+    make_data(data, capsys)
+    backup = tmp_path / "live-2.db"
+    assert main(["backup", "-o", str(backup), "--data-dir", str(data)]) == 0
+    with tarfile.open(tmp_path / "live-2.attachments.tar", "w") as tar:
+        evil = tarfile.TarInfo("attachments/../secret.key")
+        evil.size = 4
+        tar.addfile(evil, io.BytesIO(b"evil"))
+    before = (data / "secret.key").read_bytes() if (data / "secret.key").exists() else None
+    capsys.readouterr()
+    assert main(["restore", str(backup), "--data-dir", str(data)]) == 1
+    assert "整改附件归档无法恢复" in capsys.readouterr().err
+    after = (data / "secret.key").read_bytes() if (data / "secret.key").exists() else None
+    assert before == after

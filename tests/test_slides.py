@@ -13,7 +13,9 @@ from PIL import Image
 from starlette.testclient import TestClient
 
 from conftest import ROOT, Conn, Seed, login, open_ws
+from live.config import Settings
 from live.store.slides import DeckError, check_pdf
+from live.web.app import create_app
 
 DECK = (ROOT / "assets" / "slides" / "deck-1.pdf").read_bytes()
 
@@ -114,3 +116,44 @@ def test_printables_carry_names_and_working_qr_codes(client: TestClient, seed: S
     text, codes = _pdf_text_and_qrs(poster.content)
     assert "扫码参与" in text and " ".join(seed.code) in text
     assert codes == [f"http://testserver/j/{seed.code}"]
+
+
+def test_an_old_keyless_deck_is_rekeyed_at_start(settings: Settings) -> None:
+    """A deck stored before slide keys (``decks/<item>/<version>/``, ``deck_key`` empty) gets a random
+    key when the server starts; the old guessable path is no longer served (issue 13)."""
+    from sqlmodel import Session
+
+    from conftest import seed_meeting
+    from live.store.db import make_engine
+    from live.store.models import AgendaItem
+
+    seed = seed_meeting(settings)
+    engine = make_engine(settings.database_url)
+    with Session(engine) as s:
+        item = s.get(AgendaItem, 1)
+        assert item is not None
+        item.deck_pages, item.deck_version, item.deck_key, item.slide_page = 2, 3, "", 1
+        s.add(item)
+        s.commit()
+    old = settings.data_dir / "decks" / "1" / "3"
+    old.mkdir(parents=True)
+    for name in ("1.png", "2.png", "1.thumb.png"):
+        (old / name).write_bytes(b"\x89PNG old page " + name.encode())
+    earlier = settings.data_dir / "decks" / "1" / "2"  # an earlier keyless version: nothing names it
+    earlier.mkdir()
+    (earlier / "1.png").write_bytes(b"\x89PNG stale")
+    with TestClient(create_app(settings)) as client:
+        with Session(engine) as s:
+            item = s.get(AgendaItem, 1)
+            assert item is not None and len(item.deck_key) == 16
+            key = item.deck_key
+        assert client.get("/slides/1/3/1.png").status_code == 404
+        assert client.get("/slides/1/2/1.png").status_code == 404
+        assert not old.exists() and not earlier.exists()
+        r = client.get(f"/slides/1/3-{key}/2.png")
+        assert r.status_code == 200 and r.content == b"\x89PNG old page 2.png"
+        with client.websocket_connect(f"/ws/{seed.code}?role=screen") as ws:
+            snap = next(m for m in iter(ws.receive_json, None) if m["type"] == "snapshot")
+        slides = next(i for i in snap["state"]["items"] if i["id"] == 1)["slides"]
+        assert slides["url"] == f"/slides/1/3-{key}/1.png"
+    engine.dispose()

@@ -8,6 +8,10 @@ several workers serve one meeting. Bus messages are small dicts:
   close that member's open tablets.
 - ``{"k": "release", "m": meeting_id, "credential": id}``: close the sockets of a released
   ticket or roster voter.
+- ``{"k": "logout", "m": meeting_id, "who": "session", "session": key}``: close the sockets of one
+  host login (``key`` is :func:`live.realtime.hub.session_key` of its id, never the id itself);
+  ``"who": "hosts"`` closes every host login's and recorder's socket (the host password changed);
+  ``"who": "presenter_link"`` closes the sockets opened with the presenter's link (a new link).
 """
 
 from __future__ import annotations

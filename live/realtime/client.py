@@ -47,6 +47,9 @@ class Identity:
     credential_id: int | None = None  # a redeemed ticket or roster voter
     # Why a phone may not vote (code, message), e.g. no ticket redeemed yet.
     refusal: tuple[str, str] | None = None
+    # Which login opened the socket, so ending it closes the socket at once (live.realtime.hub
+    # ``logout``): ``host:<key>`` (a host cookie's session), ``presenter-link`` or ``recorder``.
+    login: str | None = None
 
     @property
     def can_vote(self) -> bool:

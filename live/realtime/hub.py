@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
 import time
@@ -36,7 +37,38 @@ from live.store.turnout import participation_view, voted_members
 
 log = logging.getLogger(__name__)
 
-PARTICIPATION_EVERY_S = 1.0  # who has voted is read from the database at most this often per item
+PARTICIPATION_EVERY_S = 1.0
+LOGGED_OUT_CLOSE = 4401  # a socket whose login ended: logout, new host password, idle timeout, new link
+
+
+def session_key(session_id: str) -> str:
+    """What names a host login on the bus and on its sockets: a digest, never the cookie's id."""
+    return hashlib.sha256(b"live.socket|" + session_id.encode()).hexdigest()[:32]
+
+
+def logged_out(rt: MeetingRuntime, msg: dict[str, Any]) -> int:
+    """Close at once the sockets of ``rt`` whose login a ``logout`` bus message ended."""
+    who = msg.get("who")
+    if who == "session":
+        wanted = {f"host:{msg.get('session')}"}
+        hit = [c for c in rt.clients if c.identity.login in wanted]
+    elif who == "hosts":
+        hit = [c for c in rt.clients if (c.identity.login or "").startswith("host:")
+               or c.identity.login == "recorder"]
+    elif who == "presenter_link":
+        hit = [c for c in rt.clients if c.identity.login == "presenter-link"]
+    else:
+        return 0
+    for c in hit:
+        if c.identity.login == "presenter-link":
+            c.push(error(None, ErrorCode.REVOKED, "该述法人翻页链接已更换，请向会务人员索取新链接"))
+        elif c.identity.login == "recorder":
+            c.push(error(None, ErrorCode.REVOKED, "该记录员链接已失效，请向主持人索取新链接"))
+        else:
+            c.push(error(None, ErrorCode.LOGIN_REQUIRED, "登录已失效，请重新登录"))
+        c.close_after_flush(LOGGED_OUT_CLOSE, "logged out")
+        rt.clients.discard(c)
+    return len(hit)  # who has voted is read from the database at most this often per item
 
 
 class Hub:
@@ -162,6 +194,8 @@ class Hub:
                              "您的投票凭证已被会务人员解除绑定，请重新输入票码或打开个人链接"))
                 c.close_after_flush(4401, "released")
                 rt.clients.discard(c)
+        elif kind == "logout":
+            logged_out(rt, msg)
         elif kind == "presence" and msg.get("w") != self.worker_id:
             rt.remote_presence[str(msg["w"])] = (time.monotonic(), msg["counts"])
         elif kind in INTERACTION_KINDS:

@@ -40,9 +40,9 @@ def open_session(engine: Engine, meeting_id: int, role: str = "host") -> str:
 
 
 def check_session(engine: Engine, session_id: str, meeting_id: int, role: str, *,
-                  idle_s: int, max_s: int, touch_every_ms: int = TOUCH_EVERY_MS) -> str | None:
-    """None if the session is live (and notes its use), else why not: ``revoked``,
-    ``idle``, ``expired`` or ``unknown``."""
+                  idle_s: int, max_s: int, touch_every_ms: int | None = TOUCH_EVERY_MS) -> str | None:
+    """None if the session is live (and notes its use, unless ``touch_every_ms`` is None),
+    else why not: ``revoked``, ``idle``, ``expired`` or ``unknown``."""
     now = _now_ms()
     with Session(engine) as s:
         row = s.get(LoginSession, _hash(session_id))
@@ -54,7 +54,7 @@ def check_session(engine: Engine, session_id: str, meeting_id: int, role: str, *
             return "expired"
         if now - row.last_seen_ms > idle_s * 1000:
             return "idle"
-        if now - row.last_seen_ms >= touch_every_ms:
+        if touch_every_ms is not None and now - row.last_seen_ms >= touch_every_ms:
             row.last_seen_ms = now
             s.add(row)
             s.commit()

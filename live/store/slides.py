@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlmodel import Session
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 
 from live.domain.errors import DomainError
 from live.domain.phases import PhaseError
@@ -51,8 +52,9 @@ def new_deck_key() -> str:
 
 
 def deck_name(version: int, key: str = "") -> str:
-    """``<version>-<key>``: the random key makes a deck's page images unguessable
-    (decks stored before keys existed are named by their version alone)."""
+    """``<version>-<key>``: the random key makes a deck's page images unguessable. Decks
+    stored before keys existed were named by their version alone; :func:`rekey_old_decks`
+    gives them a key at the server's start, and such names are no longer served."""
     return f"{version}-{key}" if key else str(version)
 
 
@@ -162,4 +164,40 @@ def seed_decks(s: Session, items: list[AgendaItem], decks: list[Path], data_dir:
         pages = _render(pdf.read_bytes(), deck_dir(data_dir, item.id, version, key))
         set_deck(s, item, pages, version, key)
         done += 1
+    return done
+
+
+def rekey_old_decks(engine: Engine, data_dir: Path) -> int:
+    """Give every deck stored before keys existed a random key: its page folder
+    ``decks/<item>/<version>`` is renamed ``<version>-<key>`` and the row takes the key, so the
+    old guessable path stops working. Keyless folders of earlier versions are removed (nothing
+    names them). A start cut short between the rename and the commit is finished by the next
+    start: a keyless row whose only ``<version>-<key>`` folder exists adopts that key.
+    Runs before the server serves; returns how many decks were re-keyed."""
+    decks = Path(data_dir) / "decks"
+    done = 0
+    with Session(engine) as s:
+        items = s.exec(select(AgendaItem).where(col(AgendaItem.deck_pages) > 0)
+                       .where(col(AgendaItem.deck_key) == "")).all()
+        for item in items:
+            if item.id is None:
+                continue
+            old = deck_dir(Path(data_dir), item.id, item.deck_version)
+            if old.is_dir():
+                key = new_deck_key()
+                os.replace(old, deck_dir(Path(data_dir), item.id, item.deck_version, key))
+            else:
+                found = sorted((decks / str(item.id)).glob(f"{item.deck_version}-*"))
+                if len(found) != 1 or found[0].name.endswith(".tmp"):
+                    continue  # the pages are gone: the host uploads the deck again
+                key = found[0].name.split("-", 1)[1]
+            item.deck_key = key
+            s.add(item)
+            s.commit()
+            done += 1
+    if decks.is_dir():
+        for folder in decks.iterdir():
+            for stale in (folder.iterdir() if folder.is_dir() else ()):
+                if stale.is_dir() and stale.name.isdigit():
+                    shutil.rmtree(stale, ignore_errors=True)
     return done

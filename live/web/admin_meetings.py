@@ -130,6 +130,8 @@ async def host_password(request: Request) -> Response:
     password = new_password()
     digest = await asyncio.to_thread(hash_password, password)
     await _svc(request).writer.command(mid, "setup.host_password", {"password_hash": digest}, actor="admin")
+    # Every host console and recorder page of the meeting, on every worker, closes now.
+    _svc(request).hub.broker.publish({"k": "logout", "m": mid, "who": "hosts"})
     return JSONResponse({"password": password})
 
 
@@ -149,6 +151,7 @@ async def presenter_link(request: Request) -> Response:
     mid = await _meeting_id(request)
     if request.method == "POST":
         await svc.writer.command(mid, "setup.presenter_link", {}, actor="admin")
+        svc.hub.broker.publish({"k": "logout", "m": mid, "who": "presenter_link"})
     return JSONResponse(await asyncio.to_thread(_presenter_link, svc, request, mid))
 
 

@@ -24,6 +24,7 @@ from live.realtime.hub import Hub
 from live.store.db import make_engine
 from live.store.migrate import upgrade
 from live.store.server_lock import hold_for_server
+from live.store.slides import rekey_old_decks
 from live.store.writer import Writer
 from live.web import (
     admin_routes,
@@ -107,6 +108,10 @@ def create_app(settings: Settings) -> Starlette:
         engine = make_engine(settings.database_url, synchronous=settings.sqlite_synchronous)
         if settings.migrate:
             upgrade(engine)
+        # Decks from before slide keys: renamed unguessable before anyone can ask for a page.
+        rekeyed = rekey_old_decks(engine, settings.data_dir)
+        if rekeyed:
+            log.info("gave %d old slide decks an unguessable key", rekeyed)
         hub = Hub(engine, make_broker(settings.redis_url, settings.redis_channel), tick_s=settings.tick_s,
                   batching=TallyBatching(settings.tally_interval_s, settings.tally_min_ballots,
                                          settings.tally_catchup_s))

@@ -5,8 +5,8 @@ with role ``presenter``), nothing else: no host console, no HTTP change. As with
 links the token rides in the fragment, which browsers never send; the page posts it once
 to ``POST /api/meetings/{code}/presenter/claim`` and gets an HttpOnly, SameSite=Strict
 cookie ``live_presenter_{meeting id}`` that the socket checks. An administrator's new
-link (``presenter_link_version`` + 1) stops the old link and the cookies it gave (a page
-already open keeps its socket until that reconnects)."""
+link (``presenter_link_version`` + 1) stops the old link and the cookies it gave; a page
+already open has its socket closed at once (4401, ``revoked``: a ``logout`` bus message)."""
 
 from __future__ import annotations
 

@@ -33,6 +33,8 @@ from live.store import problems
 from live.store.models import Meeting, Problem
 from live.web import owner_routes
 from live.web.auth import HOST_COOKIE, RECORDER_COOKIE, TokenError
+from live.web.presenter_link import check_cookie as check_presenter_cookie
+from live.web.presenter_link import cookie_name as presenter_cookie_name
 from live.web.routes import _host_meeting, _meeting, _svc, check_csrf
 from live.web.sessions import check_recorder
 from live.web.voice_routes import json_body, read_recorder_token
@@ -295,11 +297,30 @@ async def rectification_xlsx(request: Request) -> Response:
 # --- 回头看 ---------------------------------------------------------------------------------------
 
 
+async def _lookback_reader(request: Request) -> tuple[Meeting, bool]:
+    """The meeting, and whether the reader sees the presenter on stage only: the host (or an
+    administrator) sees every presenter; the presenter link's cookie (live.web.presenter_link)
+    only the presenter now on stage, read-only. Without either the host's refusal stands."""
+    try:
+        return await _host_meeting(request), False
+    except LiveError as refused:
+        svc = _svc(request)
+        m = await _meeting(svc, str(request.path_params["code"]).upper()[:8])
+        raw = request.cookies.get(presenter_cookie_name(m.id)) if m is not None and m.id is not None else None
+        if m is None or not raw:
+            raise refused from None
+        check_presenter_cookie(svc.signer, raw, m)
+        return m, True
+
+
 async def lookback(request: Request) -> Response:
-    """Host only: for each presenter of this meeting, the open problems of their earlier meetings."""
-    m = await _host_meeting(request)
+    """For each presenter of this meeting, the open problems of their earlier meetings (the host);
+    with the presenter link's cookie, those of the presenter on stage only (none between presenters)."""
+    m, stage_only = await _lookback_reader(request)
     today = date.today()
     items = await _in_thread(request, lookback_store.lookback, m.id or 0, today)
+    if stage_only:
+        items = [i for i in items if m.current_item_id is not None and i["item_id"] == m.current_item_id]
     return JSONResponse({"today": today.isoformat(), "items": items})
 
 

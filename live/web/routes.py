@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Re
 from live.domain.credentials import PublicMode
 from live.domain.errors import LiveError
 from live.domain.phases import MeetingStatus
+from live.realtime.hub import session_key
 from live.store.credentials import ip_prefix
 from live.store.models import Meeting
 from live.store.sessions import open_session, prune_sessions, revoke_session
@@ -217,12 +218,14 @@ async def logout(request: Request) -> Response:
     raw = request.cookies.get(svc.cookie(HOST_COOKIE))
     if raw:
         try:
-            _, _, sid = svc.signer.read_host_cookie(raw)
+            mid, _, sid = svc.signer.read_host_cookie(raw)
         except (TokenError, KeyError, ValueError):
             sid = None
         if sid is not None:
             check_csrf(svc, request, sid)
             await asyncio.to_thread(revoke_session, svc.engine, sid)
+            # This login's open consoles (on any worker) close now, not at their next message.
+            svc.hub.broker.publish({"k": "logout", "m": mid, "who": "session", "session": session_key(sid)})
     resp = JSONResponse({"ok": True})
     resp.delete_cookie(svc.cookie(HOST_COOKIE), secure=svc.settings.secure_cookies, httponly=True,
                        samesite="strict")

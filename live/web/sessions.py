@@ -53,15 +53,19 @@ __all__ = ["HOST_COOKIE", "RECORDER_COOKIE", "check_host", "check_recorder"]
 class SocketSession:
     """A host console's socket keeps its login alive while it is used, and ends when the
     login does: at most once a minute a message re-checks the session (noting the use,
-    so an active console is never idle) and a logged-out one is closed."""
+    so an active console is never idle) and a logged-out one is closed. A logout or a new
+    host password closes the socket at once over the bus (live.realtime.hub ``logout``);
+    :meth:`watch` closes an unused console within ``WATCH_S`` of its idle timeout."""
 
     EVERY_S = 60.0
+    WATCH_S = 15.0
 
     def __init__(self, svc: Services, meeting_id: int, session_id: str,
                  on_ended: Callable[[], Awaitable[None]]) -> None:
         self.svc, self.meeting_id, self.session_id, self.on_ended = svc, meeting_id, session_id, on_ended
         self._checked = time.monotonic()
         self._task: asyncio.Task[None] | None = None
+        self._watcher: asyncio.Task[None] | None = None
 
     def note(self) -> None:
         now = time.monotonic()
@@ -69,6 +73,25 @@ class SocketSession:
             return
         self._checked = now
         self._task = asyncio.create_task(self._check())
+
+    def watch(self) -> None:
+        self._watcher = asyncio.create_task(self._watch())
+
+    def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+
+    async def _watch(self) -> None:
+        """Looks without noting a use: an open but unused console still goes idle."""
+        settings = self.svc.settings
+        while True:
+            await asyncio.sleep(self.WATCH_S)
+            why = await asyncio.to_thread(check_session, self.svc.engine, self.session_id, self.meeting_id, "host",
+                                          idle_s=settings.session_idle_s, max_s=settings.session_max_s,
+                                          touch_every_ms=None)
+            if why is not None:
+                await self.on_ended()
+                return
 
     async def _check(self) -> None:
         settings = self.svc.settings

@@ -22,7 +22,7 @@ from live.web.routes import _host_meeting, _svc, join_url
 from live.web.voice_routes import _upload, read_capped
 
 _PAGE = re.compile(r"^(\d{1,4})(\.thumb)?\.png$")
-_DECK = re.compile(r"^\d{1,9}(-[A-Za-z0-9_-]{16})?$")
+_DECK = re.compile(r"^\d{1,9}-[A-Za-z0-9_-]{16}$")  # keyless (guessable) names are not served
 
 
 async def upload_slides(request: Request) -> Response:

@@ -18,6 +18,7 @@ from live.domain.phases import ItemPhase, MeetingStatus, check_can_vote
 from live.domain.scheme import validate_choice
 from live.realtime.client import Client, Identity, TokenBucket
 from live.realtime.frames import ack_frame, error, error_frame
+from live.realtime.hub import session_key
 from live.realtime.runtime import MeetingRuntime
 from live.store import credentials as credential_store
 from live.store.ballots import BallotJob
@@ -49,7 +50,8 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
         raise TokenError("未知的身份", code="bad_role")
     if role in ("screen", "recorder"):
         # Both only watch the public state; the recorder writes over HTTP with its own token.
-        return Identity(role=role)
+        # A new host password ends recorder links: their pages' sockets close then too.
+        return Identity(role=role, login="recorder" if role == "recorder" else None)
     if role == "presenter" and ws.cookies.get(presenter_cookie_name(meeting_id)):
         # The narrow presenter link (live.web.presenter_link): slides of this meeting only.
         with Session(svc.engine) as s:
@@ -57,7 +59,7 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
         if m is None:
             raise TokenError("会议不存在", code="not_found")
         check_presenter_cookie(svc.signer, ws.cookies.get(presenter_cookie_name(meeting_id)), m)
-        return Identity(role=role)
+        return Identity(role=role, login="presenter-link")
     if role in ("host", "presenter"):
         raw = ws.cookies.get(svc.cookie(HOST_COOKIE))
         if not raw:
@@ -66,8 +68,8 @@ def _authenticate(svc: Services, ws: WebSocket, meeting_id: int, role: str) -> I
             m = s.get(Meeting, meeting_id)
         if m is None:
             raise TokenError("登录已失效，请重新登录", code="login_required")
-        check_host(svc, raw, m)  # the server-side session: not logged out, not idle
-        return Identity(role=role)
+        sid = check_host(svc, raw, m)  # the server-side session: not logged out, not idle
+        return Identity(role=role, login=f"host:{session_key(sid)}")
     if role == "panel":
         # The tablet shows the session cookie its claim got, never the link's token:
         # a socket URL is logged by proxies, and a forwarded link is worth nothing here.
@@ -203,6 +205,8 @@ async def _serve_socket(svc: Services, ws: WebSocket, role: str) -> None:
         await close(AUTH_CLOSE, "logged out")
 
     keepalive = SocketSession(svc, meeting_id, sid, logged_out) if sid else None
+    if keepalive is not None:
+        keepalive.watch()  # an idle console closes when its login times out, not at its next message
     try:
         while True:
             msg = await ws.receive()
@@ -233,6 +237,8 @@ async def _serve_socket(svc: Services, ws: WebSocket, role: str) -> None:
     except WebSocketDisconnect:
         pass
     finally:
+        if keepalive is not None:
+            keepalive.stop()
         svc.hub.leave(rt, client)
         await client.stop()
 
