@@ -8,7 +8,7 @@ Each phone is a bare asyncio protocol (handshake, unmasked server frames, masked
 client frames, pong) so that the load client costs far less CPU than the server
 it measures. A phone keeps the ``seq`` of the last snapshot or event it applied,
 counts gaps, and reconnects with ``since=<seq>`` after a jittered backoff shaped
-like frontend/client.js (ceiling 500 ms doubling to 10 s, delay in [ceiling/2, ceiling]; after a
+like frontend/shared/client.js (ceiling 500 ms doubling to 10 s, delay in [ceiling/2, ceiling]; after a
 4429 close, 10 to 20 s).
 
 The process stops by itself: on EOF of stdin (its parent went away) and after

@@ -1,4 +1,4 @@
-"""A phone that lost the last event of a 测评 catches up at its next ping (frontend/client.js).
+"""A phone that lost the last event of a 测评 catches up at its next ping (frontend/shared/client.js).
 
 The phone's socket runs through Playwright's WebSocket route, which drops the sequenced events
 that close the 测评 on the phone's first connection only. Nothing follows them, so no later event
@@ -15,8 +15,8 @@ from typing import Any
 from playwright.sync_api import Browser, WebSocketRoute, expect
 from test_pages import Live, browser, live_server  # noqa: F401  (fixtures)
 
-PING_EVERY_S = 20.0  # frontend/client.js PING_EVERY_MS
-BEHIND_GRACE_S = 1.5  # frontend/client.js BEHIND_GRACE_MS
+PING_EVERY_S = 20.0  # frontend/shared/client.js PING_EVERY_MS
+BEHIND_GRACE_S = 1.5  # frontend/shared/client.js BEHIND_GRACE_MS
 
 
 def test_a_phone_that_missed_the_result_catches_up_at_its_next_ping(live_server: Live, browser: Browser) -> None:  # noqa: F811

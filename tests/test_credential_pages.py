@@ -1,4 +1,4 @@
-"""The phone's credential flow in a real browser (frontend/credential.js): a ticket QR's
+"""The phone's credential flow in a real browser (frontend/audience/credential.js): a ticket QR's
 fragment is redeemed and removed, a phone without a ticket sees the code-entry box, types
 its code and can vote; a second phone with the same code is refused in plain Chinese."""
 

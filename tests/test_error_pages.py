@@ -21,7 +21,7 @@ def assert_error_page(resp: object, status: int, *words: str) -> None:
     assert resp.headers["content-type"].startswith("text/html")  # type: ignore[attr-defined]
     html = resp.text  # type: ignore[attr-defined]
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-    assert '<html lang="zh-CN">' in html and "/static/style.css" in html
+    assert '<html lang="zh-CN">' in html and "/static/shared/style.css" in html
     assert 'href="/"' in html and "返回首页" in html  # a way back
     for w in words:
         assert w in html, w

@@ -6,7 +6,7 @@ and the events its commit publishes are recorded. Each event must fit its model 
 event catalogue (live/domain/catalogue.py), the command must be one of the event's listed
 producers, and the events applied to the stale state must give exactly a freshly loaded
 state (a readable diff otherwise). A command that emits nothing fails unless its case says
-``emits=False``. The same events then go through the browser's reducer (frontend/state.js)
+``emits=False``. The same events then go through the browser's reducer (frontend/shared/state.js)
 under node, which must reach the same state.
 
 The table must cover every entry of the writer's registry (``writer.COMMANDS`` and
@@ -466,7 +466,7 @@ def test_every_listed_producer_is_seen_emitting_its_event(runs: dict[str, Run]) 
 
 def test_the_client_table_is_generated_from_the_catalogue() -> None:
     current = gen_client.TARGET.read_text(encoding="utf-8")
-    assert current == gen_client.render(), "frontend/events.gen.js is stale: run python -m live.tools.gen_client"
+    assert current == gen_client.render(), "frontend/shared/events.gen.js is stale: run python -m live.tools.gen_client"
 
 
 _NODE_SCRIPT = """
@@ -485,10 +485,10 @@ process.stdout.write(JSON.stringify({ out, sequenced: [...SEQUENCED].sort() }));
 def test_the_browser_reducer_reaches_the_same_state(runs: dict[str, Run], tmp_path: Path) -> None:
     node = shutil.which("node")
     if node is None:
-        pytest.skip("node is not installed: the browser reducer (frontend/state.js) cannot be run here")
+        pytest.skip("node is not installed: the browser reducer (frontend/shared/state.js) cannot be run here")
     # A folder of its own marked as ES modules, so node reads the browser's files as they are.
     for name in ("state.js", "events.gen.js"):
-        shutil.copy(ROOT / "frontend" / name, tmp_path / name)
+        shutil.copy(ROOT / "frontend" / "shared" / name, tmp_path / name)
     (tmp_path / "package.json").write_text('{"type": "module"}', encoding="utf-8")
     (tmp_path / "parity.js").write_text(_NODE_SCRIPT, encoding="utf-8")
     data = {rid: {"stale": r.stale, "events": r.events} for rid, r in runs.items()}

@@ -26,7 +26,7 @@ def test_the_default_bound_is_twenty_seconds_and_serve_uses_it() -> None:
     s = Settings(database_url="sqlite://", secret_key="x" * 40)
     opts = uvicorn_ws_options(s)
     assert (opts["ws_ping_interval"], opts["ws_ping_timeout"]) == (WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S) == (10, 10)
-    assert opts["ws"] == "live.web.ws_protocol:LiveWebSocketProtocol"  # a subclass of uvicorn's sans-I/O protocol, which sends the pings
+    assert opts["ws"] == "live.web.ws_protocol:LiveWebSocketProtocol"
     s.ws_ping_interval_s = 0
     assert uvicorn_ws_options(s)["ws_ping_interval"] is None
 

@@ -259,9 +259,9 @@ def _overlaps_any(page: Page) -> bool:
 def test_overlay_page_route(client: TestClient, seed: Seed) -> None:
     """The page for any meeting code that exists; a wrong code gets the styled 404 page."""
     r = client.get(f"/overlay/{seed.code}?layers=lower,likes")
-    assert r.status_code == 200 and 'src="/static/overlay.js"' in r.text
+    assert r.status_code == 200 and 'src="/static/overlay/overlay.js"' in r.text
     assert "script-src 'self'" in r.headers["content-security-policy"]
     wrong = client.get("/overlay/NOPE22")
     assert wrong.status_code == 404 and "会议码不存在" in wrong.text
-    for asset in ("/static/overlay.js", "/static/overlay.css"):
+    for asset in ("/static/overlay/overlay.js", "/static/overlay/overlay.css"):
         assert client.get(asset).status_code == 200, asset

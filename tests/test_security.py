@@ -675,7 +675,7 @@ def test_host_console_logs_in_acts_with_its_token_and_logs_out(settings: Setting
             page.get_by_role("button", name="登录").click()
             expect(page.locator("#logout")).to_be_visible()
             status = page.evaluate("""async (api) => {
-                const { apiJSON } = await import("/static/voice.js");
+                const { apiJSON } = await import("/static/shared/voice.js");
                 try { await apiJSON(`${api}/panel/2/revoke`, { method: "POST" }); return "ok"; }
                 catch (err) { return err.code; }
             }""", f"/api/meetings/{seed.code}")

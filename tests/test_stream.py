@@ -288,7 +288,7 @@ def test_hls_js_plays_the_stream_where_the_browser_cannot(
     title = srv.query("SELECT title FROM meeting")[0][0]
     expect(poster.locator(".stream-poster-title")).to_have_text(title)
     state = video_state(pc)
-    assert state["poster"] == "/static/stream-poster.svg" and state["readyState"] == 0, state
+    assert state["poster"] == "/static/audience/stream-poster.svg" and state["readyState"] == 0, state
     assert httpx.get(srv.base + state["poster"]).status_code == 200
     shot(pc, "stream-poster-hlsjs", full=False)
     assert host.held, host.requests  # the first segment was asked for

@@ -9,7 +9,7 @@ Each event type that advances ``seq`` is listed here once, with
 - the writer commands that may emit it (``producers``).
 
 ``apply_event`` (the server's runtime and the tests) and the browser's reducer
-(frontend/state.js, driven by the table in frontend/events.gen.js that
+(frontend/shared/state.js, driven by the table in frontend/shared/events.gen.js that
 ``python -m live.tools.gen_client`` writes from :func:`client_table`) both follow these
 rules, and tests/test_events.py checks that they reach the same state.
 
@@ -277,7 +277,7 @@ def validate(event: dict[str, Any]) -> _Event:
 
 
 def client_table() -> dict[str, dict[str, Any]]:
-    """The apply rules as plain JSON for the browser's reducer (frontend/events.gen.js)."""
+    """The apply rules as plain JSON for the browser's reducer (frontend/shared/events.gen.js)."""
     return {t: {"op": s.apply.op, "key": s.apply.key, "field": s.apply.field, "many": s.apply.many,
                 "order": list(s.apply.order), "window": s.apply.window}
             for t, s in sorted(CATALOGUE.items())}

@@ -127,5 +127,5 @@ def load_state(session: Session, meeting_id: int) -> tuple[int, State]:
 
 def apply_event(state: State, event: dict[str, Any]) -> None:
     """Apply one sequenced event in place, by its rule in the event catalogue (the browser
-    applies the same rules, from frontend/events.gen.js)."""
+    applies the same rules, from frontend/shared/events.gen.js)."""
     catalogue.apply_event(state, event)

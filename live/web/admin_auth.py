@@ -100,7 +100,7 @@ async def require_admin(request: Request) -> AdminPrincipal:
 
 
 async def admin_page(request: Request) -> Response:
-    return FileResponse(FRONTEND / "admin.html", media_type="text/html; charset=utf-8",
+    return FileResponse(FRONTEND / "admin" / "admin.html", media_type="text/html; charset=utf-8",
                         headers={"Cache-Control": "no-cache"})
 
 

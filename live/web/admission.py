@@ -5,7 +5,7 @@ arrive while the server still holds their old, silent sockets (closed by the kee
 ``WS_PING_INTERVAL_S + WS_PING_TIMEOUT_S``); without a cap the worker would run out of files,
 and then every accept fails, the host console's and the screens' included. Past the cap a new
 socket is accepted, told ``server_full`` with a retry hint, and closed with ``FULL_CLOSE``; the
-phone waits the hint plus jitter (frontend/client.js). Hosts, screens and the other watchers'
+phone waits the hint plus jitter (frontend/shared/client.js). Hosts, screens and the other watchers'
 roles are admitted up to ``RESERVE`` sockets past the cap so the room is still run.
 """
 

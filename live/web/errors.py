@@ -32,7 +32,7 @@ _PAGE = """<!doctype html>
 <link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · 述法评议 Live</title>
-<link rel="stylesheet" href="/static/style.css">
+<link rel="stylesheet" href="/static/shared/style.css">
 </head>
 <body class="phone error-page">
 <header class="topbar"><h1>述法评议 Live</h1></header>

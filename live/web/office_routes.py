@@ -176,7 +176,7 @@ async def history_names(request: Request) -> Response:
 
 
 async def office_page(request: Request) -> Response:
-    return _page("office.html")
+    return _page("office/office.html")
 
 
 ROUTES = [

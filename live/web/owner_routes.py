@@ -254,7 +254,7 @@ async def owner_attachment(request: Request) -> Response:
 
 
 async def owner_page(request: Request) -> Response:
-    return _page("owner.html")
+    return _page("office/owner.html")
 
 
 ROUTES = [

@@ -41,7 +41,7 @@ register_url_convertor("mcode", MeetingCodeConvertor())
 NOT_PUBLISHED_HTML = (
     "<!doctype html><html lang=zh-CN><meta charset=utf-8>"
     "<meta name=viewport content='width=device-width,initial-scale=1'><title>成绩尚未公开</title>"
-    "<link rel=stylesheet href='/static/style.css'>"
+    "<link rel=stylesheet href='/static/shared/style.css'>"
     "<main class=public-missing style='max-width:32rem;margin:3rem auto;padding:0 1rem;font-size:18px'>"
     "<h1>成绩尚未公开</h1><p>该会议码不存在，或主办方尚未公开这次述法评议的测评结果。</p>"
     "<p><a href='/'>返回首页</a></p></main></html>"
@@ -87,7 +87,7 @@ async def public_page(request: Request) -> Response:
     _limited(svc, request)
     if await _published_id(request) is None:
         return _not_published()
-    return _page("public.html")
+    return _page("public/public.html")
 
 
 async def public_results(request: Request) -> Response:

@@ -101,7 +101,7 @@ async def audience_page(request: Request) -> Response:
     m = await _meeting(svc, code)
     if m is None or m.id is None:
         return error_page(404, NO_MEETING, "会议码不存在")
-    resp = _page("audience.html")
+    resp = _page("audience/audience.html")
     name = device_cookie_name(m.id)
     device, voter = None, False
     raw = request.cookies.get(name)
@@ -136,25 +136,25 @@ async def _meeting_page(request: Request, name: str) -> Response:
 
 
 async def host_page(request: Request) -> Response:
-    return await _meeting_page(request, "host.html")
+    return await _meeting_page(request, "host/host.html")
 
 
 async def screen_page(request: Request) -> Response:
-    return await _meeting_page(request, "screen.html")
+    return await _meeting_page(request, "screen/screen.html")
 
 
 async def overlay_page(request: Request) -> Response:
     """``/overlay/{code}``: the transparent broadcast overlay (layers chosen in ``?layers=``, public data only)."""
-    return await _meeting_page(request, "overlay.html")
+    return await _meeting_page(request, "overlay/overlay.html")
 
 
 async def presenter_page(request: Request) -> Response:
-    return await _meeting_page(request, "presenter.html")
+    return await _meeting_page(request, "presenter/presenter.html")
 
 
 async def panel_page(request: Request) -> Response:
     """``/p/{code}``: the tablet page; the link's token is in the fragment, which never reaches here."""
-    return _page("panel.html")
+    return _page("panel/panel.html")
 
 
 async def meeting_info(request: Request) -> Response:

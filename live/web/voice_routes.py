@@ -112,7 +112,7 @@ async def recorder_session(request: Request) -> Response:
 
 
 async def recorder_page(request: Request) -> Response:
-    return _page("recorder.html")
+    return _page("recorder/recorder.html")
 
 
 # --- moderation and the question list ----------------------------------------------------
