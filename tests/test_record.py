@@ -122,6 +122,9 @@ def test_public_args_drop_secrets() -> None:
                                 "voters": [{"name": "张三", "contact": "13800000000"}]})
     assert batch == {"group": "群众代表", "hashes": "（3 项，已隐去）", "voters": "（1 项，已隐去）"}
     assert record.public_args({"device_hash": "ff" * 32}) == {"device_hash": "（已隐去）"}
+    rows = [{"row": 2, "item_id": 1, "content": "问题", "source": "信箱", "asker": "王女士"}]
+    imported = record.public_args({"rows": rows, "status": "approved"})
+    assert imported == {"rows": "（1 项，已隐去）", "status": "approved"}
 
 
 # --- the key file --------------------------------------------------------------------
@@ -256,6 +259,26 @@ def test_untouched_export_passes_with_root_and_signature(signed: tuple[TestClien
     assert export["record"]["audit_seq"] == len(export["audit"])
     # The reforge helper itself changes nothing on an untouched file.
     assert verify_export(reforge(copy.deepcopy(export)), expect=rec["root"], pubkey=pub).ok
+
+
+def test_imported_askers_are_counted_not_logged(signed: tuple[TestClient, Seed]) -> None:
+    """A question import's rows (content, asker names) reach the audit log and the signed record
+    only as a count; the export still verifies."""
+    client, seed = signed
+    login(client, seed)
+    asker = "欧阳晓梅"
+    csv = f"来源,内容,述法人,提问人\n12345热线,农村道路什么时候硬化？,马文亮,{asker}\n".encode()
+    r = client.post(f"/api/meetings/{seed.code}/questions/import",
+                    files={"file": ("questions.csv", csv, "application/octet-stream")})
+    assert r.status_code == 200 and r.json()["imported"] == 1, r.text
+    entries = client.get(f"/api/meetings/{seed.code}/audit").json()["entries"]
+    imported = [e for e in entries if e["action"] == "question.import"]
+    assert len(imported) == 1 and imported[0]["details"]["rows"] == "（1 项，已隐去）"
+    assert asker not in json.dumps(entries, ensure_ascii=False)
+    _run_meeting(client, seed)
+    export = _export(client, seed)
+    assert asker not in json.dumps([export["audit"], export["record"]], ensure_ascii=False)
+    assert verify_export(export, pubkey=_pubkey(seed.settings)).ok
 
 
 def _swap_names(e: dict[str, Any]) -> None:

@@ -36,8 +36,9 @@ GENESIS = "0" * 64
 NOT_IN_RECORD = frozenset({"status"})
 # Argument names whose values never reach the audit log (matched case-insensitively, as substrings).
 SECRET_ARG_PARTS = ("password", "pin", "token", "secret", "ticket_code", "cookie", "device", "session", "hash")
-# Lists the audit log keeps as a count only: a batch of ticket hashes, a roster with phone numbers.
-COUNTED_ARGS = frozenset({"hashes", "voters", "roster"})
+# Lists the audit log keeps as a count only: a batch of ticket hashes, a roster with phone numbers,
+# imported question rows (with the askers' names).
+COUNTED_ARGS = frozenset({"hashes", "voters", "roster", "rows"})
 
 
 class RecordError(ValueError):
@@ -164,7 +165,7 @@ def public_args(args: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in args.items():
         name = str(key)
         if name.lower() in COUNTED_ARGS and isinstance(value, list):
-            out[name] = f"（{len(value)} 项，已隐去）"  # ticket hashes, roster contacts: how many, not what
+            out[name] = f"（{len(value)} 项，已隐去）"  # ticket hashes, roster contacts, askers: how many, not what
         elif any(part in name.lower() for part in SECRET_ARG_PARTS):
             out[name] = "（已隐去）"
         elif isinstance(value, Mapping):
