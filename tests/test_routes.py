@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import time
 
+import pytest
 import zxingcpp
+from itsdangerous.timed import TimestampSigner
 from PIL import Image
 from starlette.testclient import TestClient
 
@@ -32,7 +34,13 @@ def test_join_qr_decodes_to_a_working_join_url(client: TestClient, seed: Seed) -
     assert conn.welcome["role"] == "audience" and conn.welcome["you"]["can_vote"] is True
 
 
-def test_panel_qr_links_work_and_need_the_host(client: TestClient, seed: Seed) -> None:
+def test_panel_qr_links_work_and_need_the_host(client: TestClient, seed: Seed,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    # A panel token carries the second it was signed in; the listing and the QR image sign it
+    # in two requests, which can fall in two seconds under load. Freeze the signer's clock so
+    # the two must agree to the letter.
+    now = int(time.time())
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda self: now)
     assert client.get(f"/api/meetings/{seed.code}/panel").status_code == 401
     login(client, seed)
     members = client.get(f"/api/meetings/{seed.code}/panel").json()["members"]
