@@ -19,8 +19,11 @@ from starlette.responses import FileResponse, JSONResponse, Response
 
 from live.domain.errors import LiveError
 from live.store.admins import AdminRow, authenticate, check_admin_session, open_admin_session, revoke_admin_session
-from live.web.auth import CSRF_HEADER, HOST_MAX_AGE, TokenError
-from live.web.guard import SAFE_METHODS, read_json
+from live.web.auth import HOST_MAX_AGE, TokenError
+from live.web.context import check_csrf
+from live.web.context import client_ip as _client_ip
+from live.web.context import services as _svc
+from live.web.guard import read_json
 from live.web.services import Services
 
 ADMIN_COOKIE = "live_admin"
@@ -29,23 +32,6 @@ _WHY = {"revoked": "已退出登录，请重新登录", "idle": "长时间未操
 
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
-
-
-def _svc(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-def _client_ip(request: Request) -> str:
-    return _svc(request).client_ip(request.client.host if request.client else None,
-                                   request.headers.get("x-forwarded-for"))
-
-
-def check_csrf(svc: Services, request: Request, session_id: str) -> None:
-    """A change made with the admin session must carry its CSRF token (as live.web.routes does for hosts)."""
-    if request.method in SAFE_METHODS or svc.signer.csrf_ok(session_id, request.headers.get(CSRF_HEADER)):
-        return
-    raise LiveError("页面凭证缺失或已过期，请刷新页面后重试", "csrf", status=403)
 
 
 @dataclass(frozen=True)

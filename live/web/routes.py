@@ -20,7 +20,6 @@ from live.store.models import Meeting
 from live.store.sessions import open_session, prune_sessions, revoke_session
 from live.store.writer import CommandRefused
 from live.web.auth import (
-    CSRF_HEADER,
     DEVICE_MAX_AGE,
     HOST_COOKIE,
     HOST_MAX_AGE,
@@ -28,33 +27,19 @@ from live.web.auth import (
     device_cookie_name,
     verify_password,
 )
+from live.web.context import check_csrf as check_csrf  # re-exported: the route modules import it from here
+from live.web.context import client_ip, services
 from live.web.errors import error_page
-from live.web.guard import SAFE_METHODS, read_json
+from live.web.guard import read_json
 from live.web.qr import qr_png
 from live.web.services import Services
 from live.web.sessions import check_host
 
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 NO_MEETING = "会议码不存在，请核对大屏或海报上的会议码后重新输入。"
-
-
-def _svc(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
-
-
-def _client_ip(request: Request) -> str:
-    return _svc(request).client_ip(request.client.host if request.client else None,
-                                   request.headers.get("x-forwarded-for"))
-
-
-def check_csrf(svc: Services, request: Request, session_id: str) -> None:
-    """A change made with a session cookie must carry the session's CSRF token."""
-    if request.method in SAFE_METHODS or svc.signer.csrf_ok(session_id, request.headers.get(CSRF_HEADER)):
-        return
-    raise LiveError("页面凭证缺失或已过期，请刷新页面后重试", "csrf", status=403)
+# The names the route modules import from here; live.web.context holds them for admin_auth too.
+_svc = services
+_client_ip = client_ip
 
 
 def _page(name: str) -> FileResponse:
