@@ -3,16 +3,21 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import hypothesis
 import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient, WebSocketTestSession
+from websockets.sync.client import ClientConnection
 
 from live.config import Settings
 from live.store.db import make_engine
@@ -286,6 +291,54 @@ def free_port_for_tests() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def serve_cli(data: Path, wait_s: float = 90) -> tuple[subprocess.Popen[bytes], str]:
+    """``live serve`` in a child process on a free port, once /healthz answers: the process and
+    its base URL. A server that exits or does not answer within ``wait_s`` fails with its output."""
+    port = free_port_for_tests()
+    env = {**os.environ, "LIVE_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir", str(data)],
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + wait_s
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server did not start")
+
+
+class Sock:
+    """A client of a real server's WebSocket (websockets' sync client) that keeps the messages
+    it did not wait for, for a later :meth:`until`."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.n = 0
+        self.msgs: list[dict[str, Any]] = []
+
+    def until(self, pred: Callable[[dict[str, Any]], bool], timeout: float = 15) -> dict[str, Any]:
+        for m in self.msgs:
+            if pred(m):
+                self.msgs.remove(m)
+                return m
+        end = time.time() + timeout
+        while time.time() < end:
+            m = json.loads(self.ws.recv(timeout=max(0.01, end - time.time())))
+            if pred(m):
+                return m
+            self.msgs.append(m)
+        raise AssertionError("timed out")
+
+    def cmd(self, type_: str, **fields: Any) -> dict[str, Any]:
+        self.n += 1
+        mid = f"s-{self.n}"
+        self.ws.send(json.dumps({"id": mid, "type": type_, **fields}))
+        return self.until(lambda m: m.get("id") == mid and m["type"] in ("ack", "error"))
 
 
 # Hypothesis checks properties, not speed (speed is bench/'s job): a loaded CI machine

@@ -10,7 +10,6 @@ import re
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,58 +24,13 @@ from websockets.sync.client import connect as ws_connect
 from live.cli import main
 from live.store.backup import BackupError, inspect
 from live.store.server_lock import ServerRunning, exclusive, hold_for_server, lock_path
-from tests.conftest import PG_URL, free_port_for_tests
+from tests.conftest import PG_URL, Sock, free_port_for_tests, serve_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def connect(url: str, **kwargs: Any) -> ClientConnection:
     return ws_connect(url, ping_interval=None, close_timeout=1, **kwargs)
-
-
-class Sock:
-    """A WebSocket client that keeps what it did not ask for."""
-
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.n = 0
-        self.msgs: list[dict[str, Any]] = []
-
-    def until(self, pred: Any, timeout: float = 15) -> dict[str, Any]:
-        for m in self.msgs:
-            if pred(m):
-                self.msgs.remove(m)
-                return m
-        end = time.time() + timeout
-        while time.time() < end:
-            m = json.loads(self.ws.recv(timeout=max(0.01, end - time.time())))
-            if pred(m):
-                return m
-            self.msgs.append(m)
-        raise AssertionError("timed out")
-
-    def cmd(self, type_: str, **fields: Any) -> dict[str, Any]:
-        self.n += 1
-        mid = f"b-{self.n}"
-        self.ws.send(json.dumps({"id": mid, "type": type_, **fields}))
-        return self.until(lambda m: m.get("id") == mid and m["type"] in ("ack", "error"))
-
-
-def serve(data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port_for_tests()
-    env = {**os.environ, "LIVE_DATA_DIR": str(data), "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90  # a loaded machine imports slowly
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server did not start")
 
 
 @contextlib.contextmanager
@@ -176,7 +130,7 @@ def test_backup_mid_meeting_restore_after_a_kill_and_verify(tmp_path: Path, caps
     code, password, tokens, pubkey = make_data(data, capsys)
     backup = tmp_path / "mid-meeting.db"
 
-    proc, base = serve(data)
+    proc, base = serve_cli(data)
     try:
         with sockets() as opened:
             host = host_sock(base, code, password, opened)
@@ -235,7 +189,7 @@ def test_backup_mid_meeting_restore_after_a_kill_and_verify(tmp_path: Path, caps
     assert not (data / "live.db-wal").exists() or (data / "live.db-wal").stat().st_size == 0
 
     # The restored meeting carries on: close the second 测评, run the third, end the meeting.
-    proc, base = serve(data)
+    proc, base = serve_cli(data)
     try:
         with sockets() as opened:
             host = host_sock(base, code, password, opened)

@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from websockets.sync.client import ClientConnection, connect
+from websockets.sync.client import connect
 
+from conftest import Sock, serve_cli
 from live.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_help_explains_each_command(capsys: pytest.CaptureFixture[str]) -> None:
@@ -80,21 +72,8 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     data = tmp_path / "data"
     out = subprocess.run([sys.executable, "-m", "live.cli", "demo", "--data-dir", str(data), "--no-serve"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    port = free_port()
-    env = {**os.environ, "LIVE_DATA_DIR": str(data)}
-    proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir", str(data)],
-                            env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server did not start")
+    proc, base = serve_cli(data, wait_s=20)
+    port = base.rsplit(":", 1)[1]
     code = re.search(r"会议码 ([A-Z2-9]{6})", out)
     password = re.search(r"主持人密码\s+(\S+)", out)
     panel = re.findall(r"/p/[A-Z2-9]+#t=(\S+)", out)
@@ -105,32 +84,6 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-class Sock:
-    def __init__(self, ws: ClientConnection) -> None:
-        self.ws = ws
-        self.n = 0
-        self.msgs: list[dict[str, Any]] = []
-
-    def until(self, pred: Any, timeout: float = 10) -> dict[str, Any]:
-        for m in self.msgs:
-            if pred(m):
-                self.msgs.remove(m)
-                return m
-        end = time.time() + timeout
-        while time.time() < end:
-            m = json.loads(self.ws.recv(timeout=max(0.01, end - time.time())))
-            if pred(m):
-                return m
-            self.msgs.append(m)
-        raise AssertionError("timed out")
-
-    def cmd(self, type_: str, **fields: Any) -> dict[str, Any]:
-        self.n += 1
-        mid = f"e-{self.n}"
-        self.ws.send(json.dumps({"id": mid, "type": type_, **fields}))
-        return self.until(lambda m: m.get("id") == mid and m["type"] in ("ack", "error"))
 
 
 @pytest.mark.slow
