@@ -2,6 +2,8 @@
 // no socket. It offers the read side of the socket shell (state, seq, tallies, likes, on,
 // now, online, fatal), so the read-only views of the phone page work on it unchanged.
 
+import { LiveSource } from "../shared/source.js";
+
 const DEFAULT_POLL_MS = 3000;
 const MAX_BACKOFF_MS = 30000;
 
@@ -9,8 +11,9 @@ export function watch(code) {
   return new Watcher(code);
 }
 
-class Watcher {
+class Watcher extends LiveSource {
   constructor(code) {
+    super();
     this.code = code.toUpperCase();
     this.role = "watcher";
     this.state = null;
@@ -21,9 +24,7 @@ class Watcher {
     this.upvotes = {};
     this.online = false;
     this.fatal = null;
-    this.clockOffsetMs = 0;
     this.generatedMs = null;  // when the worker built the copy shown
-    this._handlers = new Map();
     this._pollMs = DEFAULT_POLL_MS;
     this._failures = 0;
     this._timer = null;
@@ -31,26 +32,6 @@ class Watcher {
       if (document.visibilityState === "visible") this._poll();
     });
     this._poll();
-  }
-
-  on(type, fn) {
-    if (!this._handlers.has(type)) this._handlers.set(type, new Set());
-    this._handlers.get(type).add(fn);
-    return () => this._handlers.get(type).delete(fn);
-  }
-
-  _emit(type, ...args) {
-    for (const fn of this._handlers.get(type) || []) {
-      try {
-        fn(...args);
-      } catch (err) {
-        console.error(`handler for ${type} failed`, err);
-      }
-    }
-  }
-
-  now() {
-    return Date.now() + this.clockOffsetMs;
   }
 
   ballot() {

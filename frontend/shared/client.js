@@ -2,6 +2,7 @@
 // It owns the socket, the seq, reconnects, and the ballot outbox; applying events to the
 // public state is the pure reducer in state.js. Pages only render what it hands them.
 
+import { LiveSource } from "./source.js";
 import { applyEvent, SEQUENCED } from "./state.js";
 import { sameChoice } from "./ui.js";
 
@@ -51,8 +52,9 @@ export function connect(code, role, opts = {}) {
   return new Connection(code, role, opts);
 }
 
-class Connection {
+class Connection extends LiveSource {
   constructor(code, role, { member = null, onStatus = null } = {}) {
+    super();
     this.code = code.toUpperCase();
     this.role = role;
     this.member = member;  // a panel tablet: its member id (the session cookie proves it)
@@ -67,11 +69,9 @@ class Connection {
     this.likes = null;
     this.upvotes = {};
     this.moderation = null;
-    this.clockOffsetMs = 0;
     this._clock = null;  // {serverMs, atMs, rttMs}: the welcome's server time and when it arrived
     this._openedAtPerf = 0;
     this.fatal = null;
-    this._handlers = new Map();
     this._pending = new Map();
     this._counter = 0;
     this._session = randomId("").slice(0, 6);
@@ -97,27 +97,6 @@ class Connection {
     });
     setInterval(() => this._heartbeat(), PING_EVERY_MS);
     this._open();
-  }
-
-  on(type, fn) {
-    if (!this._handlers.has(type)) this._handlers.set(type, new Set());
-    this._handlers.get(type).add(fn);
-    return () => this._handlers.get(type).delete(fn);
-  }
-
-  _emit(type, ...args) {
-    for (const fn of this._handlers.get(type) || []) {
-      try {
-        fn(...args);
-      } catch (err) {
-        console.error(`handler for ${type} failed`, err);
-      }
-    }
-  }
-
-  // Server time now, for countdowns drawn from ends_at_ms.
-  now() {
-    return Date.now() + this.clockOffsetMs;
   }
 
   close() {
