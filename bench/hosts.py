@@ -48,7 +48,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from run_all import Config, Figures, connect, fan_out, log, ms, stats, vote_burst
+from _phases import Config, Figures, connect, fan_out, log, ms, stats, vote_burst
 
 from _harness import (
     BENCH,
