@@ -28,6 +28,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,12 +214,24 @@ def start_live(extra_env: dict[str, str] | None = None) -> Server:
                   database_url=f"sqlite:///{data / 'live.db'}")
 
 
-def start_live_cluster(workers: int = 2) -> Server:
-    """``workers`` separate ``live serve`` processes on their own ports, sharing one meeting
-    through PostgreSQL (a fresh schema, dropped at stop) and Redis (a fresh channel)."""
+@dataclass
+class PgMeeting:
+    """The demo meeting in a fresh PostgreSQL schema: the servers' environment (that database,
+    Redis on a channel of its own, one secret key) and the function that drops the schema."""
+
+    url: str
+    secret: str
+    env: dict[str, str]
+    code: str
+    password: str
+    drop: Callable[[], None]
+
+
+def pg_meeting(data: Path) -> PgMeeting:
+    """Create a schema and the demo meeting in it (``live meeting create``, data dir ``data``);
+    the schema is dropped again if that fails."""
     import psycopg
 
-    data = Path(tempfile.mkdtemp(prefix="live-bench-pg-"))
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
@@ -239,12 +252,21 @@ def start_live_cluster(workers: int = 2) -> Server:
         drop_schema()
         raise
     code, password = _meeting_from_output(out)
-    procs, ports = [], []
-    server = Server(procs, ports, code, password, secret, data, database_url=url, cleanup=[drop_schema])
+    return PgMeeting(url, secret, env, code, password, drop_schema)
+
+
+def start_live_cluster(workers: int = 2) -> Server:
+    """``workers`` separate ``live serve`` processes on their own ports, sharing one meeting
+    through PostgreSQL (a fresh schema, dropped at stop) and Redis (a fresh channel)."""
+    data = Path(tempfile.mkdtemp(prefix="live-bench-pg-"))
+    pg = pg_meeting(data)
+    procs: list[subprocess.Popen[Any]] = []
+    ports: list[int] = []
+    server = Server(procs, ports, pg.code, pg.password, pg.secret, data, database_url=pg.url, cleanup=[pg.drop])
     try:
         for _ in range(workers):  # one after the other: the first runs the migrations
             port = free_port()
-            procs.append(_serve(data, port, env, data / f"server-{port}.log"))
+            procs.append(_serve(data, port, pg.env, data / f"server-{port}.log"))
             ports.append(port)
             wait_http(f"http://127.0.0.1:{port}/healthz", log=data / f"server-{port}.log")
     except BaseException:

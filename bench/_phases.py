@@ -356,6 +356,14 @@ async def chatter(pool: LoadPool, monitor: LoadPool, server: Server, fig: Figure
     fig["likes_acked"] = acked
 
 
+async def close_pool(pool: LoadPool | None) -> None:
+    """Have every load client close its sockets (best effort), then stop the clients."""
+    if pool is not None:
+        with contextlib.suppress(Exception):
+            await pool.each("close", timeout=60)
+        await pool.close()
+
+
 def db_scalar(server: Server, sql: str, **params: Any) -> Any:
     from sqlalchemy import text
 

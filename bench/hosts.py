@@ -48,7 +48,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _phases import Config, Figures, connect, fan_out, log, ms, stats, vote_burst
+from _phases import Config, Figures, close_pool, connect, fan_out, log, ms, stats, vote_burst
 
 from _harness import (
     BENCH,
@@ -61,8 +61,8 @@ from _harness import (
     LoadPool,
     Server,
     _child_setup,
-    _meeting_from_output,
     percentile,
+    pg_meeting,
     proc_cpu_s,
     proc_rss_kb,
     spawn,
@@ -188,29 +188,12 @@ class FrontedServer(Server):
 
 
 def start_workers(data: Path) -> FrontedServer:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-
-    def drop_schema() -> None:
-        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-    local_url = f"{PG_URL}?options=-csearch_path%3D{schema}"
-    ns_url = re.sub(r"@[^/]+/", f"@{NET}.1:{PG_FWD}/", local_url)
+    pg = pg_meeting(data)
+    ns_url = re.sub(r"@[^/]+/", f"@{NET}.1:{PG_FWD}/", pg.url)
     ns_redis = re.sub(r"//[^/]+/", f"//{NET}.1:{REDIS_FWD}/", REDIS_URL)
-    secret = uuid.uuid4().hex + uuid.uuid4().hex
-    env = {"LIVE_DATABASE_URL": local_url, "LIVE_REDIS_URL": REDIS_URL, "LIVE_SECRET_KEY": secret,
-           "LIVE_REDIS_CHANNEL": f"live:bench:{schema}"}
-    out = subprocess.run([sys.executable, "-m", "live.cli", "meeting", "create",
-                          str(ROOT / "assets" / "demo_meeting.json"), "--data-dir", str(data)],
-                         capture_output=True, text=True, check=True, cwd=ROOT, env={**os.environ, **env}).stdout
-    code, password = _meeting_from_output(out)
-    worker_env = {**os.environ, **env, "LIVE_DATABASE_URL": ns_url, "LIVE_REDIS_URL": ns_redis,
+    worker_env = {**os.environ, **pg.env, "LIVE_DATABASE_URL": ns_url, "LIVE_REDIS_URL": ns_redis,
                   "LIVE_TRUSTED_PROXIES": f"{LB}/32", "LIVE_METRICS_TOKEN": METRICS_TOKEN}
-    server = FrontedServer([], [], code, password, secret, data, database_url=local_url, cleanup=[drop_schema],
+    server = FrontedServer([], [], pg.code, pg.password, pg.secret, data, database_url=pg.url, cleanup=[pg.drop],
                            worker_urls=tuple(f"http://{a}:8000" for a in WORKERS))
     for ns, addr in zip(NS[:3], WORKERS, strict=True):  # one after the other: the first migrates
         log_path = data / f"{ns}.log"
@@ -460,10 +443,7 @@ async def run(cfg: Config, loaders: int) -> Figures:
         log(f"hosts run stopped: {exc!r}")
         fig.notes.append(f"stopped early: {exc!r}")
     finally:
-        if pool is not None:
-            with contextlib.suppress(Exception):
-                await pool.each("close", timeout=60)
-            await pool.close()
+        await close_pool(pool)
         await host.close()
         stop_proc(nginx, 10)
         stopper, server.cleanup = server.cleanup, []

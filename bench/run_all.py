@@ -50,6 +50,7 @@ from _phases import (
     Config,
     Figures,
     chatter,
+    close_pool,
     connect,
     db_scalar,
     fan_out,
@@ -180,10 +181,7 @@ async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Pat
         fig.notes.append(f"{kind}: stopped early: {exc!r}")
     finally:
         for p in (pool, monitor):
-            if p is not None:
-                with contextlib.suppress(Exception):
-                    await p.each("close", timeout=60)
-                await p.close()
+            await close_pool(p)
         await host.close()
         server.stop()
     fig["load_after"] = loadavg()
@@ -241,10 +239,7 @@ async def run_cluster(cfg: Config, profile: Path | None) -> Figures:
         log(f"cluster run stopped: {exc!r}")
         fig.notes.append(f"cluster: stopped early: {exc!r}")
     finally:
-        if pool is not None:
-            with contextlib.suppress(Exception):
-                await pool.each("close", timeout=60)
-            await pool.close()
+        await close_pool(pool)
         await host.close()
         stopper = server.cleanup
         server.cleanup = []
