@@ -20,8 +20,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from live.domain.errors import LiveError
 from live.store.admins import AdminRow, authenticate, check_admin_session, open_admin_session, revoke_admin_session
 from live.web.auth import HOST_MAX_AGE, TokenError
-from live.web.context import check_csrf
-from live.web.context import client_ip as _client_ip
+from live.web.context import check_csrf, throttled_password
 from live.web.context import services as _svc
 from live.web.guard import read_json
 from live.web.services import Services
@@ -97,24 +96,9 @@ async def admin_login(request: Request) -> Response:
     if not isinstance(name, str) or not 0 < len(name.strip()) <= 40 \
             or not isinstance(password, str) or not 0 < len(password) <= 200:
         raise LiveError("请填写管理员名称和密码", "invalid", status=400)
-    throttle = svc.login_throttle
-    address = throttle.address_key(_client_ip(request))
-    keys = [address, f"m:admin:{name.strip().lower()}"]
-    if not throttle.enter(keys):
-        wait = max(1, int(throttle.cap))
-        raise LiveError(f"登录尝试过于频繁，请 {wait} 秒后再试", "rate_limited", status=429,
-                        headers={"Retry-After": str(wait)})
-    try:
-        delay = throttle.delay(keys)
-        if delay:
-            await asyncio.sleep(delay)
-        admin = await asyncio.to_thread(authenticate, svc.engine, name, password.strip())
-        if admin is None:
-            throttle.failed(keys)
-            raise LiveError("管理员名称或密码错误", "bad_password", status=401)
-    finally:
-        throttle.leave(keys)
-    throttle.succeeded(address)
+    admin = await throttled_password(svc, request, f"m:admin:{name.strip().lower()}",
+                                     lambda: authenticate(svc.engine, name, password.strip()),
+                                     LiveError("管理员名称或密码错误", "bad_password", status=401))
     sid = await asyncio.to_thread(open_admin_session, svc.engine, admin)
     resp = JSONResponse({"ok": True, "name": admin.name, "csrf": svc.signer.csrf_token(sid)})
     resp.set_cookie(svc.cookie(ADMIN_COOKIE), _cookie_value(svc, sid),

@@ -28,7 +28,7 @@ from live.web.auth import (
     verify_password,
 )
 from live.web.context import check_csrf as check_csrf  # re-exported: the route modules import it from here
-from live.web.context import client_ip, services
+from live.web.context import client_ip, services, throttled_password
 from live.web.errors import error_page
 from live.web.guard import read_json
 from live.web.qr import qr_png
@@ -165,24 +165,10 @@ async def login(request: Request) -> Response:
     m = await _meeting(svc, code)
     if m is None or m.id is None:
         raise LiveError("会议码不存在", "not_found", status=404)
-    throttle = svc.login_throttle
-    address = throttle.address_key(_client_ip(request))
-    keys = [address, f"m:{m.id}"]
-    if not throttle.enter(keys):
-        wait = max(1, int(throttle.cap))
-        raise LiveError(f"登录尝试过于频繁，请 {wait} 秒后再试", "rate_limited", status=429,
-                        headers={"Retry-After": str(wait)})
-    try:
-        delay = throttle.delay(keys)
-        if delay:
-            await asyncio.sleep(delay)
-        ok = await asyncio.to_thread(verify_password, m.host_password_hash, password.strip())
-        if not ok:
-            throttle.failed(keys)
-            raise LiveError("密码错误", "bad_password", status=401)
-    finally:
-        throttle.leave(keys)
-    throttle.succeeded(address)
+    hashed = m.host_password_hash
+    await throttled_password(svc, request, f"m:{m.id}",
+                             lambda: True if verify_password(hashed, password.strip()) else None,
+                             LiveError("密码错误", "bad_password", status=401))
     meeting_id = m.id
 
     def start() -> str:
