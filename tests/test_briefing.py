@@ -24,7 +24,7 @@ from playwright.sync_api import Browser, expect
 from sqlmodel import Session
 from starlette.testclient import TestClient
 from test_interaction import citizen
-from test_pages import CHROMIUM, Devices, Live, browser, free_port, next_button  # noqa: F401
+from test_pages import CHROMIUM, Devices, Live, browser, next_button, serve  # noqa: F401
 
 from conftest import Conn, Seed, close_sockets, item_ids, login, open_ws
 from live.reports import charts, fonts
@@ -339,9 +339,6 @@ def briefing_server(tmp_path: Path) -> Iterator[Live]:
     """`live demo --no-serve`, then `live serve` (as tests/test_pages.py does, with more time to start:
     a loaded 2-core box takes over 20 s to import the app)."""
     import re
-    import time
-
-    import httpx
 
     data = tmp_path / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVE_")}
@@ -351,28 +348,8 @@ def briefing_server(tmp_path: Path) -> Iterator[Live]:
     code, password = re.search(r"会议码 ([A-Z2-9]{6})", out), re.search(r"主持人密码\s+(\S+)", out)
     assert code and password, out
     log = tmp_path / "server.log"
-    port = free_port()
-    with log.open("wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir",
-                                 str(data)], env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serve(data, env, log, start_s=120) as base:
         yield Live(base, code[1], password[1], [], data / "live.db", log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 @pytest.fixture

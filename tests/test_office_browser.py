@@ -5,13 +5,11 @@ artifacts/screens/office-*.png."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from test_attachments import PDF
-from test_pages import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENS, free_port
+from test_pages import CHROMIUM, CHROMIUM_ARGS, ROOT, SCREENS, serve
 
 pytestmark = [
     pytest.mark.browser,
@@ -38,34 +36,6 @@ def browser() -> Iterator[Browser]:
             yield b
         finally:
             b.close()
-
-
-@contextlib.contextmanager
-def serve(data: Path, env: dict[str, str], log: Path, start_s: float = 90) -> Iterator[str]:
-    """`live serve` as a subprocess until /healthz answers (a loaded machine may take a minute)."""
-    port = free_port()
-    with log.open("wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir",
-                                 str(data)], env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        give_up = time.monotonic() + start_s
-        while True:
-            assert proc.poll() is None, log.read_text(errors="replace")
-            assert time.monotonic() < give_up, log.read_text(errors="replace")
-            try:
-                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 def _run(env: dict[str, str], *args: str) -> str:
@@ -98,7 +68,7 @@ def test_owner_link_report_then_admin_closes_in_two_steps(browser: Browser, tmp_
     assert earlier and earlier_password, earlier_out
     SCREENS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
-    with serve(data, env, tmp_path / "server.log") as base:
+    with serve(data, env, tmp_path / "server.log", start_s=90) as base:
         # Last year's host had named a problem of 马文亮 (item 4 of that meeting), still open and overdue.
         with httpx.Client(base_url=base, headers={"Origin": base}) as old:
             r = old.post(f"/api/meetings/{earlier[1]}/login", json={"password": earlier_password[1]})

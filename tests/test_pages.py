@@ -80,15 +80,16 @@ class Live:
 
 
 @contextlib.contextmanager
-def serve(data: Path, env: dict[str, str], log: Path) -> Iterator[str]:
-    """`live serve` on a free port as a subprocess, until /healthz answers; yields the base URL."""
+def serve(data: Path, env: dict[str, str], log: Path, start_s: float = 60) -> Iterator[str]:
+    """`live serve` on a free port as a subprocess, until /healthz answers; yields the base URL.
+    A loaded CI machine can take a while to import and migrate: it has ``start_s`` seconds."""
     port = free_port()
     with log.open("wb") as sink:  # a file, not a pipe: a full pipe would stall the server
         proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port),
                                  "--data-dir", str(data)], env=env, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60  # a loaded CI machine can take a while to import and migrate
+        deadline = time.monotonic() + start_s
         while True:
             assert proc.poll() is None, f"server exited: {log.read_text(errors='replace')}"
             assert time.monotonic() < deadline, f"server did not start: {log.read_text(errors='replace')}"
