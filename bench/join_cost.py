@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -27,6 +28,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _harness import Host, LoadPool, device_cookies, percentile, raise_nofile, start_live
+
+
+def user_system_s(pid: int) -> tuple[float, float]:
+    """A process's user and system CPU seconds (all threads), from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def loadavg() -> float:
@@ -67,8 +76,10 @@ async def main(args: argparse.Namespace) -> int:
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             load0 = loadavg()
             cpu0 = server.cpu_s()
+            us0 = user_system_s(server.pids[0])
             res = await join_round(pool, server.secret, devices, args.window)
             cpu = server.cpu_s() - cpu0
+            us1 = user_system_s(server.pids[0])
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 spy.wait(30)
@@ -77,7 +88,8 @@ async def main(args: argparse.Namespace) -> int:
             per_join.append(ms)
             lat: list[float] = res["lat"]  # type: ignore[assignment]
             print(f"round {r + 1}: {ready} joined ({res['failed']} failed) over {args.window:.0f} s, "
-                  f"server CPU {cpu:.2f} s = {ms:.2f} ms per join; first snapshot p50 "
+                  f"server CPU {cpu:.2f} s (user {us1[0] - us0[0]:.2f}, system {us1[1] - us0[1]:.2f}) = {ms:.2f} ms "
+                  f"per join; first snapshot p50 "
                   f"{percentile(lat, 50) * 1000:.0f} ms p95 {percentile(lat, 95) * 1000:.0f} ms; "
                   f"load {load0:.2f} -> {loadavg():.2f}", flush=True)
             if ready != len(devices):
