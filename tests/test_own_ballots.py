@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from conftest import DEMO
 from conftest import Seed as BaseSeed
 from live.store.ballots import my_ballots_many
 from live.store.db import make_engine
-from live.store.models import AgendaItem, Ballot
+from live.store.migrate import upgrade
+from live.store.models import AgendaItem, Ballot, Participation
 from live.store.own_ballots import OwnBallots
+from live.store.seed import create_meeting
 
 
 class Seed:
@@ -87,3 +92,36 @@ def test_a_failed_read_fails_its_waiters_and_the_next_one_works(seed: Seed, monk
     first, second = asyncio.run(run())
     assert isinstance(first, RuntimeError)
     assert second == {str(seed.item_ids[0]): {"ballot_id": "b-a", "choice": {"option": "满意"}}}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'own.db'}" if request.param == "sqlite" else request.getfixturevalue("pg_url")
+    eng = make_engine(url)
+    upgrade(eng)
+    yield eng
+    eng.dispose()
+
+
+def test_plain_connection_read_open_secret_and_unknown_meeting(any_engine: Engine) -> None:
+    """The join's read (one statement on a plain connection): ballots with ids in an open
+    meeting, only "voted" in a secret one, nothing for a meeting that does not exist."""
+    with Session(any_engine) as s:
+        open_id = create_meeting(s, DEMO, "pw-123456").meeting_id
+        secret_id = create_meeting(s, {**DEMO, "secret": True}, "pw-123456").meeting_id
+        s.commit()
+        items = {mid: [i.id for i in s.exec(select(AgendaItem).where(AgendaItem.meeting_id == mid)
+                                            .order_by(col(AgendaItem.position))).all()]
+                 for mid in (open_id, secret_id)}
+        s.add(Ballot(id="b-open", meeting_id=open_id, item_id=items[open_id][1], voter_key="d:a",
+                     voter_group="public", choice_json='{"option": "满意"}', cast_at_ms=1))
+        s.add(Participation(item_id=items[secret_id][0], voter_key="d:a"))
+        s.commit()
+    with any_engine.connect() as conn:
+        assert my_ballots_many(conn, open_id, ["d:a", "d:b"]) == {
+            "d:a": {items[open_id][1]: {"ballot_id": "b-open", "choice": {"option": "满意"}}}}
+        assert my_ballots_many(conn, secret_id, ["d:a", "d:b"]) == {"d:a": {items[secret_id][0]: {"voted": True}}}
+        assert my_ballots_many(conn, secret_id, ["d:b"]) == {}
+        assert my_ballots_many(conn, 999_999, ["d:a"]) == {}
+    assert asyncio.run(OwnBallots(any_engine).get(open_id, "d:a")) == {
+        str(items[open_id][1]): {"ballot_id": "b-open", "choice": {"option": "满意"}}}

@@ -22,7 +22,7 @@ from live.domain.visibility import TallyBatching
 from live.realtime.broker import Broker
 from live.realtime.client import Client
 from live.realtime.fallback import LogFollower
-from live.realtime.frames import error
+from live.realtime.frames import error, text_frame
 from live.realtime.gcpolicy import GcPolicy
 from live.realtime.runtime import MeetingRuntime
 from live.realtime.sync import LOG_REPLAY_LIMIT, MeetingSync
@@ -241,20 +241,23 @@ class Hub:
 
     async def join(self, rt: MeetingRuntime, client: Client, welcome: dict[str, Any], since: int | None) -> None:
         """Welcome, then replay or snapshot, then register: nothing awaits between
-        reading ``rt.seq`` and registering, so no event can fall in between."""
-        client.push(encode({**welcome, "server_time_ms": int(time.time() * 1000)}))
+        reading ``rt.seq`` and registering, so no event can fall in between. What a join
+        gets goes out in one write (one system call, not one per message)."""
+        wires = [encode({**welcome, "server_time_ms": int(time.time() * 1000)})]
+        frames = [text_frame(wires[0])]
         plan = self.sync.plan(since, rt.seq, rt.ring)
         if plan.kind == "read_log" and since is not None:
             logged = await asyncio.to_thread(self._events_since, rt.meeting_id, since, LOG_REPLAY_LIMIT)
             plan = self.sync.after_log(since, rt.seq, logged, rt.ring)
-        for wire in self.sync.frames(plan, rt.snapshot_wire):
-            client.push(wire, rt.frame(wire))  # the snapshot's frame is encoded once per seq
         is_host = client.identity.role == "host"
-        for wire in rt.tallies_for_join(host=is_host):
-            client.push(wire, rt.frame(wire))
-        client.push(encode(rt.presence()))
-        for wire in self.interaction.join_wires(rt, client):
-            client.push(wire)
+        # The snapshot's and the tallies' frames are encoded once per seq (or change).
+        for wire in (*self.sync.frames(plan, rt.snapshot_wire), *rt.tallies_for_join(host=is_host)):
+            wires.append(wire)
+            frames.append(rt.frame(wire))
+        for wire in (encode(rt.presence()), *self.interaction.join_wires(rt, client)):
+            wires.append(wire)
+            frames.append(text_frame(wire))
+        client.push_frames(tuple(wires), b"".join(frames))
         client.on_drop = self._on_drop
         rt.clients.add(client)
         if is_host:

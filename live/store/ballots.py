@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table, and_, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +25,8 @@ from live.store.models import AgendaItem, Ballot, Meeting, Participation
 
 BALLOT: Table = Ballot.__table__  # type: ignore[attr-defined]  # sqlmodel types do not show it
 PARTICIPATION: Table = Participation.__table__  # type: ignore[attr-defined]
+MEETING: Table = Meeting.__table__  # type: ignore[attr-defined]
+AGENDA_ITEM: Table = AgendaItem.__table__  # type: ignore[attr-defined]
 _SHUFFLE = random.SystemRandom()
 SECRET_FINAL = "不记名测评：您已提交对该述法人的测评，提交后不可更改，也无法查看本人选择"
 
@@ -249,29 +251,45 @@ def is_conflict(exc: Exception) -> bool:
     return isinstance(exc, IntegrityError)
 
 
-def my_ballots_many(s: Session, meeting_id: int, voter_keys: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
+# Built once (bound parameters, an expanding IN): a join's read skips building and keying them.
+_ITEMS_OF = sa_select(AGENDA_ITEM.c.id).where(AGENDA_ITEM.c.meeting_id == bindparam("m"))
+_VOTED = (sa_select(PARTICIPATION.c.voter_key, PARTICIPATION.c.item_id)
+          .where(PARTICIPATION.c.item_id.in_(bindparam("items", expanding=True)),
+                 PARTICIPATION.c.voter_key.in_(bindparam("keys", expanding=True))))
+# The meeting's secret flag and the voters' ballots in one statement: one row per ballot
+# found, or one row of the meeting alone (the ballot columns NULL) when there is none.
+_OWN = (sa_select(MEETING.c.secret, BALLOT.c.voter_key, BALLOT.c.item_id, BALLOT.c.id, BALLOT.c.choice_json)
+        .select_from(MEETING.outerjoin(BALLOT, and_(BALLOT.c.meeting_id == MEETING.c.id,
+                                                    BALLOT.c.voter_key.in_(bindparam("keys", expanding=True)))))
+        .where(MEETING.c.id == bindparam("m")))
+
+
+def my_ballots_many(s: Session | Connection, meeting_id: int,
+                    voter_keys: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
     """Voters' own live ballots, so a reloaded page keeps its ballot ids. Many voters at once:
     a join storm reads them in a few queries through the index on (meeting_id, voter_key),
-    without building ORM objects. In a secret meeting only that they voted: ``{"voted": True}``."""
-    t = BALLOT
+    without building ORM objects (given a plain connection, no ORM session at all: a join's
+    read is one prebuilt statement). In a secret meeting only that they voted: ``{"voted": True}``."""
     out: dict[str, dict[int, dict[str, Any]]] = {}
-    conn = s.connection()
-    m = s.get(Meeting, meeting_id)
-    if m is not None and m.secret:
-        p = PARTICIPATION
-        item_ids = [i for i in s.exec(select(AgendaItem.id).where(AgendaItem.meeting_id == meeting_id)).all()]
-        for start in range(0, len(voter_keys), 500):
-            chunk = voter_keys[start:start + 500]
-            for key, item_id in conn.execute(sa_select(p.c.voter_key, p.c.item_id)
-                                             .where(p.c.item_id.in_(item_ids), p.c.voter_key.in_(chunk))):
-                out.setdefault(key, {})[item_id] = {"voted": True}
-        return out
+    conn = s.connection() if isinstance(s, Session) else s
     for start in range(0, len(voter_keys), 500):
         chunk = voter_keys[start:start + 500]
-        rows = conn.execute(sa_select(t.c.voter_key, t.c.item_id, t.c.id, t.c.choice_json)
-                            .where(t.c.meeting_id == meeting_id, t.c.voter_key.in_(chunk)))
-        for key, item_id, bid, choice in rows:
-            out.setdefault(key, {})[item_id] = {"ballot_id": bid, "choice": orjson.loads(choice)}
+        for secret, key, item_id, bid, choice in conn.execute(_OWN, {"m": meeting_id, "keys": chunk}):
+            if secret:
+                return _voted_many(conn, meeting_id, voter_keys)
+            if key is not None:
+                out.setdefault(key, {})[item_id] = {"ballot_id": bid, "choice": orjson.loads(choice)}
+    return out
+
+
+def _voted_many(conn: Connection, meeting_id: int, voter_keys: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
+    """A secret meeting: which of its items each voter has voted on, never how."""
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    item_ids = list(conn.execute(_ITEMS_OF, {"m": meeting_id}).scalars())
+    for start in range(0, len(voter_keys), 500):
+        chunk = voter_keys[start:start + 500]
+        for key, item_id in conn.execute(_VOTED, {"items": item_ids, "keys": chunk}):
+            out.setdefault(key, {})[item_id] = {"voted": True}
     return out
 
 

@@ -14,7 +14,6 @@ import asyncio
 from typing import Any
 
 from sqlalchemy import Engine
-from sqlmodel import Session
 
 from live.store.ballots import my_ballots_many
 
@@ -64,9 +63,9 @@ class OwnBallots:
         for mid, voter in keys:
             by_meeting.setdefault(mid, []).append(voter)
         out: dict[Key, Ballots] = {}
-        with Session(self.engine) as s:
+        with self.engine.connect() as conn:  # plain reads: no ORM session
             for mid, voters in by_meeting.items():
                 self.reads += 1
-                for voter, ballots in my_ballots_many(s, mid, voters).items():
+                for voter, ballots in my_ballots_many(conn, mid, voters).items():
                     out[(mid, voter)] = {str(item): b for item, b in ballots.items()}
         return out
