@@ -85,8 +85,8 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir", str(data)],
                             env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 20
-    while time.time() < deadline:
+    deadline = time.time() + 60  # as tests/test_pages.py: a loaded CI machine can take a while to import and migrate
+    while time.time() < deadline and proc.poll() is None:  # a server that exits fails at once, below
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
                 break
