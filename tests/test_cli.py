@@ -72,7 +72,7 @@ def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
     data = tmp_path / "data"
     out = subprocess.run([sys.executable, "-m", "live.cli", "demo", "--data-dir", str(data), "--no-serve"],
                          capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    proc, base = serve_cli(data, wait_s=20)
+    proc, base = serve_cli(data, wait_s=60)
     port = base.rsplit(":", 1)[1]
     code = re.search(r"会议码 ([A-Z2-9]{6})", out)
     password = re.search(r"主持人密码\s+(\S+)", out)

@@ -29,8 +29,8 @@ def _start(data: Path, port: int) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen([sys.executable, "-m", "live.cli", "serve", "--port", str(port), "--data-dir", str(data)],
                             cwd=ROOT, env={k: v for k, v in os.environ.items() if not k.startswith("LIVE_")},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 20
-    while time.time() < deadline:
+    deadline = time.time() + 60  # as tests/test_pages.py: a loaded CI machine can take a while to import and migrate
+    while time.time() < deadline and proc.poll() is None:  # a server that exits fails at once, below
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc
