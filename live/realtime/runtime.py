@@ -29,7 +29,13 @@ from live.store.events import SeqEvent, encode
 from live.store.state import State, apply_event
 
 RING_SIZE = 2048
-FAN_SLICE = 1000  # clients served before the event loop may run something else (an ack, a join)
+FAN_SLICE = 1000  # up to this many clients a fan-out is written at once; past it, by a task in slices
+# A slice of a big fan-out ends once it has taken this long (checked every FAN_STEP clients), so the
+# loop serves other sockets between slices: an ack waits behind a few ms of fan-out per loop turn,
+# not behind 1,000 writes (on loopback each write also runs the receiver's TCP path: 1,000 of them
+# took 30-280 ms on the shared box, and an ack needs several loop turns).
+FAN_SLICE_S = 0.005
+FAN_STEP = 100
 VOLATILE_SHARE = 0.25  # at most this share of the loop's time goes to whole-value updates for the audience
 TALLY_SHARE = 0.05  # and at most this share to recomputing live tallies (10,000 ballots: ~25 ms each)
 # Volatile messages that carry a whole value (the last one supersedes the others), by their encoded start.
@@ -501,9 +507,15 @@ class MeetingRuntime:
         try:
             while self._fan_jobs:
                 wires, data, recipients = self._fan_jobs[0]
-                for start in range(0, len(recipients), FAN_SLICE):
-                    self._push(wires, data, recipients[start:start + FAN_SLICE])
-                    if start + FAN_SLICE < len(recipients):
+                start, total = 0, len(recipients)
+                while start < total:
+                    until = time.perf_counter() + FAN_SLICE_S
+                    while start < total:
+                        self._push(wires, data, recipients[start:start + FAN_STEP])
+                        start += FAN_STEP
+                        if time.perf_counter() >= until:
+                            break
+                    if start < total:
                         await asyncio.sleep(0)
                 self._fan_jobs.popleft()
                 await asyncio.sleep(0)

@@ -283,12 +283,30 @@ class Writer:
         return results, seq_events
 
     async def _do_votes(self, loop: asyncio.AbstractEventLoop, votes: list[_Vote]) -> None:
-        outcomes, changes = await loop.run_in_executor(self._pool, self._run_votes, [v.job for v in votes])
-        self.batches += 1
-        self.ballots_committed += sum(1 for o in outcomes if o.status in ("stored", "replaced"))
-        self.on_commit([], changes)
-        for v, o in zip(votes, outcomes, strict=True):
-            v.fut.set_result(o)
+        jobs = [v.job for v in votes]
+
+        def run() -> None:
+            outcomes, changes = self._run_votes(jobs)
+            # Handed to the loop straight from this thread, after COMMIT: the voters' tasks wake
+            # (and ack) a loop turn sooner than through the executor's future and this task; in a
+            # busy loop a turn can take milliseconds.
+            loop.call_soon_threadsafe(self._votes_done, votes, outcomes, changes)
+
+        await loop.run_in_executor(self._pool, run)
+
+    def _votes_done(self, votes: list[_Vote], outcomes: list[BallotOutcome], changes: list[TallyChange]) -> None:
+        try:
+            self.batches += 1
+            self.ballots_committed += sum(1 for o in outcomes if o.status in ("stored", "replaced"))
+            self.on_commit([], changes)
+            for v, o in zip(votes, outcomes, strict=True):
+                if not v.fut.done():  # a voter whose socket went away meanwhile
+                    v.fut.set_result(o)
+        except Exception:  # the writer must outlive any one bad job
+            log.exception("writer job failed")
+            for v in votes:
+                if not v.fut.done():
+                    v.fut.set_exception(CommandRefused(ErrorCode.INTERNAL))
 
     def _run_votes(self, jobs: list[BallotJob]) -> tuple[list[BallotOutcome], list[TallyChange]]:
         ts = now_ms()
