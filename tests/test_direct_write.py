@@ -36,6 +36,11 @@ class _Transport:
     def write_frames(self, data: bytes) -> None:
         self.writes.append(data)
 
+    def write_if_ready(self, data: bytes) -> bool:
+        if self.ok:
+            self.writes.append(data)
+        return self.ok
+
 
 def _client(direct: _Transport, sent: list[str], gate: asyncio.Event | None = None) -> Client:
     async def send(wire: str) -> None:

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine, Generator
+from collections.abc import Awaitable, Callable, Coroutine, Generator, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -84,6 +84,10 @@ class DirectWriter(Protocol):
     def direct_ok(self) -> bool: ...
 
     def write_frames(self, data: bytes) -> None: ...
+
+    def write_if_ready(self, data: bytes) -> bool:
+        """``write_frames(data)`` and True if ``direct_ok``, else False (nothing written)."""
+        ...
 
 
 Send = Callable[[str], Awaitable[None]]
@@ -200,8 +204,8 @@ class Client:
     def _write(self, direct: DirectWriter, data: bytes, n: int) -> bool:
         try:
             direct.write_frames(data)
-        except Exception:  # the socket went away; the receive loop notices and cleans up
-            self.dropped = True
+        except Exception:  # the socket went away (or broke): close it now, as a failed send
+            self._failed()
             return False
         self.sent += n
         return True
@@ -301,3 +305,31 @@ class Client:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def fan_write(clients: Iterable[Client], wires: tuple[str, ...], data: bytes) -> None:
+    """``wires`` (``data``: all of them as frames, back to back) to each of ``clients``, in
+    order: the fan-out's hot loop. A started client with nothing in flight or waiting gets
+    ``data`` written straight to its socket if the socket takes it now (one call per socket,
+    the writer's ``write_if_ready``, then the transport's write); any other (no direct
+    writer, paused, a send in flight, a backlog, dropped, closing) goes the way of ``push``,
+    as before. A write that raises closes the socket as a failed send does."""
+    n = len(wires)
+    if n == 1 and wires[0].startswith(_CLOSE):  # never from a fan-out; push's rule all the same
+        for c in clients:
+            c.push(wires[0], data)
+        return
+    for c in clients:
+        direct = c._direct
+        if direct is not None and c._task is None and c._started and not c._backlog and not c.dropped:
+            try:
+                if direct.write_if_ready(data):
+                    c.sent += n
+                    continue
+            except Exception:  # the socket went away (or broke)
+                c._failed()
+                continue
+        if n == 1:
+            c.push(wires[0], data)
+        else:
+            c.push_frames(wires, data)

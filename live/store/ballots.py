@@ -27,7 +27,6 @@ BALLOT: Table = Ballot.__table__  # type: ignore[attr-defined]  # sqlmodel types
 PARTICIPATION: Table = Participation.__table__  # type: ignore[attr-defined]
 MEETING: Table = Meeting.__table__  # type: ignore[attr-defined]
 AGENDA_ITEM: Table = AgendaItem.__table__  # type: ignore[attr-defined]
-ITEM = AGENDA_ITEM
 _SHUFFLE = random.SystemRandom()
 SECRET_FINAL = "不记名测评：您已提交对该述法人的测评，提交后不可更改，也无法查看本人选择"
 
@@ -74,7 +73,7 @@ def store_batch(s: Session, jobs: list[BallotJob], now_ms: int) -> tuple[list[Ba
     # Three plain columns each, not ORM objects: building an AgendaItem and a Meeting (and
     # their pydantic state) for every batch cost a fifth of the writer's time, GIL held.
     conn = s.connection()
-    it, mt = ITEM, MEETING
+    it, mt = AGENDA_ITEM, MEETING
     item_ids = sorted({j.item_id for j in jobs})
     items = {r[0]: _Item(*r) for r in conn.execute(sa_select(it.c.id, it.c.meeting_id, it.c.phase)
                                                    .where(it.c.id.in_(item_ids)).with_for_update(read=True))}

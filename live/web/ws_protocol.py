@@ -99,7 +99,8 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.queue = _Inbox()  # type: ignore[assignment]
-        self.writable = _Flag()  # type: ignore[assignment]
+        self._writable = _Flag()  # the same flag, typed as what it is (``write_if_ready`` reads it)
+        self.writable = self._writable  # type: ignore[assignment]
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -122,3 +123,13 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
     def write_frames(self, data: bytes) -> None:
         """One or more whole, pre-encoded frames (see ``direct_ok``)."""
         self.transport.write(data)
+
+    def write_if_ready(self, data: bytes) -> bool:
+        """``write_frames`` if ``direct_ok``, in one call: the fan-out makes it for every socket
+        (``live.realtime.client.fan_write``). False, and nothing written, if not ready."""
+        if self.handshake_complete and not self.close_sent and not self.disconnected and self._writable._set:
+            transport = self.transport
+            if not transport.is_closing():
+                transport.write(data)
+                return True
+        return False
