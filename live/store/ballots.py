@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Table, and_, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from live.domain.errors import LiveError
 from live.domain.phases import ItemPhase, MeetingStatus, PhaseError, check_can_vote
