@@ -177,6 +177,10 @@ if __name__ == "__main__":
     ap.add_argument("--size", type=int, default=1500)
     ap.add_argument("--pause", type=float, default=0.05)
     ap.add_argument("--null", action="store_true", help="transports that do nothing: the Python alone")
+    ap.add_argument("--smoke", action="store_true", help="200 sockets, 5 rounds (CI): every path runs once")
+    parsed = ap.parse_args()
+    if parsed.smoke:
+        parsed.sockets, parsed.rounds = 200, 5
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    uvloop.run(main(ap.parse_args()))
+    uvloop.run(main(parsed))
