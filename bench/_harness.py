@@ -42,6 +42,26 @@ REDIS_URL = os.environ.get("LIVE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 _CHILDREN: list[subprocess.Popen[Any]] = []
 
 
+def hold_netns_lock(name: str) -> None:
+    """One run at a time of a bench that builds fixed-name network namespaces (``lvb-*``,
+    ``lvh-*``): a second run would tear down or reuse the first one's namespaces. Takes an
+    exclusive lock on /tmp/live-bench-<name>.lock for the life of the process, waiting (and
+    saying so) while another run holds it."""
+    import fcntl
+
+    f = open(f"/tmp/live-bench-{name}.lock", "w")  # noqa: SIM115 - held until the process exits
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"another bench/{name}.py is running (its namespaces have fixed names): waiting for it",
+              file=sys.stderr, flush=True)
+        fcntl.flock(f, fcntl.LOCK_EX)
+    _held_locks.append(f)
+
+
+_held_locks: list[Any] = []
+
+
 def raise_nofile() -> int:
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

@@ -56,6 +56,7 @@ from _harness import (
     _meeting_from_output,
     device_cookies,
     free_port,
+    hold_netns_lock,
     percentile,
     raise_nofile,
     spawn,
@@ -349,6 +350,7 @@ def main() -> int:
         # open (5 s < the 20 s keepalive bound), so most are refused with 4429 and come back
         # after the retry hint, once the keepalive closed the dead ones.
         args.max_sockets = args.max_sockets or args.n + 10
+    hold_netns_lock("blackout")
     raise_nofile()
     random.seed(7)
     return asyncio.run(run(args))

@@ -61,6 +61,7 @@ from _harness import (
     LoadPool,
     Server,
     _child_setup,
+    hold_netns_lock,
     percentile,
     pg_meeting,
     proc_cpu_s,
@@ -476,6 +477,7 @@ def main() -> int:
     if why:
         print(f"SKIP bench/hosts.py: {why}")
         return 0 if args.smoke else 2
+    hold_netns_lock("hosts")
     window = args.join_window or max(5.0, args.audience / 1000)
     cfg = Config(audience=args.audience, join_window=window, votes=args.votes, vote_window=args.vote_window,
                  phase_changes=3, burst=20)

@@ -2,11 +2,14 @@
 ``live serve``), its meeting started and an item open for voting, then N phones join
 (each with a signed device cookie, so each reads its own ballots) over a window; the
 server's CPU (``/proc/<pid>/stat``, user + system) before and after, divided by the joins.
+Then the same rounds against the bare reference (bench/_bare.py: ``websockets`` with the
+same per-join state and message sizes), so that both figures come from one run.
 
     python bench/join_cost.py                       # 3,000 phones over 10 s, 3 rounds
     python bench/join_cost.py -n 5000 --window 15 --rounds 2
     python bench/join_cost.py --profile /tmp/jc     # py-spy the joins (one raw file per round)
     python bench/join_cost.py --smoke               # 200 phones, one round
+    python bench/join_cost.py --no-bare             # the live server only
 
 Each round joins fresh devices on top of the sockets already open (they stay open, as in
 a join storm), so a later round's joins also pay for the presence and ticker work of a
@@ -27,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from _harness import Host, LoadPool, device_cookies, percentile, raise_nofile, start_live
+from _harness import Host, LoadPool, device_cookies, percentile, raise_nofile, start_bare, start_live
 
 
 def user_system_s(pid: int) -> tuple[float, float]:
@@ -52,9 +55,11 @@ async def join_round(pool: LoadPool, secret: str, devices: list[int], window: fl
             "lat": lat}
 
 
-async def main(args: argparse.Namespace) -> int:
-    raise_nofile()
-    server = start_live()
+async def run_target(kind: str, args: argparse.Namespace, sizes: dict[str, int]) -> tuple[list[float], dict[str, int]]:
+    """Rounds of joins on one server, ``live`` or the ``bare`` reference (bench/_bare.py, sent
+    the live server's message sizes). Returns CPU ms per join for each round, and the sizes of
+    what the live host received (for the bare server that follows)."""
+    server = start_live() if kind == "live" else start_bare(sizes)
     pool: LoadPool | None = None
     host = Host(server)
     per_join: list[float] = []
@@ -68,10 +73,10 @@ async def main(args: argparse.Namespace) -> int:
         for r in range(args.rounds):
             devices = list(range(r * args.n, (r + 1) * args.n))
             spy = None
-            if args.profile:
+            if args.profile and kind == "live":
                 Path(args.profile).mkdir(parents=True, exist_ok=True)
                 spy = subprocess.Popen(["py-spy", "record", "--pid", str(server.pids[0]), "--rate", "100",
-                                        "--format", "raw", "--nonblocking",
+                                        "--format", "raw", "--nonblocking", "--threads",
                                         "--output", str(Path(args.profile) / f"join-{r + 1}.txt")],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             load0 = loadavg()
@@ -87,24 +92,39 @@ async def main(args: argparse.Namespace) -> int:
             ms = cpu / max(1, ready) * 1000
             per_join.append(ms)
             lat: list[float] = res["lat"]  # type: ignore[assignment]
-            print(f"round {r + 1}: {ready} joined ({res['failed']} failed) over {args.window:.0f} s, "
+            print(f"{kind} round {r + 1}: {ready} joined ({res['failed']} failed) over {args.window:.0f} s, "
                   f"server CPU {cpu:.2f} s (user {us1[0] - us0[0]:.2f}, system {us1[1] - us0[1]:.2f}) = {ms:.2f} ms "
                   f"per join; first snapshot p50 "
                   f"{percentile(lat, 50) * 1000:.0f} ms p95 {percentile(lat, 95) * 1000:.0f} ms; "
                   f"load {load0:.2f} -> {loadavg():.2f}", flush=True)
             if ready != len(devices):
-                print("  not every phone joined", flush=True)
-                return 1
+                raise SystemExit(f"{kind}: not every phone joined ({ready} of {len(devices)})")
             await asyncio.sleep(args.pause)
-        ordered = sorted(per_join)
-        print(f"server CPU per join (ms): median {ordered[len(ordered) // 2]:.2f} "
-              f"(min {ordered[0]:.2f}, max {ordered[-1]:.2f}) over {len(per_join)} rounds")
-        return 0
+        got = {k: host.size(k) for k in ("welcome", "snapshot", "tally", "presence")} if kind == "live" else sizes
+        return per_join, {k: v for k, v in got.items() if v}
     finally:
         await host.close()
         if pool is not None:
             await pool.close()
         server.stop()
+
+
+def _median(values: list[float]) -> str:
+    ordered = sorted(values)
+    return f"median {ordered[len(ordered) // 2]:.2f} (min {ordered[0]:.2f}, max {ordered[-1]:.2f})"
+
+
+async def main(args: argparse.Namespace) -> int:
+    raise_nofile()
+    live, sizes = await run_target("live", args, {})
+    print(f"live: server CPU per join (ms): {_median(live)} over {len(live)} rounds", flush=True)
+    if args.no_bare:
+        return 0
+    bare, _ = await run_target("bare", args, sizes)
+    print(f"bare: server CPU per join (ms): {_median(bare)} over {len(bare)} rounds")
+    ratio = sorted(live)[len(live) // 2] / max(1e-9, sorted(bare)[len(bare) // 2])
+    print(f"live / bare (medians): {ratio:.2f}")
+    return 0
 
 
 def cli() -> int:
@@ -116,6 +136,7 @@ def cli() -> int:
     p.add_argument("--loaders", type=int, default=2, help="load-client processes")
     p.add_argument("--profile", help="directory for py-spy raw profiles, one per round")
     p.add_argument("--smoke", action="store_true", help="200 phones over 2 s, one round")
+    p.add_argument("--no-bare", action="store_true", help="skip the bare reference (bench/_bare.py)")
     args = p.parse_args()
     if args.smoke:
         args.n, args.window, args.rounds, args.pause = 200, 2.0, 1, 0.0

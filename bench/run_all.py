@@ -109,7 +109,10 @@ async def run_single(kind: str, cfg: Config, sizes: dict[str, int], profile: Pat
     """The live server with one worker, or the bare reference: every phase."""
     fig = Figures(kind)
     fig["load_before"] = loadavg()
-    server = start_live() if kind == "live" else start_bare(sizes)
+    # The worker's cap (file limit - 1,000 by default) sits exactly at a full-size audience; the
+    # host, the screen and the monitor come on top, so give it room for them (the cap itself is
+    # measured by bench/blackout.py and tests/test_admission.py).
+    server = start_live({"LIVE_MAX_SOCKETS": str(cfg.audience + 100)}) if kind == "live" else start_bare(sizes)
     prof = Profiler(profile if kind == "live" else None, server.pids)
     pool: LoadPool | None = None
     monitor: LoadPool | None = None

@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from live.realtime.client import Client, Identity
-from live.realtime.runtime import ClientSet, MeetingRuntime
+from live.realtime.runtime import AUDIENCE_HOLD_S, HOLD_FROM_AUDIENCE, ClientSet, MeetingRuntime
 from live.store.events import SeqEvent, encode
 
 
@@ -223,6 +223,49 @@ def test_whole_values_reach_a_big_audience_paced_and_newest_last() -> None:
         rt.send_cost_s, rt._volatile_next = 1e-6, 0.0  # cheap again, and its time has come
         rt.fan_out(encode({"type": "likes", "total": 9}))
         assert late.got == [encode({"type": "likes", "total": 9})] and rt.flush_volatile() == 0
+
+    _run(go())
+
+
+def test_a_big_rooms_phones_get_presence_at_most_every_hold_and_the_newest() -> None:
+    async def go() -> None:
+        rt = _runtime()
+        rt.send_cost_s = 1e-9  # pacing by cost out of the way: only the hold is tested
+        phones = [_Phone() for _ in range(HOLD_FROM_AUDIENCE)]
+        screen = _Phone("screen")
+        for p in [*phones, screen]:
+            rt.clients.add(p.client)
+        hold = AUDIENCE_HOLD_S["presence"]
+        counts = [encode({"type": "presence", "audience": n}) for n in (1000, 1001, 1002)]
+        rt.fan_out_volatile("presence", counts[0])
+        assert phones[0].got == counts[:1]
+        t0 = rt._audience_sent["presence"]
+        rt.fan_out_volatile("presence", counts[1])
+        rt.fan_out_volatile("presence", counts[2])
+        assert screen.got == counts  # the hall's screen gets each one at once
+        assert rt.flush_volatile(now=t0 + hold - 0.1) == 0 and phones[0].got == counts[:1]  # held
+        assert rt.flush_volatile(now=t0 + hold) == len(phones)
+        assert all(p.got == [counts[0], counts[2]] for p in phones)  # the newest, once the hold is over
+        # Likes are not held: the next one goes out as soon as the pacing allows.
+        rt._volatile_next = 0.0
+        rt.fan_out_volatile("likes", encode({"type": "likes", "total": 3}))
+        assert phones[0].got[-1] == encode({"type": "likes", "total": 3})
+
+    _run(go())
+
+
+def test_a_small_rooms_phones_get_each_presence() -> None:
+    async def go() -> None:
+        rt = _runtime()
+        rt.send_cost_s = 1e-9
+        phones = [_Phone() for _ in range(20)]
+        for p in phones:
+            rt.clients.add(p.client)
+        counts = [encode({"type": "presence", "audience": n}) for n in (20, 21)]
+        for wire in counts:
+            rt._volatile_next = 0.0
+            rt.fan_out_volatile("presence", wire)
+        assert all(p.got == counts for p in phones)
 
     _run(go())
 

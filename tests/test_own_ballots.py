@@ -70,6 +70,28 @@ def test_concurrent_joins_share_reads_and_get_their_own_ballots(seed: Seed) -> N
     assert reader.reads < 10, reader.reads  # batched: one read for the first, one for the rest
 
 
+def test_a_trickle_of_joins_in_a_storm_waits_to_share_a_read(seed: Seed) -> None:
+    """Phones arriving one every millisecond (a join storm as it reaches one worker): after the
+    first read the next ones wait ``gather_s`` and share reads; with no wait each read would
+    take one or two phones."""
+    _vote(seed, "d:7", "b-7", "满意")
+
+    async def trickle(reader: OwnBallots) -> list[dict[str, Any]]:
+        tasks = []
+        for n in range(60):
+            tasks.append(asyncio.ensure_future(reader.get(seed.meeting_id, f"d:{n}")))
+            await asyncio.sleep(0.001)
+        return await asyncio.gather(*tasks)
+
+    gathering = OwnBallots(seed.engine, gather_s=0.03)
+    got = asyncio.run(trickle(gathering))
+    assert got[7] == {str(seed.item_ids[0]): {"ballot_id": "b-7", "choice": {"option": "满意"}}}
+    assert all(g == {} for n, g in enumerate(got) if n != 7)
+    eager = OwnBallots(seed.engine, gather_s=0.0)
+    asyncio.run(trickle(eager))
+    assert 3 * gathering.reads <= eager.reads, (gathering.reads, eager.reads)  # here: 4 against 60
+
+
 def test_a_failed_read_fails_its_waiters_and_the_next_one_works(seed: Seed, monkeypatch: pytest.MonkeyPatch) -> None:
     _vote(seed, "d:a", "b-a", "满意")
     reader = OwnBallots(seed.engine)

@@ -39,6 +39,12 @@ FAN_STEP = 100
 FOLD_BYTES = 32 * 1024  # fan-out jobs waiting for the same clients go out in one write, up to this much
 VOLATILE_SHARE = 0.25  # at most this share of the loop's time goes to whole-value updates for the audience
 TALLY_SHARE = 0.05  # and at most this share to recomputing live tallies (10,000 ballots: ~25 ms each)
+# A big room's phones get a whole value of these keys at most once per so many seconds (screens,
+# hosts and the panel still get each one at once): a head count on a phone loses nothing by being
+# a few seconds old, and during a join storm presence changes every second, which cost every
+# phone a send a second (19,000 sends a second, ~15 % of a core). Small rooms get each one.
+AUDIENCE_HOLD_S = {"presence": 5.0}
+HOLD_FROM_AUDIENCE = 1000  # phones on this worker from which AUDIENCE_HOLD_S applies
 # Volatile messages that carry a whole value (the last one supersedes the others), by their encoded start.
 _WHOLE_VALUES = (('{"type":"likes"', "likes"), ('{"type":"presence"', "presence"))
 FRAME_CACHE = 512  # encoded frames kept for wires sent again (snapshots, replays, tallies on join)
@@ -167,6 +173,7 @@ class MeetingRuntime:
         # Whole-value updates for the audience not yet sent (the newest per key), and when they may go.
         self._volatile: dict[str, tuple[str, int]] = {}
         self._volatile_next = 0.0
+        self._audience_sent: dict[str, float] = {}  # key -> when the audience last got it (held keys)
         self.volatile_interval_s = 0.0
         self.loop_lag_s = 0.0  # how late the hub's ticker woke, smoothed (set by the hub)
 
@@ -464,9 +471,18 @@ class MeetingRuntime:
         now = time.monotonic() if now is None else now
         if now < self._volatile_next:
             return 0
-        waiting = list(self._volatile.values())
-        self._volatile.clear()
         audience = tuple(self.clients.audience)
+        waiting: list[tuple[str, int]] = []
+        held: dict[str, tuple[str, int]] = {}
+        for key, value in self._volatile.items():
+            hold = AUDIENCE_HOLD_S.get(key, 0.0) if len(audience) >= HOLD_FROM_AUDIENCE else 0.0
+            if hold and now - self._audience_sent.get(key, -hold) < hold:
+                held[key] = value  # its turn comes with a later tick; a newer value may replace it
+                continue
+            waiting.append(value)
+            if key in AUDIENCE_HOLD_S:
+                self._audience_sent[key] = now
+        self._volatile = held
         n = 0
         for wire, stamp in waiting:
             # A phone that joined after this value was made got a newer one with its welcome.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, and_, bindparam
+from sqlalchemy import Connection, Table, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy import update as sa_update
 from sqlalchemy.exc import IntegrityError
@@ -288,30 +288,38 @@ _ITEMS_OF = sa_select(AGENDA_ITEM.c.id).where(AGENDA_ITEM.c.meeting_id == bindpa
 _VOTED = (sa_select(PARTICIPATION.c.voter_key, PARTICIPATION.c.item_id)
           .where(PARTICIPATION.c.item_id.in_(bindparam("items", expanding=True)),
                  PARTICIPATION.c.voter_key.in_(bindparam("keys", expanding=True))))
-# The meeting's secret flag and the voters' ballots in one statement: one row per ballot
-# found, or one row of the meeting alone (the ballot columns NULL) when there is none.
-_OWN = (sa_select(MEETING.c.secret, BALLOT.c.voter_key, BALLOT.c.item_id, BALLOT.c.id, BALLOT.c.choice_json)
-        .select_from(MEETING.outerjoin(BALLOT, and_(BALLOT.c.meeting_id == MEETING.c.id,
-                                                    BALLOT.c.voter_key.in_(bindparam("keys", expanding=True)))))
-        .where(MEETING.c.id == bindparam("m")))
-
-
 def my_ballots_many(s: Session | Connection, meeting_id: int,
                     voter_keys: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
     """Voters' own live ballots, so a reloaded page keeps its ballot ids. Many voters at once:
     a join storm reads them in a few queries through the index on (meeting_id, voter_key),
-    without building ORM objects (given a plain connection, no ORM session at all: a join's
-    read is one prebuilt statement). In a secret meeting only that they voted: ``{"voted": True}``."""
+    without building ORM objects. The meeting's secret flag and the ballots come in one
+    statement, written once per list length and passed to the driver as it is (as the writer's
+    lookups are): given a plain connection a join's read runs no SQLAlchemy compilation at all.
+    In a secret meeting only that they voted: ``{"voted": True}``."""
     out: dict[str, dict[int, dict[str, Any]]] = {}
     conn = s.connection() if isinstance(s, Session) else s
+    style = conn.dialect.paramstyle
     for start in range(0, len(voter_keys), 500):
         chunk = voter_keys[start:start + 500]
-        for secret, key, item_id, bid, choice in conn.execute(_OWN, {"m": meeting_id, "keys": chunk}):
+        for secret, key, item_id, bid, choice in conn.exec_driver_sql(_own_sql(style, len(chunk)),
+                                                                       (*chunk, meeting_id)):
             if secret:
                 return _voted_many(conn, meeting_id, voter_keys)
             if key is not None:
                 out.setdefault(key, {})[item_id] = {"ballot_id": bid, "choice": orjson.loads(choice)}
     return out
+
+
+@functools.lru_cache(maxsize=1024)
+def _own_sql(paramstyle: str, n: int) -> str:
+    """The meeting's secret flag and ``n`` voters' ballots: one row per ballot found, or one row
+    of the meeting alone (the ballot columns NULL) when there is none. Parameters: the ``n``
+    voter keys, then the meeting id."""
+    mark = _mark(paramstyle)
+    m, b = MEETING.name, BALLOT.name
+    return (f"SELECT {m}.secret, {b}.voter_key, {b}.item_id, {b}.id, {b}.choice_json "  # noqa: S608 (no data in it)
+            f"FROM {m} LEFT OUTER JOIN {b} ON {b}.meeting_id = {m}.id "
+            f"AND {b}.voter_key IN ({', '.join([mark] * n)}) WHERE {m}.id = {mark}")
 
 
 def _voted_many(conn: Connection, meeting_id: int, voter_keys: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
