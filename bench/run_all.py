@@ -64,6 +64,7 @@ from _phases import (
 from _report import machine, report
 
 from _harness import (
+    PG_URL,
     ROOT,
     Host,
     LoadPool,
@@ -270,15 +271,32 @@ def server_rss(pid: int) -> int:
 
 
 
+def settle_disk() -> None:
+    """Before each target: let the machine's PostgreSQL write out what the last cluster run left
+    dirty (a CHECKPOINT; a 30,000-phone run leaves tens of MB), and flush the page cache, so that
+    the writes of one target do not land in the next one's commits (the live worker's SQLite
+    syncs every group commit). Without a reachable PostgreSQL only the flush."""
+    with contextlib.suppress(Exception):
+        import psycopg
+
+        with psycopg.connect(PG_URL, autocommit=True, connect_timeout=3) as conn:
+            conn.execute("CHECKPOINT")
+    os.sync()
+    time.sleep(2.0)
+
+
 async def run_once(cfg: Config, only: set[str], profile: Path | None) -> tuple[Figures | None, ...]:
     live = bare = cluster = None
     sizes: dict[str, int] = {}
     if "live" in only:
+        settle_disk()
         live = await run_single("live", cfg, sizes, profile)
         sizes = {k: v for k, v in live.values.get("sizes", {}).items() if v}
     if "bare" in only:
+        settle_disk()
         bare = await run_single("bare", cfg, sizes, None)
     if "cluster" in only:
+        settle_disk()
         try:
             cluster = await run_cluster(cfg, profile)
         except Exception as exc:  # PostgreSQL or Redis missing: say so, do not fake it
