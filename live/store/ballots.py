@@ -283,11 +283,13 @@ def is_conflict(exc: Exception) -> bool:
     return isinstance(exc, IntegrityError)
 
 
-# Built once (bound parameters, an expanding IN): a join's read skips building and keying them.
+# Built once (bound parameters, an expanding IN), for a secret meeting's "voted" flags.
 _ITEMS_OF = sa_select(AGENDA_ITEM.c.id).where(AGENDA_ITEM.c.meeting_id == bindparam("m"))
 _VOTED = (sa_select(PARTICIPATION.c.voter_key, PARTICIPATION.c.item_id)
           .where(PARTICIPATION.c.item_id.in_(bindparam("items", expanding=True)),
                  PARTICIPATION.c.voter_key.in_(bindparam("keys", expanding=True))))
+
+
 def my_ballots_many(s: Session | Connection, meeting_id: int,
                     voter_keys: list[str]) -> dict[str, dict[int, dict[str, Any]]]:
     """Voters' own live ballots, so a reloaded page keeps its ballot ids. Many voters at once:

@@ -27,8 +27,6 @@ Ballots = dict[str, dict[str, Any]]
 STORM_GAP_S = 0.05  # a read this soon after the last one is part of a storm
 
 
-
-
 class OwnBallots:
     def __init__(self, engine: Engine, max_batch: int = 2000, gather_s: float = 0.01) -> None:
         self.engine = engine
