@@ -157,16 +157,22 @@ def _wire(seq: int) -> str:
     return json.dumps({"type": "meeting.updated", "seq": seq})
 
 
+def _room(phones: int, seqs: tuple[int, ...]) -> tuple[MeetingRuntime, list[_Phone]]:
+    """A runtime with ``phones`` ready phones and the events ``seqs`` queued for all of them."""
+    rt = _rt()
+    room = [_Phone() for _ in range(phones)]
+    for p in room:
+        rt.clients.add(p.client)
+    for seq in seqs:
+        rt.fan_out(_wire(seq))
+    return rt, room
+
+
 def test_jobs_waiting_for_the_same_clients_go_out_in_one_write(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runtime_mod, "FAN_SLICE", 4)
 
     async def go() -> None:
-        rt = _rt()
-        phones = [_Phone() for _ in range(10)]
-        for p in phones:
-            rt.clients.add(p.client)
-        for seq in (1, 2, 3):
-            rt.fan_out(_wire(seq))
+        rt, phones = _room(10, (1, 2, 3))
         late = _Phone()
         rt.clients.add(late.client)  # other clients from here: not folded with the jobs before
         for seq in (4, 5):
@@ -189,12 +195,7 @@ def test_folding_stops_at_its_byte_limit(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setattr(runtime_mod, "FOLD_BYTES", 2 * len(text_frame(_wire(1))))
 
     async def go() -> None:
-        rt = _rt()
-        phones = [_Phone() for _ in range(6)]
-        for p in phones:
-            rt.clients.add(p.client)
-        for seq in (1, 2, 3):
-            rt.fan_out(_wire(seq))
+        rt, phones = _room(6, (1, 2, 3))
         for _ in range(50):
             await asyncio.sleep(0)
         assert rt.fan_backlog == 0
