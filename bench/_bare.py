@@ -10,7 +10,7 @@ It does the same work per phase as the live server, so that each row compares on
   live server's coarse batches (``live.domain.visibility.TallyBatching``, the same rule);
 - whole values (tally, likes, presence) go to screens at once and to the audience paced
   by the live server's rule (``VOLATILE_SHARE`` of the loop, from the measured cost of a
-  send, and a big room's presence at most every ``AUDIENCE_HOLD_S``), newest value per key;
+  send, and a big room's presence held as live holds it, ``take_due``), newest value per key;
 - a join gets the last tally batch sent (never recomputed), the like count and presence.
 
 Message sizes follow the live server's (given with ``--sizes``), so that both move
@@ -35,7 +35,7 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from live.domain.visibility import TallyBatcher, TallyBatching
-from live.realtime.runtime import AUDIENCE_HOLD_S, HOLD_FROM_AUDIENCE, VOLATILE_SHARE
+from live.realtime.runtime import VOLATILE_SHARE, take_due
 
 DEFAULT_SIZES = {"welcome": 260, "snapshot": 12000, "event": 900, "burst": 1500, "tally": 700, "likes": 30,
                  "presence": 90}
@@ -113,17 +113,9 @@ class Bare:
         now = time.monotonic()
         if now < self.volatile_next:
             return
-        waiting: list[str] = []
-        held: dict[str, str] = {}
-        for key, wire in self.volatile.items():  # the live server's AUDIENCE_HOLD_S, the same way
-            hold = AUDIENCE_HOLD_S.get(key, 0.0) if len(self.audience) >= HOLD_FROM_AUDIENCE else 0.0
-            if hold and now - self.audience_sent.get(key, -hold) < hold:
-                held[key] = wire
-                continue
-            waiting.append(wire)
-            if key in AUDIENCE_HOLD_S:
-                self.audience_sent[key] = now
-        self.volatile = held
+        waiting = take_due(self.volatile, self.audience_sent, now, len(self.audience))  # live's own rule
+        if not waiting:
+            return
         n = 0
         start = time.perf_counter()
         for wire in waiting:

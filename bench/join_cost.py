@@ -109,9 +109,12 @@ async def run_target(kind: str, args: argparse.Namespace, sizes: dict[str, int])
         server.stop()
 
 
+def _mid(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
 def _median(values: list[float]) -> str:
-    ordered = sorted(values)
-    return f"median {ordered[len(ordered) // 2]:.2f} (min {ordered[0]:.2f}, max {ordered[-1]:.2f})"
+    return f"median {_mid(values):.2f} (min {min(values):.2f}, max {max(values):.2f})"
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -122,7 +125,7 @@ async def main(args: argparse.Namespace) -> int:
         return 0
     bare, _ = await run_target("bare", args, sizes)
     print(f"bare: server CPU per join (ms): {_median(bare)} over {len(bare)} rounds")
-    ratio = sorted(live)[len(live) // 2] / max(1e-9, sorted(bare)[len(bare) // 2])
+    ratio = _mid(live) / max(1e-9, _mid(bare))
     print(f"live / bare (medians): {ratio:.2f}")
     return 0
 

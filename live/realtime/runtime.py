@@ -9,7 +9,7 @@ import copy
 import time
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from live.domain.running_tally import RunningTally
 from live.domain.scheme import BallotValue, Scheme
@@ -45,6 +45,25 @@ TALLY_SHARE = 0.05  # and at most this share to recomputing live tallies (10,000
 # phone a send a second (19,000 sends a second, ~15 % of a core). Small rooms get each one.
 AUDIENCE_HOLD_S = {"presence": 5.0}
 HOLD_FROM_AUDIENCE = 1000  # phones on this worker from which AUDIENCE_HOLD_S applies
+
+V = TypeVar("V")
+
+
+def take_due(waiting: dict[str, V], sent_at: dict[str, float], now: float, audience: int) -> list[V]:
+    """The whole values the audience may have now, taken out of ``waiting``; a held key
+    (``AUDIENCE_HOLD_S``, in a room of ``HOLD_FROM_AUDIENCE`` phones or more) stays in it until
+    its hold since ``sent_at[key]`` is over. Notes in ``sent_at`` when a held key goes out."""
+    due: list[V] = []
+    for key in list(waiting):
+        hold = AUDIENCE_HOLD_S.get(key, 0.0) if audience >= HOLD_FROM_AUDIENCE else 0.0
+        if hold and now - sent_at.get(key, -hold) < hold:
+            continue  # its turn comes with a later tick; a newer value may replace it
+        due.append(waiting.pop(key))
+        if key in AUDIENCE_HOLD_S:
+            sent_at[key] = now
+    return due
+
+
 # Volatile messages that carry a whole value (the last one supersedes the others), by their encoded start.
 _WHOLE_VALUES = (('{"type":"likes"', "likes"), ('{"type":"presence"', "presence"))
 FRAME_CACHE = 512  # encoded frames kept for wires sent again (snapshots, replays, tallies on join)
@@ -471,18 +490,10 @@ class MeetingRuntime:
         now = time.monotonic() if now is None else now
         if now < self._volatile_next:
             return 0
+        waiting = take_due(self._volatile, self._audience_sent, now, len(self.clients.audience))
+        if not waiting:  # only held values: nothing to send, and the pacing stays as it was
+            return 0
         audience = tuple(self.clients.audience)
-        waiting: list[tuple[str, int]] = []
-        held: dict[str, tuple[str, int]] = {}
-        for key, value in self._volatile.items():
-            hold = AUDIENCE_HOLD_S.get(key, 0.0) if len(audience) >= HOLD_FROM_AUDIENCE else 0.0
-            if hold and now - self._audience_sent.get(key, -hold) < hold:
-                held[key] = value  # its turn comes with a later tick; a newer value may replace it
-                continue
-            waiting.append(value)
-            if key in AUDIENCE_HOLD_S:
-                self._audience_sent[key] = now
-        self._volatile = held
         n = 0
         for wire, stamp in waiting:
             # A phone that joined after this value was made got a newer one with its welcome.
